@@ -1,0 +1,107 @@
+"""The `publisher` command: parse arguments, load config, call one library function.
+
+This package is the only place that imports click, reads the clock or configures
+logging. A `PublisherError` becomes `Error: ...` on stderr and exit status 1; usage
+errors exit 2. Each command group lives in its own module and is registered below.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from publisher import __version__
+from publisher.config import Config, find_config, load_config
+from publisher.errors import Problem, PublisherError
+
+
+class _Group(click.Group):
+    """A group that turns PublisherError into a one-line error and exit status 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except PublisherError as e:
+            click.echo(f"Error: {e}", err=True)
+            ctx.exit(1)
+
+
+class Context:
+    """What every command gets: the config path given (if any), verbosity, and helpers."""
+
+    def __init__(self, config_path: Path | None, verbose: int) -> None:
+        self.config_path = config_path
+        self.verbose = verbose
+        self._config: Config | None = None
+
+    @property
+    def config(self) -> Config:
+        """The config, loaded and checked on first use."""
+        if self._config is None:
+            self._config = load_config(find_config(self.config_path, Path.cwd()))
+        return self._config
+
+
+pass_context = click.make_pass_decorator(Context)
+
+
+def now_option(f: Any) -> Any:
+    """Add `--now ISO8601`, to replay a moment; the command receives an aware `now`."""
+    return click.option(
+        "--now",
+        "now",
+        type=click.DateTime(formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M%z",
+                                     "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S%z"]),
+        default=None,
+        help="Act as if it were this moment (ISO 8601; naive means UTC).",
+    )(f)
+
+
+def resolve_now(now: datetime | None) -> datetime:
+    """The moment a command acts at: `--now` if given (naive means UTC), else the clock."""
+    if now is None:
+        return datetime.now(UTC)
+    return now if now.tzinfo is not None else now.replace(tzinfo=UTC)
+
+
+def report_problems(problems: tuple[Problem, ...] | list[Problem]) -> None:
+    """Print problems on stderr, one a line, warnings marked."""
+    for p in problems:
+        click.echo(("warning: " if p.warning else "") + str(p), err=True)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "-c",
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Config file (default: publisher.toml in the current folder).",
+)
+@click.option("-v", "--verbose", count=True, help="Say what was done (-vv: debug detail).")
+@click.version_option(__version__, prog_name="publisher")
+@click.pass_context
+def cli(ctx: click.Context, config_path: Path | None, verbose: int) -> None:
+    """Publish feeds and breaking-news emails from a folder of Jekyll-style posts."""
+    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    logging.basicConfig(level=level, format="%(message)s", stream=sys.stderr)
+    ctx.obj = Context(config_path, verbose)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="publisher")
+
+
+def _register() -> None:
+    # Each module adds its commands to `cli`; importing them here keeps the list in one place.
+    from publisher.cli import content  # noqa: F401
+
+
+_register()

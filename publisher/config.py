@@ -1,0 +1,345 @@
+"""Read `publisher.toml` into a frozen `Config`, reporting every wrong key at once.
+
+Paths in the file are relative to the file itself. Secrets are never read from the file:
+only the *names* of the environment variables that hold them.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import tomllib
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from publisher.errors import ConfigError, Problem
+
+DEFAULT_CONFIG_NAME = "publisher.toml"
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(value: object) -> object:
+    """'90s', '30m', '24h', '7d', '2w' or a number of seconds -> timedelta."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        return timedelta(seconds=value)
+    if isinstance(value, str):
+        match = _DURATION.match(value)
+        if match is None:
+            raise ValueError(f"expected a duration such as '30m', '24h' or '7d', got {value!r}")
+        return timedelta(seconds=float(match[1]) * _UNITS[match[2]])
+    return value
+
+
+def _resolve_path(value: Path, info: ValidationInfo) -> Path:
+    base = (info.context or {}).get("base_dir")
+    if base is None or value.is_absolute():
+        return value
+    return (Path(base) / value).resolve()
+
+
+def _check_timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as e:
+        raise ValueError(
+            f"unknown time zone {value!r}: use an IANA name such as 'Asia/Seoul' or 'UTC'"
+        ) from e
+    return value
+
+
+def _check_absolute_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"expected an absolute http(s) URL such as 'https://example.com/', got {value!r}")
+    return value
+
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+RelPath = Annotated[Path, AfterValidator(_resolve_path)]
+TimeZoneName = Annotated[str, AfterValidator(_check_timezone)]
+AbsoluteUrl = Annotated[str, AfterValidator(_check_absolute_url)]
+EnvName = Annotated[str, Field(pattern=r"^([A-Za-z_][A-Za-z0-9_]*)?$")]
+
+
+class Section(BaseModel):
+    """A config table: frozen, and every key it does not know is an error."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SiteConfig(Section):
+    title: str
+    url: AbsoluteUrl
+    description: str = ""
+    language: str = "en"
+    timezone: TimeZoneName = "UTC"
+    author: str = ""
+    author_email: str = ""
+    icon: str = ""
+    logo: str = ""
+
+    @field_validator("url")
+    @classmethod
+    def _trailing_slash(cls, value: str) -> str:
+        # The base path is a folder: 'https://x.kr/news' and 'https://x.kr/news/' are one site.
+        return value if value.endswith("/") else value + "/"
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class ContentConfig(Section):
+    dir: RelPath = Path("content")
+    permalink: str = "/:categories/:year/:month/:day/:title/"
+    excerpt_length: int = Field(default=200, ge=0)
+    authors_file: RelPath | None = None
+    static_dir: RelPath | None = None
+
+
+class StoreConfig(Section):
+    path: RelPath = Path("state/publisher.sqlite3")
+
+
+class FeedsConfig(Section):
+    output_dir: RelPath = Path("public")
+    formats: list[Literal["atom", "rss", "json"]] = ["atom", "rss", "json"]
+    categories: bool = True
+    category_dir: str = "categories"
+    limit: int = Field(default=20, ge=1)
+    excerpt_only: bool = False
+    atom_name: str = "atom.xml"
+    rss_name: str = "rss.xml"
+    json_name: str = "feed.json"
+    stylesheet: bool = True
+    discovery_name: str = "feeds.html"
+    websub_hub: str = ""
+    websub_timeout: Duration = timedelta(seconds=10)
+
+    @field_validator("websub_hub")
+    @classmethod
+    def _hub_url(cls, value: str) -> str:
+        return _check_absolute_url(value) if value else value
+
+
+_SLUG = r"^[a-z0-9][a-z0-9_-]*$"
+
+
+class NewsletterConfig(Section):
+    id: str = Field(pattern=_SLUG)
+    name: str
+    categories: list[str] = []
+    schedule: str = "* * * * *"
+    max_posts: int = Field(default=10, ge=1)
+    max_age: Duration = timedelta(hours=24)
+    sender: str
+    reply_to: str = ""
+    subject_alert: str = "{{ post.title }}"
+    subject_digest: str = "{{ newsletter.name }}: {{ posts | length }}"
+    template_alert: str = "alert"
+    template_digest: str = "digest"
+
+    @field_validator("schedule")
+    @classmethod
+    def _crontab(cls, value: str) -> str:
+        fields = value.split()
+        if len(fields) != 5:
+            raise ValueError(
+                f"expected a crontab expression of 5 fields (minute hour day month weekday), "
+                f"got {value!r}"
+            )
+        if re.search(r"\d", fields[4]):
+            raise ValueError(
+                f"day of week {fields[4]!r} is a number, which APScheduler reads from Monday "
+                "(1 is Tuesday): use day names such as 'mon-fri' or 'sun'"
+            )
+        return value
+
+
+class EmailConfig(Section):
+    templates_dir: RelPath = Path("email_templates")
+    secret_env: EnvName = "PUBLISHER_SECRET"
+    unsubscribe_url: str = ""
+    unsubscribe_mailto: str = ""
+    token_max_age: Duration = timedelta(days=365)
+    max_html_bytes: int = Field(default=100_000, ge=10_000)
+
+    @field_validator("unsubscribe_url")
+    @classmethod
+    def _https(cls, value: str) -> str:
+        if value and urlsplit(value).scheme != "https":
+            raise ValueError(f"expected an https URL (Gmail and Yahoo require it), got {value!r}")
+        return value
+
+
+class SmtpConfig(Section):
+    host: str = "localhost"
+    port: int = Field(default=587, ge=1, le=65535)
+    security: Literal["starttls", "ssl", "none"] = "starttls"
+    username: str = ""
+    password_env: EnvName = ""
+    timeout: Duration = timedelta(seconds=30)
+    rate: float | None = Field(default=None, gt=0)
+
+
+class DeliveryConfig(Section):
+    method: Literal["outbox", "smtp"] = "outbox"
+    outbox_dir: RelPath = Path("outbox")
+    smtp: SmtpConfig = SmtpConfig()
+    retry_after: Duration = timedelta(minutes=5)
+    max_attempts: int = Field(default=10, ge=1)
+
+
+class ScheduleConfig(Section):
+    interval: Duration = timedelta(minutes=5)
+
+
+class Config(Section):
+    """The whole configuration; `path` is the file it was read from."""
+
+    site: SiteConfig
+    content: ContentConfig = ContentConfig()
+    store: StoreConfig = StoreConfig()
+    feeds: FeedsConfig = FeedsConfig()
+    email: EmailConfig = EmailConfig()
+    newsletters: list[NewsletterConfig] = []
+    delivery: DeliveryConfig = DeliveryConfig()
+    schedule: ScheduleConfig = ScheduleConfig()
+    path: Path = Path(DEFAULT_CONFIG_NAME)
+
+    @model_validator(mode="after")
+    def _unique_newsletters(self) -> Config:
+        seen: set[str] = set()
+        for n in self.newsletters:
+            if n.id in seen:
+                raise ValueError(f"two newsletters have the id {n.id!r}: give each its own id")
+            seen.add(n.id)
+        return self
+
+    def newsletter(self, newsletter_id: str) -> NewsletterConfig:
+        """The newsletter with this id, or a ConfigError listing the known ones."""
+        for n in self.newsletters:
+            if n.id == newsletter_id:
+                return n
+        known = ", ".join(repr(n.id) for n in self.newsletters) or "none"
+        raise ConfigError(f"no newsletter has the id {newsletter_id!r} (known: {known})")
+
+
+def find_config(path: Path | None, cwd: Path) -> Path:
+    """The config file to use: the one given, else publisher.toml in `cwd`."""
+    if path is not None:
+        if not path.is_file():
+            raise ConfigError(f"{path}: no such config file: check the path given with -c")
+        return path
+    candidate = cwd / DEFAULT_CONFIG_NAME
+    if not candidate.is_file():
+        raise ConfigError(
+            f"no {DEFAULT_CONFIG_NAME} in {cwd}: pass one with "
+            f"'publisher -c config.example.toml ...', or copy config.example.toml "
+            f"to {DEFAULT_CONFIG_NAME} and edit it"
+        )
+    return candidate
+
+
+def load_config(path: Path) -> Config:
+    """Read and check a TOML config file; every problem is reported in one ConfigError."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"{path}: cannot read the config file ({e})") from e
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path}: not valid TOML ({e}): fix the line it names") from e
+    return parse_config(data, path)
+
+
+def parse_config(data: dict[str, Any], path: Path) -> Config:
+    """Check an already-parsed TOML table, as found in the file at `path`."""
+    if "path" in data:
+        problems = [Problem(str(path), "unknown key 'path'")]
+        raise ConfigError(f"{path}: the config has 1 problem", problems)
+    try:
+        return Config.model_validate(
+            {**data, "path": path.resolve()},
+            context={"base_dir": path.resolve().parent},
+        )
+    except ValidationError as e:
+        problems = [_problem(path, err) for err in e.errors()]
+        count = f"{len(problems)} problem" + ("s" if len(problems) != 1 else "")
+        raise ConfigError(f"{path}: the config has {count}", problems) from e
+
+
+def _key_name(loc: tuple[int | str, ...]) -> str:
+    """('newsletters', 0, 'schedule') -> 'newsletters[0].schedule'; tables in brackets."""
+    name = ""
+    for part in loc:
+        if isinstance(part, int):
+            name += f"[{part}]"
+        else:
+            name += ("." if name else "") + part
+    if len(loc) > 1 and isinstance(loc[0], str) and isinstance(loc[1], str):
+        # [site] url reads like the file does
+        head, _, rest = name.partition(".")
+        return f"[{head}] {rest}"
+    return name
+
+
+def _problem(path: Path, err: Any) -> Problem:
+    loc: tuple[int | str, ...] = tuple(
+        p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-"))
+    )
+    kind = err["type"]
+    key = _key_name(loc)
+    if kind == "extra_forbidden":
+        message = f"unknown key {key!r}"
+        close = difflib.get_close_matches(str(loc[-1]), _known_keys(loc[:-1]), n=1)
+        if close:
+            message += f": did you mean {close[0]!r}?"
+        elif str(loc[-1]) in ("password", "secret", "token"):
+            message += ": secrets never go in the config file; name an environment variable instead"
+        else:
+            message += ": remove it, or see config.example.toml for the keys there are"
+        return Problem(str(path), message)
+    if kind == "missing":
+        return Problem(str(path), f"{key}: missing, and it has no default: add it")
+    text = str(err["msg"]).removeprefix("Value error, ")
+    if kind not in ("value_error", "assertion_error"):
+        text = f"{text[:1].lower()}{text[1:]}, got {err.get('input')!r}"
+    return Problem(str(path), f"{key}: {text}" if key else text)
+
+
+def _known_keys(loc: tuple[int | str, ...]) -> list[str]:
+    """The keys the table at `loc` accepts, for did-you-mean."""
+    model: Any = Config
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part)
+        if field is None:
+            return []
+        annotation = field.annotation
+        args = getattr(annotation, "__args__", None)
+        model = args[0] if args and isinstance(args[0], type) else annotation
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            return []
+    return [k for k in model.model_fields if k != "path"]

@@ -1,0 +1,70 @@
+"""The SQLite file that holds all of publisher's state, and its transactions.
+
+Each module of this package owns a few tables and declares them in `SCHEMA`; functions
+take the `Store` and never commit on their own, so a caller can group several of them
+in one `with store.transaction():` block.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from publisher.errors import StoreError
+from publisher.store import posts
+
+# Every module's tables, created on open; add a module here when it declares a SCHEMA.
+_SCHEMAS: tuple[str, ...] = (posts.SCHEMA,)
+
+
+class Store:
+    """An open state file. Use `Store.open(path)`; close it, or use it as a context manager."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+        self.conn = conn
+        self.path = path
+
+    @classmethod
+    def open(cls, path: Path) -> Store:
+        """Open (creating if needed) the state file at `path`, with every table in place."""
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(path, isolation_level=None, timeout=30)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            for schema in _SCHEMAS:
+                conn.executescript(schema)
+        except (OSError, sqlite3.Error) as e:
+            raise StoreError(
+                f"{path}: cannot open the state file ({e}): check [store] path and that "
+                "the folder is writable"
+            ) from e
+        return cls(conn, path)
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction taken at once (BEGIN IMMEDIATE), committed or rolled back."""
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as e:
+            raise StoreError(f"{self.path}: cannot start a transaction ({e})") from e
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        else:
+            self.conn.execute("COMMIT")
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
