@@ -69,7 +69,9 @@ def _check_timezone(value: str) -> str:
 def _check_absolute_url(value: str) -> str:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValueError(f"expected an absolute http(s) URL such as 'https://example.com/', got {value!r}")
+        raise ValueError(
+            f"expected an absolute http(s) URL such as 'https://example.com/', got {value!r}"
+        )
     return value
 
 
@@ -177,7 +179,7 @@ class NewsletterConfig(Section):
 
 class EmailConfig(Section):
     templates_dir: RelPath = Path("email_templates")
-    secret_env: EnvName = "PUBLISHER_SECRET"
+    secret_env: EnvName = "PUBLISHER_SECRET"  # noqa: S105 (a variable name)
     unsubscribe_url: str = ""
     unsubscribe_mailto: str = ""
     token_max_age: Duration = timedelta(days=365)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 import click
 
 from publisher.cli import Context, cli, now_option, pass_context, report_problems, resolve_now
 from publisher.content import index_site
 from publisher.errors import PublisherError
-from datetime import datetime
 
 
 @cli.command("index")
@@ -19,13 +19,15 @@ from datetime import datetime
 @pass_context
 def index_command(ctx: Context, drafts: bool, as_json: bool, now: datetime | None) -> None:
     """List the posts newest first: date, its source, categories, URL and file."""
-    result = index_site(ctx.config, resolve_now(now), drafts=drafts)
+    config = ctx.config
+    result = index_site(config, resolve_now(now), drafts=drafts)
+    tz = config.site.tz
     if as_json:
         rows = [
             {
-                "date": p.date.isoformat(),
+                "date": p.date.astimezone(tz).isoformat(),
                 "date_source": p.date_source,
-                "updated": p.updated.isoformat(),
+                "updated": p.updated.astimezone(tz).isoformat(),
                 "title": p.title,
                 "categories": list(p.categories),
                 "tags": list(p.tags),
@@ -39,7 +41,9 @@ def index_command(ctx: Context, drafts: bool, as_json: bool, now: datetime | Non
     else:
         for p in result.posts:
             cats = ",".join(p.categories) or "-"
-            click.echo(f"{p.date.isoformat()}  {p.date_source:<12}  {cats:<16}  {p.url}  {p.source}")
+            click.echo(
+                f"{p.date.isoformat()}  {p.date_source:<12}  {cats:<16}  {p.url}  {p.source}"
+            )
     report_problems(result.problems)
     if any(not p.warning for p in result.problems):
         raise click.exceptions.Exit(1)

@@ -1,0 +1,256 @@
+"""The indexer: every post file under the content folder -> `Post` values, newest first.
+
+Unchanged files (same size and modification time, same settings) come from the parse
+cache in the store, so a warm run parses nothing. One bad file becomes a `Problem` and
+never stops the others.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from publisher import __version__
+from publisher.config import Config
+from publisher.content.post import Author, Post
+from publisher.content.settle import PostProblems, SettleContext, is_unpublished, settle
+from publisher.content.source import SourceFile, SourceProblem, discover, read_post
+from publisher.errors import ContentError, Problem
+from publisher.store import Store
+from publisher.store.posts import (
+    CacheEntry,
+    Identity,
+    add_identities,
+    load_cache,
+    load_identities,
+    save_cache,
+    update_urls,
+)
+
+__all__ = ["IndexResult", "Post", "index_posts", "index_site"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class IndexResult:
+    """Published posts newest first, posts dated in the future, and every problem found."""
+
+    posts: tuple[Post, ...]
+    future: tuple[Post, ...]
+    problems: tuple[Problem, ...]
+    parsed: int  # files actually read this run (the rest came from the cache)
+
+
+def index_site(
+    config: Config, now: datetime, *, drafts: bool = False, dry_run: bool = False
+) -> IndexResult:
+    """Open the configured store and index the content folder at `now`."""
+    with Store.open(config.store.path) as store:
+        return index_posts(config, store, now, drafts=drafts, dry_run=dry_run)
+
+
+def index_posts(
+    config: Config, store: Store, now: datetime, *, drafts: bool = False, dry_run: bool = False
+) -> IndexResult:
+    """Index the content folder; `dry_run` reads the store but writes nothing to it."""
+    content_dir = config.content.dir
+    if not content_dir.is_dir():
+        raise ContentError(
+            f"{content_dir}: the content folder does not exist: create it or fix [content] dir"
+        )
+    now = now.replace(microsecond=0)  # first-seen dates are stored to the second
+    ctx, problems = _settle_context(config)
+    fingerprint = _fingerprint(config, ctx)
+    files = discover(content_dir, drafts=drafts)
+    cache = load_cache(store, fingerprint)
+    identities = load_identities(store)
+
+    settled: dict[str, Post] = {}
+    fresh: dict[str, CacheEntry] = {}
+    new_ids: list[Identity] = []
+    moved: dict[str, str] = {}
+    for source in files:
+        hit = cache.get(source.rel)
+        if hit is not None and hit.size == source.size and hit.mtime_ns == source.mtime_ns:
+            if hit.post is not None:
+                settled[source.rel] = hit.post
+            continue
+        known = identities.get(source.rel)
+        readable, post = _read_one(source, ctx, now, known, problems, _display(config, source))
+        if not readable:
+            continue  # a broken file is read again next run, never cached
+        fresh[source.rel] = CacheEntry(source.size, source.mtime_ns, post)
+        if post is None:
+            continue
+        settled[source.rel] = post
+        if known is None:
+            new_ids.append(Identity(source.rel, post.id, post.url, now))
+        elif known.url != post.url:
+            moved[source.rel] = post.url
+            problems.append(
+                Problem(
+                    _display(config, source),
+                    f"the URL changed from {known.url} to {post.url}: the post keeps its id, "
+                    "so readers will not see it twice; give the old URL a redirect",
+                    warning=True,
+                )
+            )
+
+    if not dry_run:
+        # Two overlapping runs may both see a new post: the store keeps the first one's values.
+        stored = add_identities(store, new_ids)
+        for ident in new_ids:
+            winner = stored.get(ident.source)
+            if winner is not None and winner != ident:
+                source = next(f for f in files if f.rel == ident.source)
+                _, post = _read_one(source, ctx, now, winner, problems, _display(config, source))
+                if post is not None:
+                    settled[source.rel] = post
+                    fresh[source.rel] = CacheEntry(source.size, source.mtime_ns, post)
+        update_urls(store, moved)
+        gone = cache.keys() - {f.rel for f in files}
+        if fresh or gone:
+            save_cache(store, fingerprint, fresh, keep=(f.rel for f in files))
+
+    posts = _without_duplicates(sorted(settled.values(), key=lambda p: p.source), config, problems)
+    posts.sort(key=lambda p: (-p.date.timestamp(), p.source))
+    published = tuple(p for p in posts if p.date <= now)
+    future = tuple(p for p in posts if p.date > now)
+    log.debug(
+        "indexed %d posts (%d read, %d from cache)",
+        len(posts),
+        len(fresh),
+        len(settled) - len(fresh),
+    )
+    return IndexResult(published, future, tuple(problems), parsed=len(fresh))
+
+
+def _read_one(
+    source: SourceFile,
+    ctx: SettleContext,
+    now: datetime,
+    known: Identity | None,
+    problems: list[Problem],
+    display: str,
+) -> tuple[bool, Post | None]:
+    """Read and settle one file: (readable, the post or None when it is not a published post)."""
+    try:
+        raw = read_post(source)
+    except SourceProblem as e:
+        problems.append(Problem(display, e.message, line=e.line))
+        return False, None
+    except OSError as e:
+        problems.append(
+            Problem(display, f"cannot read the file ({e.strerror}): check its permissions")
+        )
+        return False, None
+    if raw is None or is_unpublished(raw.meta):
+        return True, None
+    try:
+        post = settle(
+            raw,
+            source,
+            ctx,
+            first_seen=known.first_seen if known else now,
+            stored_id=known.id if known else None,
+        )
+    except PostProblems as e:
+        problems.extend(Problem(display, message, line=line) for line, message in e.problems)
+        return False, None
+    return True, post
+
+
+def _display(config: Config, source: SourceFile) -> str:
+    """The file as the user knows it: relative to the config file's folder when inside it."""
+    try:
+        return source.path.relative_to(config.path.parent).as_posix()
+    except ValueError:
+        return str(source.path)
+
+
+def _without_duplicates(posts: list[Post], config: Config, problems: list[Problem]) -> list[Post]:
+    """Keep the first post (by path) of any that share an id or URL; report the others."""
+    by_id: dict[str, Post] = {}
+    by_url: dict[str, Post] = {}
+    kept: list[Post] = []
+    content = config.content.dir
+    for post in posts:
+        twin = by_id.get(post.id) or by_url.get(post.url)
+        if twin is not None:
+            what = "id" if twin.id == post.id else "URL"
+            problems.append(
+                Problem(
+                    _display_rel(config, content / post.source),
+                    f"has the same {what} as {_display_rel(config, content / twin.source)} "
+                    f"({post.id if what == 'id' else post.url}): give one of them another "
+                    "'permalink' or 'id'; it is left out until then",
+                )
+            )
+            continue
+        by_id[post.id] = post
+        by_url[post.url] = post
+        kept.append(post)
+    return kept
+
+
+def _display_rel(config: Config, path: Path) -> str:
+    try:
+        return path.relative_to(config.path.parent).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _settle_context(config: Config) -> tuple[SettleContext, list[Problem]]:
+    """Config values for settling, and problems with the authors file."""
+    site = config.site
+    default = Author(name=site.author or site.title, email=site.author_email)
+    problems: list[Problem] = []
+    authors: dict[str, Author] = {}
+    path = config.content.authors_file
+    if path is not None:
+        try:
+            data: Any = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
+            problems.append(
+                Problem(
+                    str(path),
+                    f"cannot read the authors file ({e}): fix it or remove [content] authors_file",
+                )
+            )
+            data = {}
+        if not isinstance(data, dict):
+            problems.append(
+                Problem(str(path), "the authors file must map keys to {name, email, uri}")
+            )
+            data = {}
+        for key, value in data.items():
+            if isinstance(value, dict) and value.get("name"):
+                authors[str(key)] = Author(
+                    name=str(value["name"]),
+                    email=str(value.get("email") or ""),
+                    uri=str(value.get("uri") or value.get("url") or ""),
+                )
+            elif isinstance(value, str):
+                authors[str(key)] = Author(name=value)
+    ctx = SettleContext(
+        site_url=site.url,
+        tz=site.tz,
+        permalink=config.content.permalink,
+        excerpt_length=config.content.excerpt_length,
+        default_author=default,
+        authors=authors,
+    )
+    return ctx, problems
+
+
+def _fingerprint(config: Config, ctx: SettleContext) -> str:
+    """Everything a cached Post depends on besides its own file."""
+    parts = [__version__, repr(ctx), str(config.content.dir)]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()

@@ -1,0 +1,67 @@
+"""Post dates from front matter values, file names and strings in the forms Jekyll sites use."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time
+from email.utils import parsedate_to_datetime
+from zoneinfo import ZoneInfo
+
+_FILENAME_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})-(.+)$")
+_FORMATS = (
+    "%Y-%m-%d %H:%M:%S %z",  # Jekyll: 2024-06-19 14:30:00 +0900
+    "%Y-%m-%d %H:%M %z",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%Y/%m/%d %H:%M:%S",
+    "%Y/%m/%d %H:%M",
+    "%Y/%m/%d",
+)
+
+
+class DateValueError(ValueError):
+    """A date value that cannot be read; the message says which forms are accepted."""
+
+
+def to_datetime(value: object, tz: ZoneInfo) -> datetime:
+    """A front matter date (datetime, date or string) as an aware datetime; naive means `tz`."""
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, date):
+        parsed = datetime.combine(value, time())
+    elif isinstance(value, str) and value.strip():
+        parsed = _parse_string(value.strip())
+    else:
+        raise DateValueError(f"expected a date, got {value!r}")
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=tz)
+
+
+def _parse_string(text: str) -> datetime:
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
+    except ValueError:
+        pass
+    for fmt in _FORMATS:
+        try:
+            return datetime.strptime(text, fmt)  # noqa: DTZ007 (naive is settled by the caller)
+        except ValueError:
+            continue
+    try:
+        return parsedate_to_datetime(text)  # RFC 822: Wed, 19 Jun 2024 14:30:00 +0900
+    except (TypeError, ValueError, IndexError):
+        pass
+    raise DateValueError(
+        f"cannot read the date {text!r}: write it as '2024-06-19', "
+        "'2024-06-19 14:30:00 +0900' or ISO 8601 '2024-06-19T14:30:00+09:00'"
+    )
+
+
+def split_filename_date(stem: str) -> tuple[date | None, str]:
+    """'2024-06-19-some-title' -> (date(2024, 6, 19), 'some-title'); no prefix -> (None, stem)."""
+    m = _FILENAME_DATE.match(stem)
+    if m is None:
+        return None, stem
+    try:
+        return date(int(m[1]), int(m[2]), int(m[3])), m[4]
+    except ValueError:
+        return None, stem

@@ -1,0 +1,115 @@
+"""Bodies to HTML, HTML to plain text, and relative URLs inside HTML made absolute."""
+
+from __future__ import annotations
+
+import html
+import re
+from functools import cache
+
+import lxml.etree
+import lxml.html
+from markdown_it import MarkdownIt
+
+from publisher.content.urls import absolute_url
+
+_WHITESPACE = re.compile(r"\s+")
+# A start tag, and inside it one href/src/srcset attribute with its quoted or bare value.
+_TAG = re.compile(r"<[a-zA-Z][^<>]*>")
+_URL_ATTR = re.compile(
+    r"""(?P<name>\s(?:href|src|srcset|poster)\s*=\s*)(?:"(?P<dq>[^"]*)"|'(?P<sq>[^']*)'|(?P<bare>[^\s"'=<>`]+))""",
+    re.IGNORECASE,
+)
+_PARAGRAPH = re.compile(r"<p\b[^>]*>(.*?)</p\s*>", re.IGNORECASE | re.DOTALL)
+
+
+@cache
+def _markdown() -> MarkdownIt:
+    # CommonMark with raw HTML passed through (bodies are often HTML), plus GFM tables.
+    return MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
+
+
+def markdown_to_html(text: str) -> str:
+    """Render Markdown (raw HTML passed through) to HTML."""
+    rendered: str = _markdown().render(text)
+    return rendered
+
+
+def render_body(body: str, body_format: str, base_url: str) -> str:
+    """A post body as HTML, every relative href/src/srcset made absolute against `base_url`."""
+    rendered = markdown_to_html(body) if body_format == "markdown" else body
+    return absolutize_html(rendered, base_url)
+
+
+def absolutize_html(fragment: str, base_url: str) -> str:
+    """Make relative URLs in href, src, poster and srcset absolute; nothing else moves."""
+
+    def fix_attr(m: re.Match[str]) -> str:
+        name = m["name"]
+        value = m["dq"] if m["dq"] is not None else m["sq"] if m["sq"] is not None else m["bare"]
+        quote = '"' if m["dq"] is not None else "'" if m["sq"] is not None else '"'
+        raw = html.unescape(value)
+        if name.strip().lower().startswith("srcset"):
+            fixed = _absolutize_srcset(raw, base_url)
+        else:
+            fixed = absolute_url(raw, base_url)
+        if fixed == raw:
+            return m[0]
+        return f"{name}{quote}{html.escape(fixed, quote=True)}{quote}"
+
+    def fix_tag(m: re.Match[str]) -> str:
+        return _URL_ATTR.sub(fix_attr, m[0])
+
+    return _TAG.sub(fix_tag, fragment)
+
+
+def _absolutize_srcset(value: str, base_url: str) -> str:
+    candidates = []
+    for candidate in value.split(","):
+        parts = candidate.strip().split(None, 1)
+        if not parts:
+            continue
+        parts[0] = absolute_url(parts[0], base_url)
+        candidates.append(" ".join(parts))
+    return ", ".join(candidates)
+
+
+def html_to_text(fragment: str) -> str:
+    """Plain text of HTML: tags, scripts and styles gone, entities decoded, spaces collapsed."""
+    if "<" not in fragment and "&" not in fragment:
+        return collapse_whitespace(fragment)
+    try:
+        root = lxml.html.fragment_fromstring(fragment, create_parent="div")
+    except (lxml.etree.ParserError, ValueError):
+        return collapse_whitespace(html.unescape(re.sub(r"<[^>]*>", " ", fragment)))
+    lxml.etree.strip_elements(root, "script", "style", lxml.etree.Comment, with_tail=False)
+    # Block boundaries become spaces, so "<p>a</p><p>b</p>" reads "a b", not "ab".
+    for element in root.iter("p", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "div", "td"):
+        element.tail = " " + (element.tail or "")
+    return collapse_whitespace(root.text_content())
+
+
+def collapse_whitespace(text: str) -> str:
+    """Runs of whitespace (newlines included) become one space; ends trimmed."""
+    return _WHITESPACE.sub(" ", text).strip()
+
+
+def first_paragraph_text(body_html: str) -> str:
+    """The plain text of the first <p> that has any text, else of the whole fragment."""
+    for m in _PARAGRAPH.finditer(body_html):
+        text = html_to_text(m[1])
+        if text:
+            return text
+    return html_to_text(body_html)
+
+
+def truncate_words(text: str, limit: int) -> str:
+    """Cut `text` to at most `limit` characters on a word boundary, adding an ellipsis."""
+    if limit <= 0:
+        return ""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    if space > limit // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,.;:·") + "…"

@@ -1,0 +1,234 @@
+"""Settle one file's front matter and body into a `Post`: title, date, URL, excerpt, image..."""
+
+from __future__ import annotations
+
+import mimetypes
+import os
+from dataclasses import dataclass, field
+from datetime import datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from publisher.content.dates import DateValueError, split_filename_date, to_datetime
+from publisher.content.html import (
+    collapse_whitespace,
+    first_paragraph_text,
+    html_to_text,
+    markdown_to_html,
+    truncate_words,
+)
+from publisher.content.post import Author, BodyFormat, DateSource, Image, Post
+from publisher.content.source import RawPost, SourceFile
+from publisher.content.urls import expand_permalink, site_url, slugify
+
+_MIME_EXTRA = {".webp": "image/webp", ".avif": "image/avif", ".svg": "image/svg+xml"}
+
+
+@dataclass(frozen=True)
+class SettleContext:
+    """What settling needs from the config, computed once per run."""
+
+    site_url: str
+    tz: ZoneInfo
+    permalink: str
+    excerpt_length: int
+    default_author: Author
+    authors: dict[str, Author] = field(default_factory=dict)
+
+
+class PostProblems(Exception):
+    """Everything wrong with one post: (line, message) pairs."""
+
+    def __init__(self, problems: list[tuple[int, str]]) -> None:
+        super().__init__("; ".join(m for _, m in problems))
+        self.problems = problems
+
+
+def is_unpublished(meta: dict[str, Any]) -> bool:
+    """`draft: true` or `published: false`."""
+    return meta.get("draft") is True or meta.get("published") is False
+
+
+def settle(
+    raw: RawPost,
+    source: SourceFile,
+    ctx: SettleContext,
+    *,
+    first_seen: datetime,
+    stored_id: str | None,
+) -> Post:
+    """A complete Post from one file; every problem with it raised together in PostProblems."""
+    meta = raw.meta
+    problems: list[tuple[int, str]] = []
+
+    def problem(key: str, message: str) -> None:
+        problems.append((raw.line_of(key), message))
+
+    stem = os.path.splitext(os.path.basename(source.rel))[0]
+    file_date, title_slug = split_filename_date(stem)
+
+    title_html = collapse_whitespace(str(meta.get("title") or ""))
+    title = html_to_text(title_html) if title_html else ""
+    if not title:
+        # Jekyll: 2014-03-02-march-the-second.md -> "March The Second"
+        title = " ".join(w.capitalize() for w in title_slug.replace("_", " ").split("-") if w)
+        title_html = title
+
+    date, date_source = _settle_date(meta, file_date, first_seen, ctx.tz, problem)
+    updated = date
+    for key in ("last_modified_at", "updated", "modified"):
+        if meta.get(key) is not None:
+            try:
+                updated = max(date, to_datetime(meta[key], ctx.tz))
+            except DateValueError as e:
+                problem(key, f"'{key}': {e}")
+            break
+
+    categories = _words(meta, "categories", "category", problem)
+    tags = _words(meta, "tags", "tag", problem)
+
+    body = raw.body
+    body_format: BodyFormat = _body_format(source.rel, body)
+    excerpt = _excerpt(meta, body, body_format, ctx.excerpt_length)
+
+    feature_source = meta.get("feature_text")
+    feature_html = markdown_to_html(str(feature_source)) if feature_source else ""
+    feature_text = html_to_text(feature_html) if feature_html else ""
+
+    image = _image(meta.get("image"), ctx.site_url, problem)
+    author = _author(meta.get("author"), ctx, problem)
+
+    permalink = meta.get("permalink")
+    if permalink is not None and not isinstance(permalink, str):
+        problem("permalink", f"'permalink' must be a path such as '/news/x/', got {permalink!r}")
+        permalink = None
+    if permalink:
+        url = site_url(permalink, ctx.site_url)
+    else:
+        slug = slugify(str(meta.get("slug") or title_slug))
+        local = date.astimezone(ctx.tz)
+        path = expand_permalink(
+            ctx.permalink, date=local, categories=categories, title_slug=slug, slug=slug
+        )
+        url = site_url(path, ctx.site_url)
+
+    front_id = meta.get("id")
+    post_id = site_url(str(front_id), ctx.site_url) if front_id not in (None, "") else stored_id
+
+    feed_options = meta.get("feed")
+    excerpt_only = isinstance(feed_options, dict) and feed_options.get("excerpt_only") is True
+
+    if problems:
+        raise PostProblems(problems)
+    return Post(
+        source=source.rel,
+        id=post_id or url,
+        url=url,
+        title=title,
+        title_html=title_html,
+        date=date,
+        date_source=date_source,
+        updated=updated,
+        categories=categories,
+        tags=tags,
+        excerpt=excerpt,
+        feature_text=feature_text,
+        feature_html=feature_html,
+        image=image,
+        author=author,
+        body=body,
+        body_format=body_format,
+        excerpt_only=excerpt_only,
+    )
+
+
+def _settle_date(
+    meta: dict[str, Any],
+    file_date: Any,
+    first_seen: datetime,
+    tz: ZoneInfo,
+    problem: Any,
+) -> tuple[datetime, DateSource]:
+    if meta.get("date") is not None:
+        try:
+            return to_datetime(meta["date"], tz), "front matter"
+        except DateValueError as e:
+            problem("date", f"'date': {e}")
+            return first_seen, "first seen"
+    if file_date is not None:
+        return datetime.combine(file_date, time(), tzinfo=tz), "file name"
+    return first_seen, "first seen"
+
+
+def _words(meta: dict[str, Any], plural: str, single: str, problem: Any) -> tuple[str, ...]:
+    """A list, a single value, or a space-separated string (Jekyll reads 'a b' as two)."""
+    value = meta.get(plural)
+    if value is None:
+        value = meta.get(single)
+        plural = single
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        items = value.split()
+    elif isinstance(value, list):
+        items = [str(v).strip() for v in value if v is not None and str(v).strip()]
+    elif isinstance(value, int | float):
+        items = [str(value)]
+    else:
+        problem(plural, f"'{plural}' must be a list or a space-separated string, got {value!r}")
+        return ()
+    return tuple(dict.fromkeys(items))
+
+
+def _body_format(rel: str, body: str) -> BodyFormat:
+    suffix = os.path.splitext(rel)[1].lower()
+    if suffix in (".html", ".htm"):
+        return "html"
+    if suffix == ".txt" and body.lstrip().startswith("<"):
+        return "html"
+    return "markdown"
+
+
+def _excerpt(meta: dict[str, Any], body: str, body_format: BodyFormat, length: int) -> str:
+    for key in ("excerpt", "description", "summary"):
+        if key in meta and meta[key] is not None:
+            # An explicit empty excerpt means none; HTML or Markdown in it is flattened to text.
+            text = str(meta[key])
+            return html_to_text(markdown_to_html(text)) if text.strip() else ""
+    body_html = markdown_to_html(body) if body_format == "markdown" else body
+    return truncate_words(first_paragraph_text(body_html), length)
+
+
+def _image(value: Any, site: str, problem: Any) -> Image | None:
+    alt = ""
+    if isinstance(value, dict):
+        alt = str(value.get("alt") or "")
+        value = value.get("path") or value.get("url")
+    if value in (None, ""):
+        return None
+    if not isinstance(value, str):
+        problem("image", f"'image' must be a URL or {{path: URL}}, got {value!r}")
+        return None
+    url = site_url(value, site)
+    path = url.split("?", 1)[0].split("#", 1)[0]
+    ext = os.path.splitext(path)[1].lower()
+    mime = _MIME_EXTRA.get(ext) or mimetypes.guess_type(path)[0] or "image/jpeg"
+    return Image(url=url, mime_type=mime, alt=alt)
+
+
+def _author(value: Any, ctx: SettleContext, problem: Any) -> Author:
+    if value in (None, ""):
+        return ctx.default_author
+    if isinstance(value, str):
+        return ctx.authors.get(value) or Author(name=collapse_whitespace(value))
+    if isinstance(value, dict) and value.get("name"):
+        return Author(
+            name=collapse_whitespace(str(value["name"])),
+            email=str(value.get("email") or ""),
+            uri=str(value.get("uri") or value.get("url") or ""),
+        )
+    problem(
+        "author",
+        f"'author' must be a name, a key of the authors file or {{name: ...}}, got {value!r}",
+    )
+    return ctx.default_author

@@ -1,0 +1,117 @@
+"""Find post files and split each into front matter and body, with line numbers for problems."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from frontmatter.default_handlers import YAMLHandler
+
+POST_SUFFIXES = frozenset({".md", ".markdown", ".html", ".htm", ".txt"})
+DRAFTS_DIR = "_drafts"
+_HANDLER = YAMLHandler()
+_TOP_KEY = re.compile(r"^([A-Za-z_][\w-]*)\s*:", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """A candidate post file: where it is, and the size and mtime that key the parse cache."""
+
+    rel: str
+    path: Path
+    size: int
+    mtime_ns: int
+
+    @property
+    def is_draft(self) -> bool:
+        return self.rel.startswith(DRAFTS_DIR + "/")
+
+
+@dataclass(frozen=True)
+class RawPost:
+    """A file's front matter (a mapping) and body, and the line of each top-level key."""
+
+    meta: dict[str, Any]
+    body: str
+    key_lines: dict[str, int]
+
+    def line_of(self, key: str) -> int:
+        """The file line of a top-level front matter key (1 when unknown)."""
+        return self.key_lines.get(key, 1)
+
+
+class SourceProblem(Exception):
+    """A file that cannot be read as a post; `line` is 1-based."""
+
+    def __init__(self, line: int, message: str) -> None:
+        super().__init__(message)
+        self.line = line
+        self.message = message
+
+
+def discover(content_dir: Path, *, drafts: bool) -> list[SourceFile]:
+    """Every candidate post file under `content_dir`, hidden files skipped, sorted by path."""
+    found: list[SourceFile] = []
+    stack = [content_dir]
+    while stack:
+        folder = stack.pop()
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                if entry.name.startswith("."):
+                    continue
+                if entry.is_dir(follow_symlinks=True):
+                    if entry.name == DRAFTS_DIR and not drafts:
+                        continue
+                    stack.append(Path(entry.path))
+                elif os.path.splitext(entry.name)[1].lower() in POST_SUFFIXES:
+                    st = entry.stat()
+                    rel = Path(entry.path).relative_to(content_dir).as_posix()
+                    found.append(SourceFile(rel, Path(entry.path), st.st_size, st.st_mtime_ns))
+    found.sort(key=lambda f: f.rel)
+    return found
+
+
+def read_post(source: SourceFile) -> RawPost | None:
+    """Read and split one file; None when it has no front matter (not a post)."""
+    data = source.path.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        raise SourceProblem(
+            line,
+            "the file is not UTF-8 (an EUC-KR/CP949 export?): convert it, e.g. "
+            f"'iconv -f cp949 -t utf-8 {source.path.name}', and save it as UTF-8",
+        ) from e
+    text = text.replace("\r\n", "\n")
+    if not _HANDLER.detect(text):
+        return None
+    try:
+        front, body = _HANDLER.split(text)
+    except ValueError as e:
+        raise SourceProblem(1, "the front matter has no closing '---' line: add one") from e
+    try:
+        meta = _HANDLER.load(front)
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        line = mark.line + 2 if mark is not None else 1  # +1 for 0-based, +1 for the '---'
+        why = e.problem or "syntax error"
+        raise SourceProblem(
+            line,
+            f"front matter is not valid YAML ({why}): fix this line (a tab, an unquoted ': ' "
+            "or an unclosed quote are the usual causes) or run 'publisher check'",
+        ) from e
+    except yaml.YAMLError as e:
+        raise SourceProblem(1, f"front matter is not valid YAML ({e}): fix it") from e
+    if meta is None:
+        meta = {}
+    if not isinstance(meta, dict):
+        raise SourceProblem(
+            2, "front matter must be 'key: value' lines, not a list or a single value: fix it"
+        )
+    key_lines = {m[1]: front.count("\n", 0, m.start()) + 2 for m in _TOP_KEY.finditer(front)}
+    return RawPost(meta, body, key_lines)
