@@ -42,7 +42,8 @@ def index_command(ctx: Context, drafts: bool, as_json: bool, now: datetime | Non
         for p in result.posts:
             cats = ",".join(p.categories) or "-"
             click.echo(
-                f"{p.date.isoformat()}  {p.date_source:<12}  {cats:<16}  {p.url}  {p.source}"
+                f"{p.date.astimezone(tz).isoformat()}  {p.date_source:<12}  {cats:<16}  "
+                f"{p.url}  {p.source}"
             )
     report_problems(result.problems)
     if any(not p.warning for p in result.problems):
