@@ -13,10 +13,15 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from publisher.errors import StoreError
-from publisher.store import posts
+from publisher.store import announced, journal, posts, subscribers
 
 # Every module's tables, created on open; add a module here when it declares a SCHEMA.
-_SCHEMAS: tuple[str, ...] = (posts.SCHEMA,)
+_SCHEMAS: tuple[str, ...] = (
+    posts.SCHEMA,
+    announced.SCHEMA,
+    subscribers.SCHEMA,
+    journal.SCHEMA,
+)
 
 
 class Store:
