@@ -1,0 +1,159 @@
+"""Send what the journal holds as pending, each message once: to the outbox or over SMTP.
+
+`deliver` walks the due rows of the send journal (older issues first) and, for each, asks
+`compose` for the message, hands it over, and records the outcome in its own small
+transaction right after the server's answer. The journal runs in WAL mode with
+synchronous=NORMAL, so such a commit costs microseconds and survives a killed process;
+committing per message is what keeps a crash down to one duplicate at most.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from publisher.config import DeliveryConfig
+from publisher.delivery.outbox import Outbox
+from publisher.delivery.smtp import MessageRefused, RecipientRefused, SmtpSender, TemporaryFailure
+from publisher.errors import DeliveryError, Problem
+from publisher.outgoing import OutgoingMessage
+from publisher.store import Store, journal
+from publisher.store.journal import PendingSend
+
+log = logging.getLogger(__name__)
+
+Compose = Callable[[PendingSend], OutgoingMessage | None]
+"""Build the message for a journal row; None when it must not be sent (subscriber left)."""
+
+Bounce = Callable[[Store, int, str, datetime], None]
+"""Mark a subscriber bounced with the server's reply (no commit)."""
+
+Progress = Callable[[int, int], None]
+"""Called with (rows done, rows in this run) after each row."""
+
+
+class Sender(Protocol):
+    """Where messages go: the outbox or an SMTP server."""
+
+    def send(self, message: OutgoingMessage) -> None: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class DeliveryReport:
+    """What one pass over the journal did."""
+
+    sent: int = 0
+    bounced: int = 0
+    failed: int = 0
+    cancelled: int = 0
+    deferred: int = 0
+    problems: tuple[Problem, ...] = ()
+
+
+def open_sender(config: DeliveryConfig, environ: Mapping[str, str] = os.environ) -> Sender:
+    """The configured destination; settings that cannot work fail here, before any send."""
+    if config.method == "smtp":
+        return SmtpSender(config.smtp, environ)
+    return Outbox(config.outbox_dir)
+
+
+def deliver(
+    config: DeliveryConfig,
+    store: Store,
+    compose: Compose,
+    now: datetime,
+    *,
+    bounce: Bounce,
+    sender: Sender | None = None,
+    stop: Callable[[], bool] = lambda: False,
+    progress: Progress | None = None,
+) -> DeliveryReport:
+    """Send every due journal row; stop early on a temporary failure, a wrong setting, `stop()`."""
+    rows = journal.due(store, now)
+    if not rows:
+        return DeliveryReport()
+    where = "[delivery] outbox_dir" if config.method == "outbox" else "[delivery.smtp] host"
+    counts = dict.fromkeys(("sent", "bounced", "failed", "cancelled", "deferred"), 0)
+    problems: list[Problem] = []
+    try:
+        sender = sender or open_sender(config)
+    except DeliveryError as e:
+        return DeliveryReport(problems=(Problem(where, str(e)),))
+    try:
+        for done, row in enumerate(rows):
+            if stop():
+                log.info("stopping: %d messages left for the next run", len(rows) - done)
+                break
+            message = compose(row)
+            if message is None:
+                with store.transaction():
+                    journal.mark_cancelled(store, row, "no longer subscribed", now)
+                counts["cancelled"] += 1
+                continue
+            try:
+                sender.send(message)
+            except RecipientRefused as e:
+                with store.transaction():
+                    journal.mark_bounced(store, row, e.reply, now)
+                    bounce(store, row.subscriber_id, e.reply, now)
+                counts["bounced"] += 1
+                problems.append(Problem(where, f"{e}: marked bounced", warning=True))
+            except MessageRefused as e:
+                with store.transaction():
+                    journal.mark_failed(store, row, e.reply, now)
+                counts["failed"] += 1
+                problems.append(Problem(where, f"{e}: not sent to this subscriber"))
+            except TemporaryFailure as e:
+                counts["deferred"] += len(rows) - done
+                problems.append(_retry(config, store, rows[done:], e, now))
+                break
+            except DeliveryError as e:
+                problems.append(Problem(where, str(e)))
+                break
+            else:
+                with store.transaction():
+                    journal.mark_sent(store, row, message.message_id, now)
+                counts["sent"] += 1
+            if progress is not None:
+                progress(done + 1, len(rows))
+    finally:
+        sender.close()
+    return DeliveryReport(**counts, problems=tuple(problems))
+
+
+def _retry(
+    config: DeliveryConfig,
+    store: Store,
+    rows: tuple[PendingSend, ...],
+    error: TemporaryFailure,
+    now: datetime,
+) -> Problem:
+    """Leave `rows` for a later run: the one tried counts an attempt; a dead server, all."""
+    tried, rest = (rows, ()) if error.connection else (rows[:1], rows[1:])
+    gave_up = 0
+    with store.transaction():
+        for row in tried:
+            kept = journal.retry_later(
+                store,
+                row,
+                error.reply,
+                now,
+                retry_after=config.retry_after,
+                max_attempts=config.max_attempts,
+            )
+            gave_up += not kept
+        journal.postpone(store, rest, now + config.retry_after, now)
+    where = "[delivery] outbox_dir" if config.method == "outbox" else "[delivery.smtp] host"
+    if gave_up:
+        return Problem(
+            where,
+            f"{error}: gave up on {gave_up} message(s) after {config.max_attempts} attempts "
+            "([delivery] max_attempts)",
+        )
+    return Problem(where, f"{error}: {len(rows)} message(s) left for a later run", warning=True)

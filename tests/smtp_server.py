@@ -1,0 +1,193 @@
+"""A real SMTP server on 127.0.0.1 for tests: aiosmtpd in a thread, answering on demand.
+
+    with SmtpServer() as server:
+        server.refuse("gone@example.com", "550 5.1.1 no such user")
+        server.defer_next(1, "451 4.3.0 try again later")
+        ...send to 127.0.0.1:server.port...
+        server.messages            # every message that arrived, in order
+
+`hold_at(n)` keeps the n-th message's answer back until `release()` (the message has
+arrived; the sender has not heard so), to stop a sender at a known point. `password`
+turns on AUTH LOGIN/PLAIN. `stop()` and `start()` make the server go away and come back
+on the same port.
+"""
+
+from __future__ import annotations
+
+import email
+import socket
+import threading
+from dataclasses import dataclass
+from email.message import Message
+from typing import Any
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+
+
+def free_port() -> int:
+    """A port nobody listens on now (aiosmtpd cannot bind port 0 and say which it got)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """One message as the server received it."""
+
+    sender: str
+    recipients: tuple[str, ...]
+    data: bytes
+
+    def parse(self) -> Message:
+        """The message parsed by the stdlib."""
+        return email.message_from_bytes(self.data)
+
+
+class _Handler:
+    def __init__(self, server: SmtpServer) -> None:
+        self.server = server
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
+        reply = self.server._rcpt_reply(address)
+        if reply.startswith("250"):
+            envelope.rcpt_tos.append(address)
+        return reply
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        return await self.server._data_reply(server, envelope)
+
+
+class SmtpServer:
+    """aiosmtpd on 127.0.0.1:`port`, recording arrivals and answering as told."""
+
+    def __init__(self, *, username: str = "", password: str = "") -> None:
+        self.port = free_port()
+        self.username = username
+        self.password = password
+        self._lock = threading.Condition()
+        self._arrivals: list[Arrival] = []
+        self._refused: dict[str, str] = {}
+        self._deferred: list[str] = []
+        self._hold_at = 0
+        self._released = threading.Event()
+        self._drop_at = 0
+        self.logins: list[tuple[str, bool]] = []
+        self._controller: Controller | None = None
+
+    # -- running ------------------------------------------------------------------------
+
+    def start(self) -> SmtpServer:
+        """Listen (again) on `port`."""
+        kwargs: dict[str, Any] = {}
+        if self.password:
+            kwargs = {"authenticator": self._authenticate, "auth_require_tls": False}
+        self._controller = Controller(
+            _Handler(self),
+            hostname="127.0.0.1",
+            port=self.port,
+            server_hostname="smtp.test",
+            ready_timeout=10,
+            **kwargs,
+        )
+        self._controller.start()
+        return self
+
+    def stop(self) -> None:
+        """Go away: close the listening socket and every open connection."""
+        self._released.set()
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+    def __enter__(self) -> SmtpServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- what to answer -----------------------------------------------------------------
+
+    def refuse(self, address: str, reply: str = "550 5.1.1 no such user") -> None:
+        """Answer RCPT TO for this address with `reply` (a 5xx or 4xx line)."""
+        with self._lock:
+            self._refused[address.lower()] = reply
+
+    def defer_next(self, count: int, reply: str = "451 4.3.0 try again later") -> None:
+        """Answer the next `count` messages' DATA with a 4xx (nothing is recorded)."""
+        with self._lock:
+            self._deferred.extend([reply] * count)
+
+    def hold_at(self, n: int) -> None:
+        """Record the n-th message (counting from 1) but answer it only after `release()`."""
+        with self._lock:
+            self._hold_at = n
+            self._released.clear()
+
+    def release(self) -> None:
+        """Let a held answer go."""
+        self._released.set()
+
+    def drop_at(self, n: int) -> None:
+        """Close the connection instead of answering the n-th message (it counts as arrived)."""
+        with self._lock:
+            self._drop_at = n
+
+    # -- what arrived -------------------------------------------------------------------
+
+    @property
+    def messages(self) -> list[Arrival]:
+        """Every message recorded so far, in order."""
+        with self._lock:
+            return list(self._arrivals)
+
+    def recipients(self) -> list[str]:
+        """The recipient of every arrival, in order (one per message)."""
+        return [r for a in self.messages for r in a.recipients]
+
+    def wait_for(self, count: int, timeout: float = 30) -> list[Arrival]:
+        """Block until at least `count` messages arrived; AssertionError after `timeout`."""
+        with self._lock:
+            if not self._lock.wait_for(lambda: len(self._arrivals) >= count, timeout):
+                raise AssertionError(f"only {len(self._arrivals)} of {count} messages arrived")
+            return list(self._arrivals)
+
+    # -- inside the server thread -------------------------------------------------------
+
+    def _rcpt_reply(self, address: str) -> str:
+        with self._lock:
+            return self._refused.get(address.lower(), "250 OK")
+
+    async def _data_reply(self, server: Any, envelope: Any) -> str:
+        with self._lock:
+            if self._deferred:
+                return self._deferred.pop(0)
+            self._arrivals.append(
+                Arrival(envelope.mail_from, tuple(envelope.rcpt_tos), bytes(envelope.content))
+            )
+            count = len(self._arrivals)
+            self._lock.notify_all()
+            hold = count == self._hold_at
+            drop = count == self._drop_at
+        if drop:
+            server.transport.close()
+            return "421 4.3.2 going away"
+        if hold:
+            await server.loop.run_in_executor(None, self._released.wait)
+        return "250 2.0.0 accepted"
+
+    def _authenticate(
+        self, server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any
+    ) -> AuthResult:
+        ok = (
+            isinstance(auth_data, LoginPassword)
+            and auth_data.login.decode() == self.username
+            and auth_data.password.decode() == self.password
+        )
+        with self._lock:
+            name = auth_data.login.decode() if isinstance(auth_data, LoginPassword) else ""
+            self.logins.append((name, ok))
+        return AuthResult(success=ok)
