@@ -7,18 +7,20 @@
         server.messages            # every message that arrived, in order
 
 `hold_at(n)` keeps the n-th message's answer back until `release()` (the message has
-arrived; the sender has not heard so), to stop a sender at a known point. `password`
-turns on AUTH LOGIN/PLAIN. `stop()` and `start()` make the server go away and come back
-on the same port.
+arrived; the sender has not heard so), to stop a sender at a known point.
+`hang_up_at_mail(n)` answers the n-th MAIL FROM with 421 and closes the connection;
+`drop_at(n)` closes it instead of answering the n-th message. `password` turns on AUTH
+LOGIN/PLAIN. `stop()` and `start()` make the server go away and come back on the same port.
 """
 
 from __future__ import annotations
 
 import email
+import email.policy
 import socket
 import threading
 from dataclasses import dataclass
-from email.message import Message
+from email.message import EmailMessage
 from typing import Any
 
 from aiosmtpd.controller import Controller
@@ -40,9 +42,11 @@ class Arrival:
     recipients: tuple[str, ...]
     data: bytes
 
-    def parse(self) -> Message:
-        """The message parsed by the stdlib."""
-        return email.message_from_bytes(self.data)
+    def parse(self) -> EmailMessage:
+        """The message parsed by the stdlib (modern policy: headers decoded)."""
+        msg = email.message_from_bytes(self.data, policy=email.policy.default)
+        assert isinstance(msg, EmailMessage)
+        return msg
 
 
 class _Handler:
@@ -56,6 +60,17 @@ class _Handler:
         if reply.startswith("250"):
             envelope.rcpt_tos.append(address)
         return reply
+
+    async def handle_MAIL(
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
+        if self.server._mail_closes():
+            # 421 then hang up, as a server does at its per-connection limit
+            server.loop.call_soon(server.transport.close)
+            return "421 4.7.0 too many messages on one connection"
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         return await self.server._data_reply(server, envelope)
@@ -75,6 +90,8 @@ class SmtpServer:
         self._hold_at = 0
         self._released = threading.Event()
         self._drop_at = 0
+        self._mails = 0
+        self._hang_up_at: set[int] = set()
         self.logins: list[tuple[str, bool]] = []
         self._controller: Controller | None = None
 
@@ -136,6 +153,11 @@ class SmtpServer:
         with self._lock:
             self._drop_at = n
 
+    def hang_up_at_mail(self, *numbers: int) -> None:
+        """Answer these MAIL FROM commands (counting from 1) with 421 and close."""
+        with self._lock:
+            self._hang_up_at.update(numbers)
+
     # -- what arrived -------------------------------------------------------------------
 
     @property
@@ -156,6 +178,11 @@ class SmtpServer:
             return list(self._arrivals)
 
     # -- inside the server thread -------------------------------------------------------
+
+    def _mail_closes(self) -> bool:
+        with self._lock:
+            self._mails += 1
+            return self._mails in self._hang_up_at
 
     def _rcpt_reply(self, address: str) -> str:
         with self._lock:
@@ -190,4 +217,4 @@ class SmtpServer:
         with self._lock:
             name = auth_data.login.decode() if isinstance(auth_data, LoginPassword) else ""
             self.logins.append((name, ok))
-        return AuthResult(success=ok)
+        return AuthResult(success=ok, handled=False)

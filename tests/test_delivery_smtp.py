@@ -1,0 +1,183 @@
+"""Delivery over SMTP to a real aiosmtpd server on 127.0.0.1: every answer handled."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from delivery_helpers import T0, address, bounce, compose, seed, statuses
+from factories import make_config
+from smtp_server import SmtpServer, free_port
+
+from publisher.config import Config
+from publisher.delivery import DeliveryReport, deliver, open_sender
+from publisher.errors import AuthenticationError
+from publisher.store import Store, journal, subscribers
+
+
+def smtp_config(tmp_path: Path, port: int, **smtp: Any) -> Config:
+    return make_config(
+        tmp_path,
+        delivery={
+            "method": "smtp",
+            "retry_after": "5m",
+            "max_attempts": 3,
+            "smtp": {"host": "127.0.0.1", "port": port, "security": "none", "timeout": 5, **smtp},
+        },
+    )
+
+
+def run(config: Config, store: Store, now: Any = T0) -> DeliveryReport:
+    return deliver(config.delivery, store, compose, now, bounce=bounce)
+
+
+@pytest.fixture
+def server() -> Any:
+    with SmtpServer() as s:
+        yield s
+
+
+def test_every_subscriber_gets_one_message(tmp_path: Path, server: SmtpServer) -> None:
+    config = smtp_config(tmp_path, server.port)
+    with Store.open(tmp_path / "s.sqlite3") as store:
+        seed(store, 5)
+        report = run(config, store)
+        again = run(config, store, T0 + timedelta(hours=1))
+        counts = statuses(store)
+    assert sorted(server.recipients()) == [address(n) for n in range(5)]
+    assert server.messages[0].parse()["Subject"] == "북·러 침략 시 상호 지원 협정 체결"
+    assert (report.sent, report.problems, again.sent) == (5, (), 0)
+    assert counts == {"sent": 5}
+
+
+def test_a_dropped_connection_is_reopened(tmp_path: Path, server: SmtpServer) -> None:
+    server.hang_up_at_mail(3)
+    config = smtp_config(tmp_path, server.port)
+    with Store.open(tmp_path / "s.sqlite3") as store:
+        seed(store, 5)
+        report = run(config, store)
+    assert sorted(server.recipients()) == [address(n) for n in range(5)]
+    assert (report.sent, report.problems) == (5, ())
+
+
+def test_a_4xx_leaves_the_rest_for_a_later_run(tmp_path: Path, server: SmtpServer) -> None:
+    config = smtp_config(tmp_path, server.port)
+    with Store.open(tmp_path / "s.sqlite3") as store:
+        seed(store, 4)
+        server.wait_for(0)
+        first = run(config, store)  # first message accepted, then:
+        assert first.sent == 4
+    with Store.open(tmp_path / "t.sqlite3") as store:
+        seed(store, 4)
+        server.defer_next(1, "451 4.3.0 mailbox busy")
+        deferred = run(config, store)
+        counts_after_4xx = statuses(store)
+        too_soon = run(config, store, T0 + timedelta(minutes=4))
+        later = run(config, store, T0 + timedelta(minutes=5))
+        counts = statuses(store)
+    assert (deferred.sent, deferred.deferred) == (0, 4)
+    (problem,) = deferred.problems
+    assert problem.warning
+    assert "deferred the message to 'reader0@example.com' (451 4.3.0 mailbox busy)" in str(problem)
+    assert "4 message(s) left for a later run" in str(problem)
+    assert counts_after_4xx == {"pending": 4}
+    assert too_soon == DeliveryReport()
+    assert later.sent == 4
+    assert counts == {"sent": 4}
+    assert Counter(server.recipients()) == {address(n): 2 for n in range(4)}
+
+
+def test_a_5xx_for_one_recipient_bounces_only_that_one(tmp_path: Path, server: SmtpServer) -> None:
+    server.refuse(address(2), "550 5.1.1 <reader2@example.com>: no such user")
+    config = smtp_config(tmp_path, server.port)
+    with Store.open(tmp_path / "s.sqlite3") as store:
+        ids = seed(store, 6)
+        report = run(config, store)
+        counts = statuses(store)
+        gone = subscribers.by_id(store, ids[2])
+    assert sorted(server.recipients()) == [address(n) for n in (0, 1, 3, 4, 5)]
+    assert (report.sent, report.bounced) == (5, 1)
+    assert counts == {"sent": 5, "bounced": 1}
+    assert gone is not None
+    assert gone.status == "bounced"
+    assert gone.reason == "550 5.1.1 <reader2@example.com>: no such user"
+    (problem,) = report.problems
+    assert "refused 'reader2@example.com'" in problem.message
+    assert problem.message.endswith("marked bounced")
+
+
+def test_a_refused_login_stops_and_names_the_settings(tmp_path: Path) -> None:
+    with SmtpServer(username="news", password="right") as server:
+        config = smtp_config(
+            tmp_path, server.port, username="news", password_env="PUBLISHER_TEST_SMTP_PASSWORD"
+        )
+        with Store.open(tmp_path / "s.sqlite3") as store:
+            seed(store, 3)
+            sender = open_sender(config.delivery, {"PUBLISHER_TEST_SMTP_PASSWORD": "wrong"})
+            report = deliver(config.delivery, store, compose, T0, bounce=bounce, sender=sender)
+            counts = statuses(store)
+            sender = open_sender(config.delivery, {"PUBLISHER_TEST_SMTP_PASSWORD": "right"})
+            good = deliver(config.delivery, store, compose, T0, bounce=bounce, sender=sender)
+        logins = server.logins
+    (problem,) = report.problems
+    assert not problem.warning
+    assert "refused the login (535" in problem.message
+    assert "check [delivery.smtp] username ('news')" in problem.message
+    assert "environment variable PUBLISHER_TEST_SMTP_PASSWORD" in problem.message
+    assert counts == {"pending": 3}
+    assert good.sent == 3
+    # smtplib tries each mechanism the server offers (PLAIN, then LOGIN) before giving up
+    assert logins == [("news", False), ("news", False), ("news", True)]
+
+
+def test_a_missing_password_variable_is_named_before_connecting(tmp_path: Path) -> None:
+    config = smtp_config(tmp_path, free_port(), username="news", password_env="NO_SUCH_VAR")
+    with pytest.raises(AuthenticationError) as e:
+        open_sender(config.delivery, {})
+    assert str(e.value) == (
+        "the environment variable NO_SUCH_VAR (named by [delivery.smtp] password_env) is not "
+        "set: export the SMTP password for 'news' in it"
+    )
+
+
+def test_connection_refused_counts_an_attempt_for_every_row(tmp_path: Path) -> None:
+    config = smtp_config(tmp_path, free_port())
+    with Store.open(tmp_path / "s.sqlite3") as store:
+        seed(store, 3)
+        reports = [run(config, store, T0 + timedelta(hours=h)) for h in range(4)]
+        rows = store.conn.execute("SELECT status, attempts FROM sends").fetchall()
+    assert [r.deferred for r in reports] == [3, 3, 3, 0]
+    assert "cannot connect to 127.0.0.1:" in reports[0].problems[0].message
+    assert reports[0].problems[0].warning
+    last = reports[2].problems[0]
+    assert not last.warning
+    assert "gave up on 3 message(s) after 3 attempts ([delivery] max_attempts)" in last.message
+    assert rows == [("failed", 3)] * 3
+
+
+def test_the_server_going_away_mid_send_resends_at_most_the_one_in_flight(
+    tmp_path: Path, server: SmtpServer
+) -> None:
+    server.drop_at(3)
+    config = smtp_config(tmp_path, server.port)
+    with Store.open(tmp_path / "s.sqlite3") as store:
+        seed(store, 6)
+        first = run(config, store)
+        in_flight = journal.due(store, T0 + timedelta(days=1))[0].recipient
+        server.stop()
+        down = run(config, store, T0 + timedelta(minutes=5))
+        server.start()
+        back = run(config, store, T0 + timedelta(minutes=30))
+        counts = statuses(store)
+    assert (first.sent, first.deferred) == (2, 4)
+    assert "lost the connection to 127.0.0.1" in first.problems[0].message
+    assert in_flight == address(2)
+    assert down.sent == 0
+    assert back.sent == 4
+    assert counts == {"sent": 6}
+    arrivals = Counter(server.recipients())
+    assert set(arrivals) == {address(n) for n in range(6)}
+    assert {a for a, n in arrivals.items() if n > 1} == {address(2)}
