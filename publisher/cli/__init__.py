@@ -102,6 +102,7 @@ def main() -> None:
 def _register() -> None:
     # Each module adds its commands to `cli`; importing them here keeps the list in one place.
     from publisher.cli import content  # noqa: F401
+    from publisher.cli import feeds  # noqa: F401
 
 
 _register()

@@ -1,0 +1,91 @@
+"""Atom, RSS and JSON feeds, site-wide and per category, from the indexed posts.
+
+`build_feeds` plans the feeds (`model`), cleans each post once (`clean`), renders every
+configured format (`xmlfeeds`, `jsonfeed`) and writes only the files whose bytes changed
+(`output`), so a run with nothing new touches nothing and WebSub hears only of real changes.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from publisher.config import Config
+from publisher.content.post import Post
+from publisher.errors import FeedError, Problem
+from publisher.feeds.jsonfeed import render_json
+from publisher.feeds.model import STYLESHEET_NAME, Feed, Format, category_slug, plan_feeds
+from publisher.feeds.output import discovery_snippet, put, stylesheet_bytes
+from publisher.feeds.xmlfeeds import render_atom, render_rss
+
+log = logging.getLogger(__name__)
+
+RENDERERS: dict[Format, Callable[[Feed], bytes]] = {
+    "atom": render_atom,
+    "rss": render_rss,
+    "json": render_json,
+}
+
+
+@dataclass(frozen=True)
+class FeedReport:
+    """What a feed build did: files written (or, in a dry run, that would be) and left alone."""
+
+    written: tuple[Path, ...]
+    unchanged: tuple[Path, ...]
+    changed_urls: tuple[str, ...]
+    problems: tuple[Problem, ...]
+    feeds: int = 0
+    items: int = 0
+
+
+def build_feeds(config: Config, posts: Sequence[Post], *, dry_run: bool = False) -> FeedReport:
+    """Write every configured feed for `posts` (published, newest first); report what changed."""
+    feeds, problems = plan_feeds(config, posts)
+    out = config.feeds.output_dir
+    files: list[tuple[Path, bytes, str]] = []
+    for feed in feeds:
+        for file in feed.files:
+            files.append((out / file.path, RENDERERS[file.format](feed), file.url))
+    extras: list[tuple[Path, bytes]] = []
+    if config.feeds.stylesheet:
+        extras.append((out / STYLESHEET_NAME, stylesheet_bytes()))
+    if config.feeds.discovery_name:
+        extras.append((out / config.feeds.discovery_name, discovery_snippet(feeds[0])))
+
+    written: list[Path] = []
+    unchanged: list[Path] = []
+    changed_urls: list[str] = []
+    try:
+        for path, data, url in files:
+            if put(path, data, dry_run=dry_run):
+                written.append(path)
+                changed_urls.append(url)
+            else:
+                unchanged.append(path)
+        for path, data in extras:
+            (written if put(path, data, dry_run=dry_run) else unchanged).append(path)
+    except OSError as e:
+        raise FeedError(
+            f"{out}: cannot write the feeds ({e}): check [feeds] output_dir and its permissions"
+        ) from e
+    log.info(
+        "feeds: %d written, %d unchanged (%d feeds)%s",
+        len(written),
+        len(unchanged),
+        len(feeds),
+        " (dry run)" if dry_run else "",
+    )
+    return FeedReport(
+        written=tuple(written),
+        unchanged=tuple(unchanged),
+        changed_urls=tuple(changed_urls),
+        problems=problems,
+        feeds=len(feeds),
+        items=sum(len(f.items) for f in feeds),
+    )
+
+
+__all__ = ["FeedReport", "build_feeds", "category_slug"]

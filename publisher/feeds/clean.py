@@ -1,0 +1,182 @@
+"""Make text and HTML safe to put in a feed: XML-legal, absolute URLs, nothing a reader refuses.
+
+Feed readers (and the W3C Feed Validator) refuse or warn on what browsers forgive:
+control characters, `<script>`/`<style>`, event-handler attributes, comments (which may
+hold `--`), relative or non-ASCII URLs. Everything here runs once per post, not per feed.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterable
+from urllib.parse import quote, unquote, urljoin, urlsplit, urlunsplit
+
+import lxml.etree
+import lxml.html
+
+# XML 1.0 forbids C0 controls but tab/newline/return, surrogates and U+FFFE/U+FFFF; C1
+# controls and U+FFFD are legal XML but the validator flags them as mis-decoded text.
+# U+E000/U+E001 are reserved as placeholders by the RSS writer (see xmlfeeds).
+_BAD_CHARS = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ue000\ue001\ufffd\ufffe\uffff]"
+)
+_WHITESPACE = re.compile(r"\s+")
+
+# What a feed may carry: the validator's list of acceptable HTML elements.
+_ALLOWED_WORDS = (
+    "a abbr acronym address area article aside audio b bdi big blockquote br button canvas "
+    "caption center cite code col colgroup data dd del details dfn dir div dl dt em "
+    "fieldset figcaption figure footer font form header h1 h2 h3 h4 h5 h6 hgroup hr i img "
+    "input ins kbd label legend li main map mark menu meter nav noscript ol optgroup option "
+    "output p picture pre progress q rp rt ruby s samp section select small source span "
+    "strike strong sub summary sup table tbody td textarea tfoot th thead time tr track tt u "
+    "ul var video wbr"
+)
+_ALLOWED = frozenset(_ALLOWED_WORDS.split())
+# Removed with everything inside them: code, page furniture, and markup a reader can't show.
+_DROPPED = (
+    "script", "style", "head", "title", "meta", "link", "base", "applet", "frame",
+    "frameset", "noframes", "xmp", "plaintext", "template", "svg", "math",
+)  # fmt: skip
+# Embedded players become a plain link to what they embedded.
+_EMBEDS = {"iframe": "src", "embed": "src", "object": "data"}
+_URL_ATTRS = ("href", "src", "poster", "cite", "action", "formaction", "background", "longdesc")
+_SAFE_URL_CHARS = "/:@!$&'()*+,;=-._~%?#[]"
+_UNSAFE_SCHEMES = ("javascript:", "vbscript:", "data:text/html")
+
+
+def clean_text(text: str) -> str:
+    """`text` without characters XML forbids or the validator flags; nothing else changes."""
+    return _BAD_CHARS.sub("", text)
+
+
+def clean_line(text: str) -> str:
+    """Plain text for a one-line field (title, category, name): cleaned, spaces collapsed."""
+    return _WHITESPACE.sub(" ", clean_text(text)).strip()
+
+
+def to_uri(url: str) -> str:
+    """Percent-encode what a URI may not hold (non-ASCII, spaces), IDNA the host; escapes stay."""
+    url = clean_text(url).strip()
+    if url.isascii() and " " not in url and "%" not in url.partition("//")[2].partition("/")[0]:
+        return url
+    parts = urlsplit(url)
+    # A host may arrive percent-encoded by an earlier step; IDNA is its only right form.
+    netloc = unquote(parts.netloc) if "%" in parts.netloc else parts.netloc
+    if not netloc.isascii():
+        userinfo, at, host = netloc.rpartition("@")
+        hostname, colon, port = host.partition(":")
+        netloc = f"{userinfo}{at}{hostname.encode('idna').decode('ascii')}{colon}{port}"
+    return urlunsplit(
+        (
+            parts.scheme,
+            netloc,
+            quote(parts.path, safe=_SAFE_URL_CHARS),
+            quote(parts.query, safe=_SAFE_URL_CHARS),
+            quote(parts.fragment, safe=_SAFE_URL_CHARS),
+        )
+    )
+
+
+def absolute_uri(url: str, base: str) -> str:
+    """`url` made absolute against `base` and percent-encoded; protocol-relative gets https."""
+    url = clean_text(url).strip()
+    if url.startswith("//"):
+        url = "https:" + url
+    return to_uri(urljoin(base, url))
+
+
+def clean_html(fragment: str, base_url: str, *, lead_image: tuple[str, str] | None = None) -> str:
+    """HTML safe for feed content: absolute URLs, no scripts, styles, comments or bad characters.
+
+    `lead_image` is (url, alt) of an image to show first, unless the content already shows it.
+    """
+    fragment = clean_text(fragment)
+    try:
+        root = lxml.html.fragment_fromstring(fragment, create_parent="div")
+    except (lxml.etree.ParserError, ValueError):
+        # Nothing parseable (an empty body): the text alone, escaped.
+        root = lxml.html.fragment_fromstring(
+            f"<p>{html.escape(fragment, quote=False)}</p>", create_parent="div"
+        )
+    lxml.etree.strip_elements(
+        root, lxml.etree.Comment, lxml.etree.ProcessingInstruction, *_DROPPED, with_tail=False
+    )
+    for element in list(root.iter("iframe", "embed", "object")):
+        _replace_embed(element, base_url)
+    unknown = {e.tag for e in root.iter() if isinstance(e.tag, str) and e.tag not in _ALLOWED}
+    unknown.discard("div")
+    if unknown:
+        lxml.etree.strip_tags(root, *unknown)
+    shown: set[str] = set()
+    for element in root.iter():
+        if not isinstance(element.tag, str):
+            continue
+        _clean_attributes(element, base_url)
+        if element.tag == "img" and element.get("src"):
+            shown.add(element.get("src", ""))
+    if lead_image is not None and lead_image[0] not in shown:
+        paragraph = lxml.html.Element("p")
+        lxml.etree.SubElement(paragraph, "img", src=lead_image[0], alt=lead_image[1])
+        paragraph.tail = "\n" + (root.text or "")
+        root.text = None
+        root.insert(0, paragraph)
+    return _inner_html(root)
+
+
+def _clean_attributes(element: lxml.html.HtmlElement, base_url: str) -> None:
+    for name in list(element.attrib):
+        lower = name.lower()
+        if lower.startswith("on") or lower == "style" or ":" in name or lower.startswith("xmlns"):
+            del element.attrib[name]
+        elif lower in _URL_ATTRS:
+            value = clean_text(element.attrib[name]).strip()
+            if value.lower().replace(" ", "").startswith(_UNSAFE_SCHEMES):
+                del element.attrib[name]
+            else:
+                element.attrib[name] = absolute_uri(value, base_url)
+        elif lower == "srcset":
+            element.attrib[name] = _srcset(element.attrib[name], base_url)
+
+
+def _srcset(value: str, base_url: str) -> str:
+    candidates = []
+    for candidate in value.split(","):
+        parts = candidate.split(None, 1)
+        if parts:
+            parts[0] = absolute_uri(parts[0], base_url)
+            candidates.append(" ".join(parts))
+    return ", ".join(candidates)
+
+
+def _replace_embed(element: lxml.html.HtmlElement, base_url: str) -> None:
+    """An embedded player becomes a paragraph linking to what it played."""
+    url = element.get(_EMBEDS[element.tag], "").strip()
+    if not url or url.lower().startswith(_UNSAFE_SCHEMES):
+        element.drop_tree()
+        return
+    href = absolute_uri(url, base_url)
+    paragraph = lxml.html.Element("p")
+    link = lxml.etree.SubElement(paragraph, "a", href=href)
+    link.text = clean_line(element.get("title", "")) or href
+    paragraph.tail = element.tail
+    parent = element.getparent()
+    if parent is not None:
+        parent.replace(element, paragraph)
+
+
+def _inner_html(root: lxml.html.HtmlElement) -> str:
+    parts: list[str] = [html.escape(root.text, quote=False)] if root.text else []
+    parts.extend(lxml.html.tostring(child, encoding="unicode") for child in root)
+    return "".join(parts).strip()
+
+
+def html_text(text: str) -> str:
+    """Plain text as HTML (escaped), for fields readers treat as HTML."""
+    return html.escape(text, quote=False)
+
+
+def unique(values: Iterable[str]) -> tuple[str, ...]:
+    """Values in first-seen order, empty ones and repeats dropped."""
+    return tuple(dict.fromkeys(v for v in values if v))

@@ -1,0 +1,54 @@
+"""JSON Feed 1.1 documents (https://jsonfeed.org/version/1.1) from a `Feed`."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from publisher.feeds.model import Feed, FeedItem
+
+VERSION = "https://jsonfeed.org/version/1.1"
+
+
+def render_json(feed: Feed) -> bytes:
+    """The JSON Feed 1.1 document for `feed`, as UTF-8 bytes (keys in a fixed order)."""
+    doc: dict[str, Any] = {
+        "version": VERSION,
+        "title": feed.title,
+        "home_page_url": feed.home_url,
+        "feed_url": feed.file("json").url,
+    }
+    if feed.subtitle:
+        doc["description"] = feed.subtitle
+    if feed.logo or feed.icon:
+        doc["icon"] = feed.logo or feed.icon
+    if feed.icon:
+        doc["favicon"] = feed.icon
+    doc["language"] = feed.language
+    if feed.hub:
+        doc["hubs"] = [{"type": "WebSub", "url": feed.hub}]
+    doc["items"] = [_item(i) for i in feed.items]
+    text = json.dumps(doc, ensure_ascii=False, indent=2)
+    return text.encode("utf-8") + b"\n"
+
+
+def _item(item: FeedItem) -> dict[str, Any]:
+    out: dict[str, Any] = {"id": item.id, "url": item.url, "title": item.title}
+    if item.content_html:
+        out["content_html"] = item.content_html
+    else:
+        # An item needs content_html or content_text; excerpt-only posts send the excerpt.
+        out["content_text"] = item.summary or item.title
+    if item.summary:
+        out["summary"] = item.summary
+    if item.image is not None:
+        out["image"] = item.image.url
+    out["date_published"] = item.published.isoformat()
+    out["date_modified"] = item.updated.isoformat()
+    author: dict[str, str] = {"name": item.author.name}
+    if item.author.uri:
+        author["url"] = item.author.uri
+    out["authors"] = [author]
+    if item.categories:
+        out["tags"] = list(item.categories)
+    return out

@@ -1,0 +1,312 @@
+"""The feeds to write, as values: which posts go in which feed, each post cleaned once.
+
+`plan_feeds` turns the indexed posts into `Feed` values (the site feed and one per
+category); the renderers in `xmlfeeds` and `jsonfeed` only read them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path, PurePosixPath
+from typing import Literal
+from urllib.parse import quote, unquote, urlsplit
+
+from publisher import __version__
+from publisher.config import Config
+from publisher.content.post import Author, Post
+from publisher.errors import Problem
+from publisher.feeds.clean import absolute_uri, clean_html, clean_line, clean_text, to_uri, unique
+
+log = logging.getLogger(__name__)
+
+Format = Literal["atom", "rss", "json"]
+MEDIA_TYPES: dict[Format, str] = {
+    "atom": "application/atom+xml",
+    "rss": "application/rss+xml",
+    "json": "application/feed+json",
+}
+FORMAT_LABELS: dict[Format, str] = {"atom": "Atom", "rss": "RSS", "json": "JSON Feed"}
+GENERATOR = ("publisher", __version__)
+STYLESHEET_NAME = "feed.xsl"
+_NOT_SLUG = re.compile(r"[\W_]+")
+
+
+@dataclass(frozen=True)
+class FeedImage:
+    """A post's image as feeds carry it; `length` None means no enclosure can be written."""
+
+    url: str
+    mime_type: str
+    length: int | None
+    alt: str
+
+
+@dataclass(frozen=True)
+class FeedItem:
+    """One post as every feed shows it; `content_html` is None when only the excerpt goes out."""
+
+    id: str
+    url: str
+    title: str
+    published: datetime
+    updated: datetime
+    author: Author
+    categories: tuple[str, ...]
+    summary: str
+    content_html: str | None
+    image: FeedImage | None
+
+
+@dataclass(frozen=True)
+class FeedFile:
+    """One file of a feed: its format, path under the output folder and public URL."""
+
+    format: Format
+    path: PurePosixPath
+    url: str
+
+
+@dataclass(frozen=True)
+class Feed:
+    """A feed in every configured format: the site's (`category` empty) or one category's."""
+
+    id: str
+    category: str
+    title: str
+    subtitle: str
+    home_url: str
+    language: str
+    icon: str
+    logo: str
+    hub: str
+    stylesheet_url: str
+    updated: datetime
+    files: tuple[FeedFile, ...]
+    items: tuple[FeedItem, ...]
+
+    def file(self, fmt: Format) -> FeedFile:
+        """This feed's file in format `fmt` (which must be configured)."""
+        return next(f for f in self.files if f.format == fmt)
+
+
+def category_slug(name: str) -> str:
+    """A stable, URL-safe folder name for a category: 'Breaking News' -> 'breaking-news'.
+
+    Letters of every script stay ('정치' stays '정치'; its URL is percent-encoded);
+    a name with no letters or digits at all gets a short hash.
+    """
+    text = unicodedata.normalize("NFKC", clean_line(name)).casefold()
+    slug = _NOT_SLUG.sub("-", text).strip("-")[:60].strip("-")
+    return slug or "c-" + hashlib.sha1(name.encode("utf-8")).hexdigest()[:8]  # noqa: S324
+
+
+def plan_feeds(
+    config: Config, posts: Sequence[Post]
+) -> tuple[tuple[Feed, ...], tuple[Problem, ...]]:
+    """The feeds to write for these posts (newest first), and what was wrong on the way."""
+    problems: list[Problem] = []
+    limit = config.feeds.limit
+    items: dict[str, FeedItem] = {}
+    updated = distinct_updates(posts)
+
+    def item(post: Post) -> FeedItem:
+        # Cleaning is the costly part: once per post, whatever number of feeds shows it.
+        if post.id not in items:
+            items[post.id] = make_item(config, post, problems, updated=updated[post.id])
+        return items[post.id]
+
+    site_posts: list[Post] = []
+    by_slug: dict[str, list[Post]] = {}
+    names: dict[str, str] = {}
+    seen: set[str] = set()
+    for post in posts:
+        if post.id in seen:
+            problems.append(
+                Problem(
+                    post.source, f"id {post.id!r} is also another post's: left out of the feeds"
+                )
+            )
+            continue
+        seen.add(post.id)
+        if len(site_posts) < limit:
+            site_posts.append(post)
+        if not config.feeds.categories:
+            continue
+        for name in unique(clean_line(c) for c in post.categories):
+            slug = category_slug(name)
+            owner = names.setdefault(slug, name)
+            if owner.casefold() != name.casefold():
+                # Two names, one folder ('C++' and 'C#'): the later one gets a suffix.
+                shared, slug = slug, f"{slug}-{hashlib.sha1(name.encode()).hexdigest()[:6]}"  # noqa: S324
+                if slug not in names:
+                    problems.append(
+                        Problem(
+                            post.source,
+                            f"categories {owner!r} and {name!r} both make the feed folder "
+                            f"{shared!r}: {name!r} gets {slug!r}; rename one to keep URLs readable",
+                            warning=True,
+                        )
+                    )
+                names.setdefault(slug, name)
+            bucket = by_slug.setdefault(slug, [])
+            if len(bucket) < limit:
+                bucket.append(post)
+
+    feeds = [_feed(config, "", "", [item(p) for p in site_posts])]
+    for slug in sorted(by_slug):
+        feeds.append(_feed(config, names[slug], slug, [item(p) for p in by_slug[slug]]))
+    return tuple(feeds), tuple(problems)
+
+
+def distinct_updates(posts: Sequence[Post]) -> dict[str, datetime]:
+    """Each post's update time to the second, a second later when an older post has it.
+
+    Readers (and the validator's DuplicateUpdated rule) take two entries updated at the
+    same instant for a mistake; posts dated by day alone often share one. Going from the
+    oldest, a new post never shifts an older one's time, so output stays stable.
+    """
+    used: set[datetime] = set()
+    result: dict[str, datetime] = {}
+    for post in reversed(posts):
+        moment = max(post.updated, post.date).replace(microsecond=0)
+        while moment in used:
+            moment += timedelta(seconds=1)
+        used.add(moment)
+        result.setdefault(post.id, moment)
+    return result
+
+
+def _feed(config: Config, category: str, slug: str, items: list[FeedItem]) -> Feed:
+    site = config.site
+    folder = PurePosixPath(config.feeds.category_dir, slug) if slug else PurePosixPath()
+    names: dict[Format, str] = {
+        "atom": config.feeds.atom_name,
+        "rss": config.feeds.rss_name,
+        "json": config.feeds.json_name,
+    }
+    files = tuple(
+        FeedFile(fmt, folder / names[fmt], public_url(config, folder / names[fmt]))
+        for fmt in dict.fromkeys(config.feeds.formats)
+    )
+    title = clean_line(site.title)
+    return Feed(
+        id=public_url(config, folder) if slug else site.url,
+        category=category,
+        title=f"{title} – {category}" if category else title,
+        subtitle=clean_line(site.description),
+        home_url=site.url,
+        language=site.language,
+        icon=_site_asset(site.icon, site.url),
+        logo=_site_asset(site.logo, site.url),
+        hub=config.feeds.websub_hub,
+        stylesheet_url=public_url(config, PurePosixPath(STYLESHEET_NAME))
+        if config.feeds.stylesheet
+        else "",
+        # The newest change among the items, never the clock: an unchanged site rebuilds
+        # byte for byte.
+        updated=max((i.updated for i in items), default=_EPOCH),
+        files=files,
+        items=tuple(items),
+    )
+
+
+_EPOCH = datetime.fromisoformat("1970-01-01T00:00:00+00:00")
+
+
+def public_url(config: Config, path: PurePosixPath) -> str:
+    """The public URL of a path under the output folder: site URL + path, percent-encoded."""
+    text = path.as_posix()
+    return config.site.url + ("" if text == "." else quote(text + ("/" if not path.suffix else "")))
+
+
+def _site_asset(path: str, site_url: str) -> str:
+    if not path:
+        return ""
+    base_path = urlsplit(site_url).path
+    if path.startswith(base_path) and base_path != "/":
+        path = path[len(base_path) :]
+    elif path.startswith("/") and not path.startswith("//"):
+        path = path[1:]
+    return absolute_uri(path, site_url)
+
+
+def make_item(
+    config: Config, post: Post, problems: list[Problem], *, updated: datetime | None = None
+) -> FeedItem:
+    """One post, cleaned for feeds (images sized from static_dir when possible)."""
+    image = None
+    if post.image is not None:
+        url = absolute_uri(post.image.url, post.url)
+        length = post.image.length
+        if length is None:
+            length = _local_length(config, url, post.source, problems)
+        image = FeedImage(url, post.image.mime_type, length, clean_line(post.image.alt))
+    excerpt_only = config.feeds.excerpt_only or post.excerpt_only
+    content = None
+    if not excerpt_only:
+        lead = (image.url, image.alt) if image is not None else None
+        content = clean_html(post.content_html, post.url, lead_image=lead)
+    author = post.author
+    name = (
+        clean_line(author.name) or clean_line(config.site.author) or clean_line(config.site.title)
+    )
+    email = author.email or ("" if author.name else config.site.author_email)
+    return FeedItem(
+        id=to_uri(post.id),
+        url=to_uri(post.url),
+        title=clean_line(post.title) or clean_line(post.excerpt)[:80] or post.url,
+        # Shown in the site's zone: the instant is the same, and readers see local times.
+        published=post.date.replace(microsecond=0).astimezone(config.site.tz),
+        updated=(updated or max(post.updated, post.date).replace(microsecond=0)).astimezone(
+            config.site.tz
+        ),
+        author=Author(name, clean_line(email), to_uri(author.uri) if author.uri else ""),
+        categories=unique(clean_line(c) for c in (*post.categories, *post.tags)),
+        summary=clean_text(post.excerpt).strip(),
+        content_html=content,
+        image=image,
+    )
+
+
+def _local_length(config: Config, url: str, source: str, problems: list[Problem]) -> int | None:
+    """The byte length of an image served from the site, read from [content] static_dir."""
+    static_dir = config.content.static_dir
+    if static_dir is None or not url.startswith(config.site.url):
+        log.debug("%s: image %s has no known length: no enclosure", source, url)
+        return None
+    relative = unquote(urlsplit(url[len(config.site.url) :]).path).lstrip("/")
+    root = Path(static_dir).resolve()
+    path = (root / relative).resolve()
+    if not path.is_relative_to(root) or not path.is_file():
+        problems.append(
+            Problem(
+                source,
+                f"image {url!r} is not a file under [content] static_dir ({root / relative}): "
+                "its size is unknown, so feeds carry it as media:content without an enclosure; "
+                "add the file or fix the image path",
+                warning=True,
+            )
+        )
+        return None
+    return path.stat().st_size
+
+
+__all__ = [
+    "FORMAT_LABELS",
+    "GENERATOR",
+    "MEDIA_TYPES",
+    "Feed",
+    "FeedFile",
+    "FeedImage",
+    "FeedItem",
+    "Format",
+    "category_slug",
+    "plan_feeds",
+    "public_url",
+]

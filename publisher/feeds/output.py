@@ -1,0 +1,36 @@
+"""Put rendered feeds on disk (atomically, only when they changed) and the files beside them."""
+
+from __future__ import annotations
+
+import html
+from importlib import resources
+from pathlib import Path
+
+from publisher.atomic import write_atomic
+from publisher.feeds.model import FORMAT_LABELS, MEDIA_TYPES, Feed
+
+
+def stylesheet_bytes() -> bytes:
+    """The XSL stylesheet that turns a feed into a readable page in a browser."""
+    return resources.files("publisher").joinpath("static/feed.xsl").read_bytes()
+
+
+def discovery_snippet(feed: Feed) -> bytes:
+    """`<link rel="alternate">` tags for the site's `<head>`, one per format of `feed`."""
+    lines = [
+        f'<link rel="alternate" type="{MEDIA_TYPES[f.format]}" '
+        f'title="{html.escape(feed.title)} ({FORMAT_LABELS[f.format]})" '
+        f'href="{html.escape(f.url)}">'
+        for f in feed.files
+    ]
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def put(path: Path, data: bytes, *, dry_run: bool) -> bool:
+    """Write `data` at `path` unless it already holds it; with dry_run, only say if it would."""
+    if not dry_run:
+        return write_atomic(path, data)
+    try:
+        return path.read_bytes() != data
+    except FileNotFoundError:
+        return True

@@ -1,0 +1,167 @@
+"""Atom 1.0 and RSS 2.0 documents from a `Feed`: feedgen's API, and its defects, stay here.
+
+feedgen 1.0 builds the documents; this module works around what it gets wrong (see
+STYLE.md, "Known traps"): entries are appended in order, `updated` comes from the posts,
+Atom enclosure links and the WebSub hub link are added to the tree afterwards, media
+elements are not wrapped in `media:group`, and an enclosure is only written with a length.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import lxml.etree
+from feedgen.feed import FeedGenerator
+
+from publisher.feeds.clean import html_text
+from publisher.feeds.model import GENERATOR, MEDIA_TYPES, Feed, FeedItem, Format
+
+ATOM_NS = "http://www.w3.org/2005/Atom"
+_PARSER = lxml.etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
+# Placeholders for '&' and '<' in RSS plain-text fields, turned into the hexadecimal
+# character references the RSS Best Practices Profile asks for once serialized (lxml
+# only writes '&amp;' and '&lt;'). clean_text never lets them through from posts.
+_AMP, _LT = "\ue000", "\ue001"
+_HTML_LIKE = re.compile(r"</?[a-zA-Z]|&#?\w+;")
+_END_TAG = re.compile(r"</(?=[a-zA-Z])")
+
+
+def render_atom(feed: Feed) -> bytes:
+    """The Atom 1.0 document for `feed`, as UTF-8 bytes."""
+    fg = _generator(feed, "atom")
+    for item in feed.items:
+        _entry(fg.add_entry(order="append"), item, "atom")
+    root = lxml.etree.fromstring(fg.atom_str(), _PARSER)
+    _fix_atom(root, feed)
+    return _serialize(root, feed)
+
+
+def render_rss(feed: Feed) -> bytes:
+    """The RSS 2.0 document for `feed` (with content:encoded, Media RSS), as UTF-8 bytes."""
+    fg = _generator(feed, "rss")
+    for item in feed.items:
+        _entry(fg.add_entry(order="append"), item, "rss")
+    root = lxml.etree.fromstring(fg.rss_str(), _PARSER)
+    if feed.hub:
+        channel = root.find("channel")
+        assert channel is not None
+        self_link = channel.find(f"{{{ATOM_NS}}}link")
+        hub = lxml.etree.Element(f"{{{ATOM_NS}}}link", href=feed.hub, rel="hub")
+        if self_link is not None:
+            self_link.addnext(hub)
+    data = _serialize(root, feed)
+    return data.replace(_AMP.encode(), b"&#x26;").replace(_LT.encode(), b"&#x3C;")
+
+
+def _generator(feed: Feed, fmt: Format) -> Any:
+    fg = FeedGenerator()
+    fg.load_extension("media")
+    if fmt == "rss":
+        fg.load_extension("dc", atom=False, rss=True)
+    fg.id(feed.id)
+    fg.title(_text(feed.title, fmt))
+    if feed.subtitle or fmt == "rss":
+        # RSS requires a description; the title stands in when the site has none.
+        fg.subtitle(_text(feed.subtitle or feed.title, fmt))
+    fg.language(feed.language)
+    fg.generator(*GENERATOR)
+    # feedgen defaults `updated`/lastBuildDate to now; the newest item keeps output stable.
+    fg.updated(feed.updated)
+    fg.link(href=feed.file(fmt).url, rel="self", type=MEDIA_TYPES[fmt])
+    if feed.hub and fmt == "atom":
+        fg.link(href=feed.hub, rel="hub")
+    # Added last: feedgen's RSS channel <link> is whichever link came last.
+    fg.link(href=feed.home_url, rel="alternate", type="text/html")
+    if feed.icon and fmt == "atom":
+        fg.icon(feed.icon)
+    if feed.logo or (feed.icon and fmt == "rss"):
+        fg.logo(feed.logo or feed.icon)
+    return fg
+
+
+def _entry(fe: Any, item: FeedItem, fmt: Format) -> None:
+    fe.guid(item.id, permalink=item.id == item.url)
+    fe.title(_text(item.title, fmt))
+    fe.link(href=item.url, rel="alternate")
+    fe.published(item.published)
+    fe.updated(item.updated)
+    author = {"name": _text(item.author.name, fmt)}
+    if item.author.email:
+        author["email"] = item.author.email
+    if item.author.uri and fmt == "atom":
+        author["uri"] = item.author.uri
+    fe.author(author)
+    if fmt == "rss" and not item.author.email:
+        # RSS <author> must be an email address; dc:creator carries a bare name.
+        fe.dc.dc_creator(_text(item.author.name, fmt))
+    if item.categories:
+        fe.category([{"term": _text(c, fmt)} for c in item.categories])
+    if fmt == "atom":
+        if item.summary:
+            fe.summary(item.summary)
+        if item.content_html:
+            fe.content(item.content_html, type="html")
+    else:
+        # RSS description is HTML to readers: the plain excerpt goes in escaped.
+        fe.description(html_text(item.summary or item.title))
+        if item.content_html:
+            fe.content(item.content_html)
+    image = item.image
+    if image is not None:
+        media: dict[str, Any] = {"url": image.url, "medium": "image", "group": None}
+        if image.mime_type:
+            media["type"] = image.mime_type
+        if image.length is not None:
+            media["fileSize"] = str(image.length)
+        # group=None: feedgen otherwise wraps a lone media:content in media:group.
+        fe.media.content(media, group=None)
+        fe.media.thumbnail({"url": image.url, "group": None}, group=None)
+        if fmt == "rss" and image.length is not None:
+            # Only with a known length: feedgen would write length="None".
+            fe.enclosure(image.url, str(image.length), image.mime_type)
+
+
+def _fix_atom(root: Any, feed: Feed) -> None:
+    for entry, item in zip(root.iterfind(f"{{{ATOM_NS}}}entry"), feed.items, strict=True):
+        for link in entry.iterfind(f"{{{ATOM_NS}}}link"):
+            # feedgen drops rel/type of entry links (upstream #135); put them back.
+            link.set("rel", "alternate")
+            link.set("type", "text/html")
+        image = item.image
+        if image is not None and image.length is not None:
+            # feedgen loses rel/type/length of Atom enclosure links (upstream #143).
+            alternate = entry.find(f"{{{ATOM_NS}}}link")
+            enclosure = lxml.etree.Element(
+                f"{{{ATOM_NS}}}link",
+                rel="enclosure",
+                type=image.mime_type,
+                length=str(image.length),
+                href=image.url,
+            )
+            assert alternate is not None
+            alternate.addnext(enclosure)
+    for title in root.iter(f"{{{ATOM_NS}}}title"):
+        # Plain text that looks like markup ('</div>', '&amp;') is sent as escaped HTML,
+        # so no reader (or validator) takes it for undeclared HTML.
+        if title.text and _HTML_LIKE.search(title.text):
+            title.text = html_text(title.text)
+            title.set("type", "html")
+
+
+def _text(text: str, fmt: Format) -> str:
+    if fmt == "atom":
+        return text
+    # No reader agrees on whether RSS plain text is HTML; an end tag is split so none
+    # takes it for markup, and '&'/'<' become character references once serialized.
+    return _END_TAG.sub("<\u200b/", text).replace("&", _AMP).replace("<", _LT)
+
+
+def _serialize(root: Any, feed: Feed) -> bytes:
+    head = b'<?xml version="1.0" encoding="UTF-8"?>\n'
+    if feed.stylesheet_url:
+        href = html_text(feed.stylesheet_url).replace('"', "&quot;")
+        head += f'<?xml-stylesheet type="text/xsl" href="{href}"?>\n'.encode()
+    lxml.etree.indent(root, space="  ")
+    body: bytes = lxml.etree.tostring(root, encoding="UTF-8", xml_declaration=False)
+    return head + body + b"\n"
