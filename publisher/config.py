@@ -10,11 +10,13 @@ import difflib
 import re
 import tomllib
 from datetime import timedelta
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from email_validator import EmailNotValidError, validate_email
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -155,25 +157,44 @@ class NewsletterConfig(Section):
     max_age: Duration = timedelta(hours=24)
     sender: str
     reply_to: str = ""
-    subject_alert: str = "{{ post.title }}"
-    subject_digest: str = "{{ newsletter.name }}: {{ posts | length }}"
+    subject_alert: str = "[{{ labels.alert }}] {{ post.title }}"
+    subject_digest: str = "[{{ newsletter.name }}] {{ labels.digest_subject | format(count) }}"
     template_alert: str = "alert"
     template_digest: str = "digest"
 
     @field_validator("schedule")
     @classmethod
     def _crontab(cls, value: str) -> str:
-        fields = value.split()
-        if len(fields) != 5:
+        # The check lives with the one wrapper of APScheduler's trigger.
+        from publisher.crontab import check_expression
+
+        return check_expression(value)
+
+    @field_validator("sender", "reply_to")
+    @classmethod
+    def _mailbox(cls, value: str) -> str:
+        if value == "":
+            return value
+        _, address = parseaddr(value)
+        if "@" not in address or any(c in value for c in "\r\n"):
             raise ValueError(
-                f"expected a crontab expression of 5 fields (minute hour day month weekday), "
-                f"got {value!r}"
+                f"expected an address such as 'Newsroom <news@example.com>', got {value!r}"
             )
-        if re.search(r"\d", fields[4]):
-            raise ValueError(
-                f"day of week {fields[4]!r} is a number, which APScheduler reads from Monday "
-                "(1 is Tuesday): use day names such as 'mon-fri' or 'sun'"
-            )
+        return value
+
+
+class SubscriberConfig(Section):
+    email: str
+    name: str = ""
+    newsletters: list[str] = []
+
+    @field_validator("email")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        try:
+            validate_email(value, check_deliverability=False, allow_smtputf8=False)
+        except EmailNotValidError as e:
+            raise ValueError(f"{value!r} is not a usable email address ({e})") from e
         return value
 
 
@@ -184,6 +205,15 @@ class EmailConfig(Section):
     unsubscribe_mailto: str = ""
     token_max_age: Duration = timedelta(days=365)
     max_html_bytes: int = Field(default=100_000, ge=10_000)
+
+    @field_validator("unsubscribe_mailto")
+    @classmethod
+    def _mailto(cls, value: str) -> str:
+        if value and ("@" not in value or any(c in value for c in " <>\r\n?")):
+            raise ValueError(
+                f"expected a bare address such as 'unsubscribe@example.com', got {value!r}"
+            )
+        return value
 
     @field_validator("unsubscribe_url")
     @classmethod
@@ -224,6 +254,7 @@ class Config(Section):
     feeds: FeedsConfig = FeedsConfig()
     email: EmailConfig = EmailConfig()
     newsletters: list[NewsletterConfig] = []
+    subscribers: list[SubscriberConfig] = []
     delivery: DeliveryConfig = DeliveryConfig()
     schedule: ScheduleConfig = ScheduleConfig()
     path: Path = Path(DEFAULT_CONFIG_NAME)
@@ -235,6 +266,18 @@ class Config(Section):
             if n.id in seen:
                 raise ValueError(f"two newsletters have the id {n.id!r}: give each its own id")
             seen.add(n.id)
+        return self
+
+    @model_validator(mode="after")
+    def _known_subscriber_newsletters(self) -> Config:
+        known = {n.id for n in self.newsletters} | {"*"}
+        for i, sub in enumerate(self.subscribers):
+            for newsletter_id in sub.newsletters:
+                if newsletter_id not in known:
+                    raise ValueError(
+                        f"subscribers[{i}].newsletters: no newsletter has the id "
+                        f"{newsletter_id!r}: use one of {sorted(known - {'*'})} or leave it empty"
+                    )
         return self
 
     def newsletter(self, newsletter_id: str) -> NewsletterConfig:

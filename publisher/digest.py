@@ -1,0 +1,292 @@
+"""Render one newsletter issue once: subject, CSS-inlined HTML and plain text.
+
+The per-subscriber parts (the unsubscribe link, the address) are left as placeholders
+that `publisher.messages` fills in without rendering or inlining again. The HTML is kept
+under `[email] max_html_bytes` (Gmail clips at about 102 KB): over it, posts are shown
+with their excerpts only, then fewer posts are shown (counted in "and N more").
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from markupsafe import Markup, escape
+
+from publisher.config import Config, NewsletterConfig
+from publisher.content.html import absolutize_html
+from publisher.content.post import Author, Body, Image, Post
+from publisher.content.urls import absolute_url
+from publisher.errors import Problem, PublisherError, TemplateError
+from publisher.messages import SharedParts, prepare
+from publisher.newsletters import Issue
+from publisher.subscribers import clean_text
+from publisher.templating import (
+    PLACEHOLDER_EMAIL,
+    PLACEHOLDER_UNSUBSCRIBE,
+    environment,
+    inline_css,
+    load_labels,
+    template_problem,
+)
+
+__all__ = [
+    "PLACEHOLDER_EMAIL",
+    "PLACEHOLDER_UNSUBSCRIBE",
+    "RenderedIssue",
+    "check_templates",
+    "render_issue",
+]
+
+log = logging.getLogger(__name__)
+
+Level = Literal["full", "excerpts", "fewer posts"]
+# Room kept in the budget for what each subscriber's copy adds (link and address).
+_PER_PLACEHOLDER = {PLACEHOLDER_UNSUBSCRIBE: 300, PLACEHOLDER_EMAIL: 260}
+_SPACES = re.compile(r"\s+")
+
+
+@dataclass(frozen=True)
+class PostView:
+    """What a template sees of a post: plain values, summary as HTML and as text."""
+
+    id: str
+    title: str
+    url: str
+    date: datetime
+    categories: tuple[str, ...]
+    author: str
+    image_url: str
+    image_alt: str
+    summary_html: Markup
+    summary_text: str
+
+
+@dataclass(frozen=True)
+class RenderedIssue:
+    """One issue rendered once: `html` and `text` still hold the per-subscriber placeholders.
+
+    `post_ids` are the posts shown (fewer than the issue's when the size budget cut some;
+    those are added to `more`). `shared` is the pre-encoded message that
+    `publisher.messages.personalize` completes for each subscriber.
+    """
+
+    issue: Issue
+    subject: str
+    html: str
+    text: str
+    post_ids: tuple[str, ...]
+    more: int
+    level: Level
+    shared: SharedParts
+
+    @property
+    def html_bytes(self) -> int:
+        """Size of the HTML part, UTF-8, before the per-subscriber parts are filled in."""
+        return len(self.html.encode("utf-8"))
+
+
+def _view(post: Post, level: Level) -> PostView:
+    if level == "full" and post.feature_text:
+        # The site's own front matter, rendered from Markdown by the indexer: trusted.
+        summary_html = Markup(absolutize_html(post.feature_html, post.url))  # noqa: S704
+        summary_text = post.feature_text
+    else:
+        summary_html = Markup("<p>") + escape(post.excerpt) + Markup("</p>")
+        summary_text = post.excerpt
+    image = post.image
+    return PostView(
+        id=post.id,
+        title=clean_text(post.title),
+        url=post.url,
+        date=post.date,
+        categories=post.categories,
+        author=post.author.name,
+        image_url=image.url if image else "",
+        image_alt=(image.alt if image and image.alt else clean_text(post.title)),
+        summary_html=summary_html,
+        summary_text=summary_text.strip(),
+    )
+
+
+def _context(
+    config: Config,
+    newsletter: NewsletterConfig,
+    issue: Issue,
+    views: list[PostView],
+    more: int,
+) -> dict[str, Any]:
+    site = config.site
+    return {
+        "site": site,
+        "newsletter": newsletter,
+        "lang": _lang(config),
+        "labels": load_labels(config, _lang(config)),
+        "posts": views,
+        "post": views[0],
+        "count": len(views) + more,
+        "more": more,
+        "more_url": site.url,
+        "logo_url": absolute_url(site.logo, site.url) if site.logo else "",
+        "issue_date": issue.created,
+        "preheader": _SPACES.sub(" ", views[0].summary_text)[:140],
+        "unsubscribe_url": PLACEHOLDER_UNSUBSCRIBE,
+        "subscriber_email": PLACEHOLDER_EMAIL,
+    }
+
+
+def _lang(config: Config) -> str:
+    return config.site.language.split("-")[0].lower()
+
+
+def _render(config: Config, name: str, context: dict[str, Any]) -> str:
+    try:
+        return environment(config).get_template(name).render(context)
+    except Exception as e:  # any template mistake becomes a problem naming file and line
+        problem = template_problem(config, e, name)
+        raise TemplateError(f"cannot render the email template {name!r}", [problem]) from e
+
+
+def _subject(
+    config: Config, newsletter: NewsletterConfig, key: str, context: dict[str, Any]
+) -> str:
+    source = getattr(newsletter, key)
+    try:
+        text = environment(config).from_string(source).render(context)
+    except Exception as e:  # a broken subject template is a config problem
+        where = f"newsletters[{config.newsletters.index(newsletter)}].{key}"
+        raise TemplateError(
+            f"cannot render the subject template {where}",
+            [Problem(where, f"{type(e).__name__}: {e}: fix the template {source!r}")],
+        ) from e
+    return _SPACES.sub(" ", clean_text(text))
+
+
+def _budget_left(config: Config, html: str) -> int:
+    extra = sum(html.count(p) * room for p, room in _PER_PLACEHOLDER.items())
+    return config.email.max_html_bytes - len(html.encode("utf-8")) - extra
+
+
+def render_issue(config: Config, issue: Issue, posts: Sequence[Post]) -> RenderedIssue:
+    """Render `issue` (its posts looked up in `posts`) once: subject, inlined HTML, text."""
+    newsletter = config.newsletter(issue.newsletter_id)
+    by_id = {p.id: p for p in posts}
+    missing = [i for i in issue.post_ids if i not in by_id]
+    if missing:
+        raise PublisherError(
+            f"issue {issue.id} shows post {missing[0]!r}, which is not among the posts given"
+        )
+    chosen = [by_id[i] for i in issue.post_ids]
+    alert = len(chosen) == 1 and issue.more == 0
+    name = newsletter.template_alert if alert else newsletter.template_digest
+    subject_key = "subject_alert" if alert else "subject_digest"
+    more = issue.more
+
+    def attempt(level: Level) -> tuple[str, dict[str, Any]]:
+        views = [_view(p, level) for p in chosen]
+        context = _context(config, newsletter, issue, views, more)
+        context["subject"] = _subject(config, newsletter, subject_key, context)
+        return inline_css(_render(config, f"{name}.html.j2", context)), context
+
+    level: Level = "full"
+    html, context = attempt(level)
+    if _budget_left(config, html) < 0:
+        log.warning(
+            "%s: the HTML is %d bytes, over the %d-byte budget: showing excerpts only",
+            issue.id,
+            len(html.encode("utf-8")),
+            config.email.max_html_bytes,
+        )
+        level = "excerpts"
+        html, context = attempt(level)
+    while _budget_left(config, html) < 0 and len(chosen) > 1:
+        level = "fewer posts"
+        chosen, more = chosen[:-1], more + 1
+        html, context = attempt(level)
+    if level == "fewer posts":
+        log.warning("%s: over budget with every excerpt: showing %d posts", issue.id, len(chosen))
+    if _budget_left(config, html) < 0:
+        log.warning(
+            "%s: the HTML is still over %d bytes with one post: sending it anyway",
+            issue.id,
+            config.email.max_html_bytes,
+        )
+    text = _render(config, f"{name}.txt.j2", context)
+    subject = str(context["subject"])
+    return RenderedIssue(
+        issue=issue,
+        subject=subject,
+        html=html,
+        text=text,
+        post_ids=tuple(p.id for p in chosen),
+        more=more,
+        level=level,
+        shared=prepare(config, newsletter, issue, subject, html, text),
+    )
+
+
+def _sample_posts(config: Config) -> list[Post]:
+    """Two posts shaped like real ones, to try the templates on."""
+    when = datetime(2024, 6, 19, 10, 0, tzinfo=UTC)
+    base = Post(
+        source="sample.md",
+        id=config.site.url + "sample/1/",
+        url=config.site.url + "sample/1/",
+        title="<Sample> & title",
+        title_html="&lt;Sample&gt; &amp; title",
+        date=when,
+        date_source="front matter",
+        updated=when,
+        categories=tuple(n for nl in config.newsletters for n in nl.categories[:1]) or ("News",),
+        tags=(),
+        excerpt="A sample excerpt.",
+        feature_source="A *sample* feature text.",
+        image=Image(url=config.site.url + "sample.jpg", mime_type="image/jpeg"),
+        author=Author(name="Sample"),
+        body=Body.of("<p>Sample.</p>", "html"),
+    )
+    second = replace(
+        base,
+        id=base.id.replace("/1/", "/2/"),
+        url=base.url.replace("/1/", "/2/"),
+        image=None,
+        feature_source="",
+    )
+    return [base, second]
+
+
+def check_templates(config: Config) -> list[Problem]:
+    """Every problem with the email templates, found by rendering each newsletter's both ways."""
+    if not config.newsletters:
+        return []
+    folder = config.email.templates_dir
+    if not folder.is_dir():
+        return [
+            Problem(
+                str(folder),
+                "the email templates folder does not exist: set [email] templates_dir, or copy "
+                "email_templates/ from publisher's source",
+            )
+        ]
+    problems: list[Problem] = []
+    samples = _sample_posts(config)
+    when = samples[0].date
+    for newsletter in config.newsletters:
+        for shown, more in ((samples[:1], 0), (samples, 1)):
+            issue = Issue(
+                id=f"{newsletter.id}-check",
+                newsletter_id=newsletter.id,
+                post_ids=tuple(p.id for p in shown),
+                created=when,
+                more=more,
+                more_ids=("extra",) * more,
+            )
+            try:
+                render_issue(config, issue, samples)
+            except TemplateError as e:
+                problems.extend(p for p in e.problems if p not in problems)
+    return problems

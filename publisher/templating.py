@@ -1,0 +1,110 @@
+"""The email templates' Jinja2 environment and premailer's CSS inlining, each set up once.
+
+Jinja2's `select_autoescape(["html"])` does not match `alert.html.j2`, so escaping is
+chosen here by the name's inner extension: `.html.j2` is escaped, `.txt.j2` and subject
+templates (from strings) are not. premailer never touches the network and keeps the
+media queries (and their `!important`) in a `<style>` block.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import jinja2
+from premailer import Premailer
+
+from publisher.config import Config
+from publisher.errors import Problem
+
+# Stand-ins for what differs per subscriber; plain ASCII that neither Jinja2 (escaping)
+# nor premailer (URL handling) changes.
+PLACEHOLDER_UNSUBSCRIBE = "__publisher_unsubscribe_url__"
+PLACEHOLDER_EMAIL = "__publisher_subscriber_email__"
+
+_ESCAPED_SUFFIXES = (".html.j2", ".htm.j2", ".html", ".htm")
+
+
+def _autoescape(name: str | None) -> bool:
+    return name is not None and name.endswith(_ESCAPED_SUFFIXES)
+
+
+def _localdate_filter(tz: ZoneInfo) -> Any:
+    def localdate(value: datetime, fmt: str, months: list[str]) -> str:
+        """A date in the site's zone, as the labels' `date_format` says."""
+        d = value.astimezone(tz)
+        return fmt.format(
+            year=d.year,
+            month=d.month,
+            day=d.day,
+            hour=d.hour,
+            minute=d.minute,
+            month_name=months[d.month - 1],
+        )
+
+    return localdate
+
+
+@lru_cache(maxsize=8)
+def _environment(folder: Path, timezone: str) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(folder),
+        autoescape=_autoescape,  # noqa: S701 (HTML templates are escaped, by their name)
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+    )
+    env.filters["localdate"] = _localdate_filter(ZoneInfo(timezone))
+    return env
+
+
+def environment(config: Config) -> jinja2.Environment:
+    """The Jinja2 environment for `[email] templates_dir` (shared between renders)."""
+    return _environment(config.email.templates_dir, config.site.timezone)
+
+
+def load_labels(config: Config, lang: str) -> Any:
+    """The `t` table of labels.j2 for `lang`: every word the emails show."""
+    module = environment(config).get_template("labels.j2").make_module({"lang": lang})
+    return getattr(module, "t")  # noqa: B009 (set by the template, unknown to type checkers)
+
+
+def inline_css(html: str) -> str:
+    """`html` with its <style> rules copied into style attributes; media queries stay."""
+    return str(
+        Premailer(
+            html,
+            allow_network=False,
+            keep_style_tags=False,
+            strip_important=False,
+            remove_classes=False,
+            disable_validation=True,
+            # the templates set width/height attributes; CSS widths must not replace them
+            disable_basic_attributes=["width", "height"],
+            cssutils_logging_level=logging.CRITICAL,
+        ).transform()
+    )
+
+
+def template_problem(config: Config, error: BaseException, name: str) -> Problem:
+    """A Problem naming the template file and line an error came from, and the way out."""
+    folder = config.email.templates_dir
+    if isinstance(error, jinja2.TemplateNotFound):
+        return Problem(
+            str(folder / error.name) if error.name else str(folder),
+            f"the email template is missing (needed by {name}): add it, or copy it from "
+            "publisher's email_templates/",
+        )
+    if isinstance(error, jinja2.TemplateSyntaxError):
+        where = error.filename or str(folder / (error.name or name))
+        return Problem(where, f"template syntax error: {error.message}", line=error.lineno)
+    # Jinja2 rewrites tracebacks so that template frames carry the template's file and line.
+    where, line = str(folder / name), None
+    for frame in traceback.extract_tb(error.__traceback__):
+        if frame.filename.endswith(".j2") or frame.filename.endswith(".css"):
+            where, line = frame.filename, frame.lineno
+    return Problem(where, f"{type(error).__name__}: {error}: fix the template", line=line)

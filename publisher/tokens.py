@@ -1,0 +1,119 @@
+"""Signed unsubscribe tokens: who leaves which newsletter, until when, and an HMAC over it.
+
+A token reads `<subscriber id>.<newsletter id>.<expiry, unix seconds>.<signature>`, all
+URL-safe. The signature is HMAC-SHA256 with the secret held in the environment variable
+named by `[email] secret_env`, cut to 128 bits; without the secret nobody can make a
+token, so nobody can unsubscribe somebody else.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from publisher.config import Config
+from publisher.errors import ConfigError, Problem, PublisherError
+
+# Shorter secrets can be guessed offline from one token.
+MIN_SECRET_BYTES = 16
+_TOKEN = re.compile(r"^(\d{1,18})\.([a-z0-9][a-z0-9_-]*|\*)\.(\d{1,12})\.([A-Za-z0-9_-]{22})$")
+
+
+class TokenError(PublisherError):
+    """An unsubscribe token is malformed, forged or expired."""
+
+
+@dataclass(frozen=True)
+class Claims:
+    """What a valid token says: this subscriber leaves this newsletter; valid until `expires`."""
+
+    subscriber_id: int
+    newsletter_id: str
+    expires: datetime
+
+
+def _how_to_set(name: str) -> str:
+    return (
+        f"set the environment variable {name} to a long random value, e.g. "
+        f"export {name}=$(python3 -c 'import secrets; print(secrets.token_hex(32))'), "
+        "and keep it: links already sent stop working when it changes"
+    )
+
+
+def load_secret(config: Config, environ: Mapping[str, str]) -> bytes:
+    """The signing secret from the environment; ConfigError saying what to set when absent."""
+    name = config.email.secret_env
+    if not name:
+        raise ConfigError(
+            "[email] secret_env is empty: name the environment variable that holds the secret "
+            'unsubscribe links are signed with (e.g. secret_env = "PUBLISHER_SECRET")'
+        )
+    value = environ.get(name, "")
+    if not value:
+        raise ConfigError(
+            f"no secret for unsubscribe links: the environment variable {name} "
+            f"(named by [email] secret_env) is not set: {_how_to_set(name)}"
+        )
+    return value.encode("utf-8")
+
+
+def check_secret(config: Config, environ: Mapping[str, str]) -> list[Problem]:
+    """Problems with the unsubscribe secret (missing, or too short) for `publisher check`."""
+    if not config.newsletters:
+        return []
+    try:
+        secret = load_secret(config, environ)
+    except ConfigError as e:
+        return [Problem("[email] secret_env", str(e))]
+    if len(secret) < MIN_SECRET_BYTES:
+        return [
+            Problem(
+                "[email] secret_env",
+                f"the secret in {config.email.secret_env} is {len(secret)} bytes long, "
+                f"shorter than {MIN_SECRET_BYTES}: {_how_to_set(config.email.secret_env)}",
+                warning=True,
+            )
+        ]
+    return []
+
+
+def _signature(secret: bytes, payload: str) -> str:
+    mac = hmac.new(secret, payload.encode("ascii"), hashlib.sha256).digest()[:16]
+    return base64.urlsafe_b64encode(mac).rstrip(b"=").decode("ascii")
+
+
+def make_token(
+    secret: bytes, subscriber_id: int, newsletter_id: str, now: datetime, max_age: timedelta
+) -> str:
+    """A token letting `subscriber_id` leave `newsletter_id`, valid for `max_age` from `now`."""
+    expires = int((now + max_age).timestamp())
+    payload = f"{subscriber_id}.{newsletter_id}.{expires}"
+    return f"{payload}.{_signature(secret, payload)}"
+
+
+def verify_token(secret: bytes, token: str, now: datetime) -> Claims:
+    """The claims of a genuine, unexpired token; TokenError saying what is wrong otherwise."""
+    match = _TOKEN.match(token.strip())
+    if match is None:
+        raise TokenError(
+            f"{token[:80]!r} is not an unsubscribe token: copy the whole link from the email"
+        )
+    sid, newsletter_id, expires_at, signature = match.groups()
+    payload = f"{sid}.{newsletter_id}.{expires_at}"
+    if not hmac.compare_digest(signature, _signature(secret, payload)):
+        raise TokenError(
+            "the unsubscribe token's signature does not match: it was altered, or signed "
+            "with another secret (was the secret environment variable changed?)"
+        )
+    expires = datetime.fromtimestamp(int(expires_at), UTC)
+    if now > expires:
+        raise TokenError(
+            f"the unsubscribe token expired on {expires.isoformat()}: use the link in a "
+            "more recent email, or ask to be removed with 'publisher subscribers remove'"
+        )
+    return Claims(int(sid), newsletter_id, expires)
