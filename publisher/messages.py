@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from publisher.digest import RenderedIssue
     from publisher.newsletters import Issue
 
-__all__ = ["SharedParts", "personalize", "prepare", "unsubscribe_links"]
+__all__ = ["SharedParts", "personalize", "prepare", "preview_html", "unsubscribe_links"]
 
 _LINE = 57  # bytes per base64 line of 76 characters
 _URL_BYTES = PLACEHOLDER_UNSUBSCRIBE.encode("ascii")
@@ -213,4 +213,12 @@ def personalize(
         sender=shared.envelope_sender,
         message_id=message_id,
         data=data,
+    )
+
+
+def preview_html(rendered: RenderedIssue, email: str) -> str:
+    """The issue's HTML as `email` would see it, with a dummy unsubscribe token."""
+    url, mailto = unsubscribe_links(rendered.shared, "preview")
+    return rendered.html.replace(PLACEHOLDER_UNSUBSCRIBE, html.escape(url or mailto)).replace(
+        PLACEHOLDER_EMAIL, html.escape(email)
     )

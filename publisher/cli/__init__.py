@@ -103,6 +103,8 @@ def _register() -> None:
     # Each module adds its commands to `cli`; importing them here keeps the list in one place.
     from publisher.cli import content  # noqa: F401
     from publisher.cli import feeds  # noqa: F401
+    from publisher.cli import newsletters  # noqa: F401
+    from publisher.cli import subscribers  # noqa: F401
 
 
 _register()
