@@ -232,6 +232,22 @@ class SmtpConfig(Section):
     timeout: Duration = timedelta(seconds=30)
     rate: float | None = Field(default=None, gt=0)
 
+    @field_validator("timeout")
+    @classmethod
+    def _positive_timeout(cls, value: timedelta) -> timedelta:
+        if value <= timedelta(0):
+            raise ValueError(f"expected a positive duration such as '30s', got {value}")
+        return value
+
+    @model_validator(mode="after")
+    def _password_named(self) -> SmtpConfig:
+        if self.username and not self.password_env:
+            raise ValueError(
+                f"username {self.username!r} needs password_env: set it to the name of the "
+                "environment variable that holds the password"
+            )
+        return self
+
 
 class DeliveryConfig(Section):
     method: Literal["outbox", "smtp"] = "outbox"
@@ -240,9 +256,23 @@ class DeliveryConfig(Section):
     retry_after: Duration = timedelta(minutes=5)
     max_attempts: int = Field(default=10, ge=1)
 
+    @field_validator("retry_after")
+    @classmethod
+    def _positive_wait(cls, value: timedelta) -> timedelta:
+        if value <= timedelta(0):
+            raise ValueError(f"expected a positive duration such as '5m', got {value}")
+        return value
+
 
 class ScheduleConfig(Section):
     interval: Duration = timedelta(minutes=5)
+
+    @field_validator("interval")
+    @classmethod
+    def _at_least_a_second(cls, value: timedelta) -> timedelta:
+        if value < timedelta(seconds=1):
+            raise ValueError(f"expected a duration of at least '1s' such as '5m', got {value}")
+        return value
 
 
 class Config(Section):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -70,12 +70,14 @@ def deliver(
     now: datetime,
     *,
     bounce: Bounce,
+    rows: Sequence[PendingSend] | None = None,
     sender: Sender | None = None,
     stop: Callable[[], bool] = lambda: False,
     progress: Progress | None = None,
 ) -> DeliveryReport:
-    """Send every due journal row; stop early on a temporary failure, a wrong setting, `stop()`."""
-    rows = journal.due(store, now)
+    """Send `rows` (default: every due journal row); stop early on a temporary failure, a
+    wrong setting, or when `stop()` turns true."""
+    rows = tuple(journal.due(store, now) if rows is None else rows)
     if not rows:
         return DeliveryReport()
     where = "[delivery] outbox_dir" if config.method == "outbox" else "[delivery.smtp] host"
@@ -95,6 +97,8 @@ def deliver(
                 with store.transaction():
                     journal.mark_cancelled(store, row, "no longer subscribed", now)
                 counts["cancelled"] += 1
+                if progress is not None:
+                    progress(done + 1, len(rows))
                 continue
             try:
                 sender.send(message)
