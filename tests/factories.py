@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from publisher.config import Config, parse_config
-from publisher.content.post import Author, Image, Post
+from publisher.content.post import Author, Body, Image, Post
 
 
 def make_post(**overrides: Any) -> Post:
@@ -25,8 +25,7 @@ def make_post(**overrides: Any) -> Post:
         "categories": ("News",),
         "tags": (),
         "excerpt": "북한과 러시아가 평양에서 열린 정상회담을 통해 새로운 협정을 체결했습니다.",
-        "feature_text": "adskorea 실시간 뉴스 속보입니다.",
-        "feature_html": "<h2>adskorea 실시간 뉴스 속보입니다.</h2>",
+        "feature_source": "## adskorea 실시간 뉴스 속보입니다.",
         "image": Image(
             url="https://newsdao.kr/assets/img/newsdao_breakingnews.jpg",
             mime_type="image/jpeg",
@@ -34,9 +33,14 @@ def make_post(**overrides: Any) -> Post:
         "author": Author(name="뉴스다오"),
         "body": '<p><img src="/assets/img/newsdao_breakingnews.jpg" alt="속보" /></p>\n'
         "<p>북한과 러시아가 새로운 협정을 체결하여 상호적인 군사적 지원을 약속했습니다.</p>\n",
-        "body_format": "html",
     }
+    if "feature_text" in overrides:  # the front matter key's name
+        overrides["feature_source"] = overrides.pop("feature_text")
     fields.update(overrides)
+    # Tests write bodies as text: body="..." with body_format="markdown" or "html".
+    body = fields.pop("body")
+    body_format = fields.pop("body_format", "html")
+    fields["body"] = body if isinstance(body, Body) else Body.of(body, body_format)
     return Post(**fields)
 
 

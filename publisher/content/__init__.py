@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import sys
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -18,6 +19,7 @@ import yaml
 
 from publisher import __version__
 from publisher.config import Config
+from publisher.content.codec import LAYOUT, decode, encode
 from publisher.content.post import Author, Post
 from publisher.content.settle import PostProblems, SettleContext, is_unpublished, settle
 from publisher.content.source import SourceFile, SourceProblem, discover, read_post
@@ -70,7 +72,7 @@ def index_posts(
     fingerprint = _fingerprint(config, ctx)
     files = discover(content_dir, drafts=drafts)
     cache = load_cache(store, fingerprint)
-    identities = load_identities(store)
+    identities: dict[str, Identity] | None = None  # read only if some file needs parsing
 
     settled: dict[str, Post] = {}
     fresh: dict[str, CacheEntry] = {}
@@ -79,14 +81,17 @@ def index_posts(
     for source in files:
         hit = cache.get(source.rel)
         if hit is not None and hit.size == source.size and hit.mtime_ns == source.mtime_ns:
-            if hit.post is not None:
-                settled[source.rel] = hit.post
+            cached = decode(hit.data)
+            if cached is not None:
+                settled[source.rel] = cached
             continue
+        if identities is None:
+            identities = load_identities(store)
         known = identities.get(source.rel)
-        readable, post = _read_one(source, ctx, now, known, problems, _display(config, source))
+        readable, post = _read_one(source, ctx, now, known, problems, config)
         if not readable:
             continue  # a broken file is read again next run, never cached
-        fresh[source.rel] = CacheEntry(source.size, source.mtime_ns, post)
+        fresh[source.rel] = CacheEntry(source.size, source.mtime_ns, encode(post))
         if post is None:
             continue
         settled[source.rel] = post
@@ -110,10 +115,10 @@ def index_posts(
             winner = stored.get(ident.source)
             if winner is not None and winner != ident:
                 source = next(f for f in files if f.rel == ident.source)
-                _, post = _read_one(source, ctx, now, winner, problems, _display(config, source))
+                _, post = _read_one(source, ctx, now, winner, problems, config)
                 if post is not None:
                     settled[source.rel] = post
-                    fresh[source.rel] = CacheEntry(source.size, source.mtime_ns, post)
+                    fresh[source.rel] = CacheEntry(source.size, source.mtime_ns, encode(post))
         update_urls(store, moved)
         gone = cache.keys() - {f.rel for f in files}
         if fresh or gone:
@@ -138,17 +143,20 @@ def _read_one(
     now: datetime,
     known: Identity | None,
     problems: list[Problem],
-    display: str,
+    config: Config,
 ) -> tuple[bool, Post | None]:
     """Read and settle one file: (readable, the post or None when it is not a published post)."""
     try:
         raw = read_post(source)
     except SourceProblem as e:
-        problems.append(Problem(display, e.message, line=e.line))
+        problems.append(Problem(_display(config, source), e.message, line=e.line))
         return False, None
     except OSError as e:
         problems.append(
-            Problem(display, f"cannot read the file ({e.strerror}): check its permissions")
+            Problem(
+                _display(config, source),
+                f"cannot read the file ({e.strerror}): check its permissions",
+            )
         )
         return False, None
     if raw is None or is_unpublished(raw.meta):
@@ -162,17 +170,15 @@ def _read_one(
             stored_id=known.id if known else None,
         )
     except PostProblems as e:
-        problems.extend(Problem(display, message, line=line) for line, message in e.problems)
+        where = _display(config, source)
+        problems.extend(Problem(where, message, line=line) for line, message in e.problems)
         return False, None
     return True, post
 
 
 def _display(config: Config, source: SourceFile) -> str:
     """The file as the user knows it: relative to the config file's folder when inside it."""
-    try:
-        return source.path.relative_to(config.path.parent).as_posix()
-    except ValueError:
-        return str(source.path)
+    return _display_rel(config, config.content.dir / source.rel)
 
 
 def _without_duplicates(posts: list[Post], config: Config, problems: list[Problem]) -> list[Post]:
@@ -252,5 +258,5 @@ def _settle_context(config: Config) -> tuple[SettleContext, list[Problem]]:
 
 def _fingerprint(config: Config, ctx: SettleContext) -> str:
     """Everything a cached Post depends on besides its own file."""
-    parts = [__version__, repr(ctx), str(config.content.dir)]
+    parts = [__version__, str(LAYOUT), sys.version, repr(ctx), str(config.content.dir)]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()

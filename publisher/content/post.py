@@ -31,14 +31,44 @@ class Image:
 
 
 @dataclass(frozen=True)
+class Body:
+    """A post body: read from its file on first use, or given as text.
+
+    A warm index of 10,000 posts must not load 60 MB of bodies that only the newest
+    posts in each feed need, so an indexed post points at its file and reads the body
+    from there when asked.
+    """
+
+    format: BodyFormat
+    path: str = ""
+    inline: str = field(default="", repr=False)
+
+    @classmethod
+    def of(cls, text: str, body_format: BodyFormat) -> Body:
+        """A Body holding its text."""
+        return cls(body_format, inline=text)
+
+    @cached_property
+    def text(self) -> str:
+        """The body as written (from the post file, front matter removed)."""
+        if not self.path:
+            return self.inline
+        from publisher.content.source import read_body
+
+        return read_body(self.path)
+
+
+@dataclass(frozen=True)
 class Post:
     """One published post, with every field settled.
 
     `source` is the file's path relative to the content folder (POSIX form); it keys the
     post in the store. `title` is plain text (tags stripped, newlines collapsed) and
-    `title_html` keeps inline markup as written. `excerpt` and `feature_text` are plain
-    text; `feature_html` is `feature_text` rendered from Markdown. `content_html` is the
-    body as HTML with every relative URL made absolute against `url`.
+    `title_html` keeps inline markup as written. Dates are aware (stored in UTC; show
+    them in the site's time zone). `excerpt` is plain text; `feature_source` is the
+    front matter `feature_text` as written (Markdown), rendered on use by `feature_html`
+    and `feature_text`. `content_html` is the body as HTML with every relative URL made
+    absolute against `url`.
     """
 
     source: str
@@ -52,21 +82,38 @@ class Post:
     categories: tuple[str, ...]
     tags: tuple[str, ...]
     excerpt: str
-    feature_text: str
-    feature_html: str
+    feature_source: str
     image: Image | None
     author: Author
-    body: str = field(repr=False)
-    body_format: BodyFormat
+    body: Body
     excerpt_only: bool = False
 
     def __post_init__(self) -> None:
         if self.date.tzinfo is None or self.updated.tzinfo is None:
             raise ValueError(f"{self.source}: post dates must be timezone-aware")
 
+    @property
+    def body_format(self) -> BodyFormat:
+        """'html' or 'markdown'."""
+        return self.body.format
+
     @cached_property
     def content_html(self) -> str:
         """The body as HTML, relative href/src/srcset made absolute against the post's URL."""
         from publisher.content.html import render_body
 
-        return render_body(self.body, self.body_format, self.url)
+        return render_body(self.body.text, self.body.format, self.url)
+
+    @cached_property
+    def feature_html(self) -> str:
+        """`feature_text` from the front matter rendered from Markdown ('' when none)."""
+        from publisher.content.html import markdown_to_html
+
+        return markdown_to_html(self.feature_source) if self.feature_source else ""
+
+    @cached_property
+    def feature_text(self) -> str:
+        """`feature_text` from the front matter as plain text ('' when none)."""
+        from publisher.content.html import html_to_text
+
+        return html_to_text(self.feature_html) if self.feature_source else ""

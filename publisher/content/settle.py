@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import mimetypes
 import os
+import re
 from dataclasses import dataclass, field
-from datetime import datetime, time
+from datetime import UTC, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -17,11 +18,21 @@ from publisher.content.html import (
     markdown_to_html,
     truncate_words,
 )
-from publisher.content.post import Author, BodyFormat, DateSource, Image, Post
+from publisher.content.post import Author, Body, BodyFormat, DateSource, Image, Post
 from publisher.content.source import RawPost, SourceFile
 from publisher.content.urls import expand_permalink, site_url, slugify
 
-_MIME_EXTRA = {".webp": "image/webp", ".avif": "image/avif", ".svg": "image/svg+xml"}
+# Characters that make a front matter excerpt worth rendering as Markdown/HTML first.
+_MARKUP = re.compile(r"[<&*_`\[#]|^\s*[-+>]|^\s*\d+\.", re.MULTILINE)
+_MIME = {
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".png": "image/png",
+    ".gif": "image/gif",
+    ".webp": "image/webp",
+    ".avif": "image/avif",
+    ".svg": "image/svg+xml",
+}
 
 
 @dataclass(frozen=True)
@@ -92,8 +103,6 @@ def settle(
     excerpt = _excerpt(meta, body, body_format, ctx.excerpt_length)
 
     feature_source = meta.get("feature_text")
-    feature_html = markdown_to_html(str(feature_source)) if feature_source else ""
-    feature_text = html_to_text(feature_html) if feature_html else ""
 
     image = _image(meta.get("image"), ctx.site_url, problem)
     author = _author(meta.get("author"), ctx, problem)
@@ -126,18 +135,16 @@ def settle(
         url=url,
         title=title,
         title_html=title_html,
-        date=date,
+        date=date.astimezone(UTC),
         date_source=date_source,
-        updated=updated,
+        updated=updated.astimezone(UTC),
         categories=categories,
         tags=tags,
         excerpt=excerpt,
-        feature_text=feature_text,
-        feature_html=feature_html,
+        feature_source=str(feature_source or ""),
         image=image,
         author=author,
-        body=body,
-        body_format=body_format,
+        body=Body(body_format, path=source.path),
         excerpt_only=excerpt_only,
     )
 
@@ -194,7 +201,9 @@ def _excerpt(meta: dict[str, Any], body: str, body_format: BodyFormat, length: i
         if key in meta and meta[key] is not None:
             # An explicit empty excerpt means none; HTML or Markdown in it is flattened to text.
             text = str(meta[key])
-            return html_to_text(markdown_to_html(text)) if text.strip() else ""
+            if _MARKUP.search(text) is None:
+                return collapse_whitespace(text)
+            return html_to_text(markdown_to_html(text))
     body_html = markdown_to_html(body) if body_format == "markdown" else body
     return truncate_words(first_paragraph_text(body_html), length)
 
@@ -212,7 +221,7 @@ def _image(value: Any, site: str, problem: Any) -> Image | None:
     url = site_url(value, site)
     path = url.split("?", 1)[0].split("#", 1)[0]
     ext = os.path.splitext(path)[1].lower()
-    mime = _MIME_EXTRA.get(ext) or mimetypes.guess_type(path)[0] or "image/jpeg"
+    mime = _MIME.get(ext) or mimetypes.guess_type(path)[0] or "image/jpeg"
     return Image(url=url, mime_type=mime, alt=alt)
 
 

@@ -11,6 +11,8 @@ from typing import Any
 import yaml
 from frontmatter.default_handlers import YAMLHandler
 
+from publisher.errors import ContentError
+
 POST_SUFFIXES = frozenset({".md", ".markdown", ".html", ".htm", ".txt"})
 DRAFTS_DIR = "_drafts"
 _HANDLER = YAMLHandler()
@@ -22,7 +24,7 @@ class SourceFile:
     """A candidate post file: where it is, and the size and mtime that key the parse cache."""
 
     rel: str
-    path: Path
+    path: str
     size: int
     mtime_ns: int
 
@@ -56,28 +58,37 @@ class SourceProblem(Exception):
 def discover(content_dir: Path, *, drafts: bool) -> list[SourceFile]:
     """Every candidate post file under `content_dir`, hidden files skipped, sorted by path."""
     found: list[SourceFile] = []
-    stack = [content_dir]
+    stack = [(str(content_dir), "")]
     while stack:
-        folder = stack.pop()
+        folder, prefix = stack.pop()
         with os.scandir(folder) as entries:
             for entry in entries:
-                if entry.name.startswith("."):
+                name = entry.name
+                if name.startswith("."):
                     continue
-                if entry.is_dir(follow_symlinks=True):
-                    if entry.name == DRAFTS_DIR and not drafts:
-                        continue
-                    stack.append(Path(entry.path))
-                elif os.path.splitext(entry.name)[1].lower() in POST_SUFFIXES:
+                if entry.is_dir():
+                    if name != DRAFTS_DIR or drafts:
+                        stack.append((entry.path, f"{prefix}{name}/"))
+                elif os.path.splitext(name)[1].lower() in POST_SUFFIXES:
                     st = entry.stat()
-                    rel = Path(entry.path).relative_to(content_dir).as_posix()
-                    found.append(SourceFile(rel, Path(entry.path), st.st_size, st.st_mtime_ns))
+                    found.append(SourceFile(prefix + name, entry.path, st.st_size, st.st_mtime_ns))
     found.sort(key=lambda f: f.rel)
     return found
 
 
+def read_body(path: str) -> str:
+    """The body of a post file, read again (front matter removed)."""
+    try:
+        raw = read_post(SourceFile(os.path.basename(path), path, 0, 0))
+    except (OSError, SourceProblem) as e:
+        raise ContentError(f"{path}: cannot read the post body any more ({e}): run again") from e
+    return raw.body if raw is not None else ""
+
+
 def read_post(source: SourceFile) -> RawPost | None:
     """Read and split one file; None when it has no front matter (not a post)."""
-    data = source.path.read_bytes()
+    with open(source.path, "rb") as f:
+        data = f.read()
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
@@ -85,7 +96,7 @@ def read_post(source: SourceFile) -> RawPost | None:
         raise SourceProblem(
             line,
             "the file is not UTF-8 (an EUC-KR/CP949 export?): convert it, e.g. "
-            f"'iconv -f cp949 -t utf-8 {source.path.name}', and save it as UTF-8",
+            f"'iconv -f cp949 -t utf-8 {os.path.basename(source.path)}', and save it as UTF-8",
         ) from e
     text = text.replace("\r\n", "\n")
     if not _HANDLER.detect(text):

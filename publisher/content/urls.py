@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime
+from functools import cache
 from urllib.parse import quote, urljoin, urlsplit
 
 # Jekyll's built-in permalink styles.
@@ -14,15 +16,18 @@ PERMALINK_STYLES = {
     "weekdate": "/:categories/:year/W:week/:short_day/:title:output_ext",
     "none": "/:categories/:title:output_ext",
 }
-_PLACEHOLDER = re.compile(
-    r":(categories|year|short_year|month|i_month|short_month|long_month|day|"
+_PLACEHOLDER_SPLIT = re.compile(
+    r"(:(?:categories|year|short_year|month|i_month|short_month|long_month|day|"
     r"i_day|y_day|short_day|long_day|week|hour|minute|second|title|slug|"
-    r"output_ext)"
+    r"output_ext))"
 )
 # Characters left as they are in a URL; everything else (non-ASCII first) is percent-encoded.
 _SAFE = "/:@!$&'()*+,;=-._~%?#[]"
 _NOT_SLUG = re.compile(r"[^\w._~!$&'()+,;=@-]+")
 _NOT_DEFAULT_SLUG = re.compile(r"[^\w]+")
+# A path with nothing for urljoin to resolve: no scheme, no '//' start, no dot segments,
+# no query or fragment.
+_PLAIN_PATH = re.compile(r"^/?(?![/.])(?!.*/\.)(?!.*[?#:])")
 _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
 
 
@@ -48,12 +53,19 @@ def absolute_url(url: str, base: str) -> str:
 def site_url(path: str, site: str) -> str:
     """A site-relative path ('/assets/x.jpg' or 'assets/x.jpg') under the site URL and base path."""
     path = path.strip()
+    base_path = _base_path(site)
+    if base_path != "/" and path.startswith(base_path):
+        path = path[len(base_path) :]
+    if _PLAIN_PATH.match(path):
+        return site + iri_to_uri(path.lstrip("/"))  # the common case, without urljoin's cost
     if path.startswith("//") or _SCHEME.match(path):
         return absolute_url(path, site)
-    base_path = urlsplit(site).path
-    if path.startswith(base_path) and base_path != "/":
-        path = path[len(base_path) :]
     return absolute_url(path.lstrip("/"), site)
+
+
+@cache
+def _base_path(site: str) -> str:
+    return urlsplit(site).path
 
 
 def slugify(text: str, *, mode: str = "pretty", cased: bool = True) -> str:
@@ -73,28 +85,33 @@ def expand_permalink(
     slug: str,
 ) -> str:
     """A Jekyll permalink pattern (or style name) filled in for one post: a site-relative path."""
-    pattern = PERMALINK_STYLES.get(pattern, pattern)
-    values = {
-        "categories": "/".join(dict.fromkeys(slugify(c, cased=False) for c in categories)),
-        "year": f"{date.year:04d}",
-        "short_year": f"{date.year % 100:02d}",
-        "month": f"{date.month:02d}",
-        "i_month": str(date.month),
-        "short_month": date.strftime("%b"),
-        "long_month": date.strftime("%B"),
-        "day": f"{date.day:02d}",
-        "i_day": str(date.day),
-        "y_day": f"{date.timetuple().tm_yday:03d}",
-        "short_day": date.strftime("%a"),
-        "long_day": date.strftime("%A"),
-        "week": f"{date.isocalendar().week:02d}",
-        "hour": f"{date.hour:02d}",
-        "minute": f"{date.minute:02d}",
-        "second": f"{date.second:02d}",
-        "title": title_slug,
-        "slug": slug,
-        "output_ext": ".html",
+    values: dict[str, Callable[[], str]] = {
+        "categories": lambda: "/".join(dict.fromkeys(slugify(c, cased=False) for c in categories)),
+        "year": lambda: f"{date.year:04d}",
+        "short_year": lambda: f"{date.year % 100:02d}",
+        "month": lambda: f"{date.month:02d}",
+        "i_month": lambda: str(date.month),
+        "short_month": lambda: date.strftime("%b"),
+        "long_month": lambda: date.strftime("%B"),
+        "day": lambda: f"{date.day:02d}",
+        "i_day": lambda: str(date.day),
+        "y_day": lambda: f"{date.timetuple().tm_yday:03d}",
+        "short_day": lambda: date.strftime("%a"),
+        "long_day": lambda: date.strftime("%A"),
+        "week": lambda: f"{date.isocalendar().week:02d}",
+        "hour": lambda: f"{date.hour:02d}",
+        "minute": lambda: f"{date.minute:02d}",
+        "second": lambda: f"{date.second:02d}",
+        "title": lambda: title_slug,
+        "slug": lambda: slug,
+        "output_ext": lambda: ".html",
     }
-    path = _PLACEHOLDER.sub(lambda m: values[m[1]], pattern)
-    path = re.sub(r"/{2,}", "/", "/" + path)
-    return path
+    parts = _split_pattern(PERMALINK_STYLES.get(pattern, pattern))
+    path = "".join(values[part[1:]]() if part.startswith(":") else part for part in parts)
+    return "/" + path.lstrip("/") if "//" not in path else re.sub(r"/{2,}", "/", "/" + path)
+
+
+@cache
+def _split_pattern(pattern: str) -> tuple[str, ...]:
+    """'/:year/:title/' -> ('/', ':year', '/', ':title', '/'), once per pattern."""
+    return tuple(p for p in _PLACEHOLDER_SPLIT.split(pattern) if p)

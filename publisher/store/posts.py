@@ -6,14 +6,12 @@ modification times) or an edited title keeps its id and first-seen date.
 
 from __future__ import annotations
 
-import pickle
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from publisher.content.post import Post
     from publisher.store import Store
 
 SCHEMA = """
@@ -27,7 +25,7 @@ CREATE TABLE IF NOT EXISTS parse_cache (
     source TEXT PRIMARY KEY,
     size INTEGER NOT NULL,
     mtime_ns INTEGER NOT NULL,
-    post BLOB NOT NULL            -- the settled Post (or None for a draft), pickled
+    post BLOB NOT NULL            -- the settled Post (or None: not published), encoded
 );
 CREATE TABLE IF NOT EXISTS meta (
     key TEXT PRIMARY KEY,
@@ -48,11 +46,11 @@ class Identity:
 
 @dataclass(frozen=True)
 class CacheEntry:
-    """A settled post (None: a file that is not published) and the file state it came from."""
+    """An encoded settled post and the file state (size, mtime) it came from."""
 
     size: int
     mtime_ns: int
-    post: Post | None
+    data: bytes
 
 
 def load_identities(store: Store) -> dict[str, Identity]:
@@ -91,17 +89,8 @@ def load_cache(store: Store, fingerprint: str) -> dict[str, CacheEntry]:
     row = store.conn.execute("SELECT value FROM meta WHERE key = 'cache_fingerprint'").fetchone()
     if row is None or row[0] != fingerprint:
         return {}
-    cache: dict[str, CacheEntry] = {}
-    for source, size, mtime_ns, blob in store.conn.execute(
-        "SELECT source, size, mtime_ns, post FROM parse_cache"
-    ):
-        try:
-            # The state file is ours alone (like a build cache); pickle keeps warm runs fast.
-            post = pickle.loads(blob)  # noqa: S301
-        except Exception:  # noqa: S112 (a stale or damaged entry is just a miss)
-            continue
-        cache[source] = CacheEntry(size, mtime_ns, post)
-    return cache
+    rows = store.conn.execute("SELECT source, size, mtime_ns, post FROM parse_cache")
+    return {source: CacheEntry(size, mtime_ns, data) for source, size, mtime_ns, data in rows}
 
 
 def save_cache(
@@ -124,8 +113,5 @@ def save_cache(
             conn.executemany("DELETE FROM parse_cache WHERE source = ?", gone)
         conn.executemany(
             "INSERT OR REPLACE INTO parse_cache (source, size, mtime_ns, post) VALUES (?, ?, ?, ?)",
-            [
-                (s, e.size, e.mtime_ns, pickle.dumps(e.post, protocol=pickle.HIGHEST_PROTOCOL))
-                for s, e in entries.items()
-            ],
+            [(s, e.size, e.mtime_ns, e.data) for s, e in entries.items()],
         )

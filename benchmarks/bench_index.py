@@ -1,0 +1,99 @@
+"""Index speed for a corpus, each figure a ratio against a floor measured in the same run.
+
+    python benchmarks/bench_index.py [--count 10000] [--repeat 3]
+
+floor: read every file and parse its front matter with PyYAML's C loader.
+cold:  index with an empty store (parse everything, fill the cache).
+warm:  index again, nothing changed.
+warm1: index again after one file changed.
+Targets (issue 2): cold <= 2x floor, warm <= 0.15x floor, warm1 <= warm + 5% of floor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import yaml
+
+from benchmarks.corpus import generate
+from publisher.config import load_config
+from publisher.content import index_site
+
+NOW = datetime(2030, 1, 1, tzinfo=UTC)
+
+
+def floor(content: Path) -> int:
+    """Read every post and parse its front matter with the C loader; returns the post count."""
+    n = 0
+    for folder, _dirs, files in os.walk(content):
+        for name in files:
+            text = Path(folder, name).read_text(encoding="utf-8")
+            _, front, _body = text.split("---\n", 2)
+            yaml.load(front, Loader=yaml.CSafeLoader)
+            n += 1
+    return n
+
+
+def best(fn: Callable[[], object], repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return min(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=10_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+
+    root = Path(tempfile.mkdtemp(prefix="publisher-bench-"))
+    try:
+        generate(root, args.count)
+        config = load_config(root / "publisher.toml")
+        content = root / "content"
+        floor_s = best(lambda: floor(content), args.repeat)
+
+        def cold() -> None:
+            shutil.rmtree(root / "state", ignore_errors=True)
+            result = index_site(config, NOW)
+            assert len(result.posts) == args.count, (len(result.posts), result.problems[:3])
+
+        cold_s = best(cold, args.repeat)
+        warm_s = best(lambda: index_site(config, NOW), args.repeat)
+        victim = next(content.rglob("*.html"))
+
+        def warm_one() -> None:
+            victim.write_text(victim.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+            result = index_site(config, NOW)
+            assert result.parsed == 1, result.parsed
+
+        warm1_s = best(warm_one, args.repeat)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+    print(f"posts: {args.count}")
+    print(f"floor (read + C YAML):   {floor_s * 1000:8.0f} ms   1.00x")
+    print(
+        f"cold index:              {cold_s * 1000:8.0f} ms   {cold_s / floor_s:.2f}x  (target <= 2x)"
+    )
+    print(
+        f"warm, nothing changed:   {warm_s * 1000:8.0f} ms   {warm_s / floor_s:.2f}x  (target <= 0.15x)"
+    )
+    print(
+        f"warm, one file changed:  {warm1_s * 1000:8.0f} ms   {warm1_s / floor_s:.2f}x  "
+        f"(target <= {warm_s / floor_s + 0.05:.2f}x)"
+    )
+
+
+if __name__ == "__main__":
+    main()
