@@ -125,7 +125,8 @@ class StoreConfig(Section):
 
 
 class FeedsConfig(Section):
-    output_dir: RelPath = Path("public")
+    # validate_default: the default too is relative to the config file, not the cwd.
+    output_dir: RelPath = Field(default=Path("public"), validate_default=True)
     formats: list[Literal["atom", "rss", "json"]] = ["atom", "rss", "json"]
     categories: bool = True
     category_dir: str = "categories"
@@ -143,6 +144,42 @@ class FeedsConfig(Section):
     @classmethod
     def _hub_url(cls, value: str) -> str:
         return _check_absolute_url(value) if value else value
+
+    @field_validator("atom_name", "rss_name", "json_name", "discovery_name")
+    @classmethod
+    def _file_name(cls, value: str, info: ValidationInfo) -> str:
+        if value in (".", "..") or "/" in value or "\\" in value:
+            raise ValueError(f"expected a plain file name such as 'atom.xml', got {value!r}")
+        if not value and info.field_name != "discovery_name":
+            raise ValueError("expected a file name such as 'atom.xml', got ''")
+        return value
+
+    @field_validator("category_dir")
+    @classmethod
+    def _folder(cls, value: str) -> str:
+        parts = value.replace("\\", "/").split("/")
+        if not value or value.startswith("/") or ".." in parts:
+            raise ValueError(
+                f"expected a folder inside output_dir such as 'categories', got {value!r}"
+            )
+        return value
+
+    @field_validator("websub_timeout")
+    @classmethod
+    def _positive_hub_timeout(cls, value: timedelta) -> timedelta:
+        if value <= timedelta(0):
+            raise ValueError(f"expected a positive duration such as '10s', got {value}")
+        return value
+
+    @model_validator(mode="after")
+    def _distinct_names(self) -> FeedsConfig:
+        names = [self.atom_name, self.rss_name, self.json_name]
+        if len(set(names)) != len(names):
+            raise ValueError(
+                f"atom_name, rss_name and json_name must differ, got {names}: give each format "
+                "its own file name"
+            )
+        return self
 
 
 _SLUG = r"^[a-z0-9][a-z0-9_-]*$"
