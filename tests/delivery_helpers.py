@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
 from datetime import UTC, datetime
 from email.message import EmailMessage
+from pathlib import Path
 
 from publisher.outgoing import OutgoingMessage
 from publisher.store import Store, journal, subscribers
@@ -80,3 +82,68 @@ def statuses(store: Store, issue_id: str = ISSUE) -> dict[str, int]:
         "SELECT status, count(*) FROM sends WHERE issue_id = ? GROUP BY status", (issue_id,)
     )
     return dict(rows.fetchall())
+
+
+REPO = Path(__file__).resolve().parent.parent
+SECRET_ENV = {"PUBLISHER_SECRET": "0123456789abcdef0123456789abcdef-test-secret"}
+# 11:00 in Seoul: the posts below are an hour old, and '* * * * *' has just fired.
+RUN_AT = "2024-06-19T02:00:00+00:00"
+
+_POST = """---
+title: "속보 {n}: 북·러 침략 시 상호 지원 협정 체결"
+date: 2024-06-19 10:{n:02d}:00 +0900
+categories: [News]
+---
+<p>북한과 러시아가 새로운 협정을 체결하여 상호적인 군사적 지원을 약속했습니다. ({n})</p>
+"""
+
+
+def make_site(
+    root: Path,
+    *,
+    subscribers: int,
+    smtp_port: int | None = None,
+    posts: int = 2,
+    extra: str = "",
+) -> Path:
+    """A site folder with posts, the repo's email templates and a config; returns the config."""
+    (root / "content").mkdir(parents=True)
+    for n in range(posts):
+        (root / "content" / f"2024-06-19-post-{n}.html").write_text(
+            _POST.format(n=n), encoding="utf-8"
+        )
+    shutil.copytree(REPO / "email_templates", root / "email_templates")
+    delivery = (
+        f'[delivery]\nmethod = "smtp"\nretry_after = "5m"\n\n[delivery.smtp]\n'
+        f'host = "127.0.0.1"\nport = {smtp_port}\nsecurity = "none"\ntimeout = "10s"\n'
+        if smtp_port
+        else '[delivery]\nmethod = "outbox"\noutbox_dir = "outbox"\n'
+    )
+    people = "".join(
+        f'\n[[subscribers]]\nemail = "{address(n)}"\nname = "독자 {n}"\n'
+        for n in range(subscribers)
+    )
+    config = root / "publisher.toml"
+    config.write_text(
+        f"""[site]
+title = "뉴스다오"
+url = "https://newsdao.kr/"
+language = "ko"
+timezone = "Asia/Seoul"
+
+[email]
+unsubscribe_url = "https://newsdao.kr/unsubscribe"
+
+[[newsletters]]
+id = "news"
+name = "속보"
+categories = ["News"]
+schedule = "* * * * *"
+sender = "뉴스다오 <news@newsdao.kr>"
+
+{delivery}
+{extra}
+{people}""",
+        encoding="utf-8",
+    )
+    return config

@@ -55,8 +55,14 @@ def now_option(f: Any) -> Any:
     return click.option(
         "--now",
         "now",
-        type=click.DateTime(formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M%z",
-                                     "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S%z"]),
+        type=click.DateTime(
+            formats=[
+                "%Y-%m-%dT%H:%M:%S%z",
+                "%Y-%m-%dT%H:%M%z",
+                "%Y-%m-%dT%H:%M:%S",
+                "%Y-%m-%d %H:%M:%S%z",
+            ]
+        ),
         default=None,
         help="Act as if it were this moment (ISO 8601; naive means UTC).",
     )(f)
@@ -104,6 +110,7 @@ def _register() -> None:
     from publisher.cli import content  # noqa: F401
     from publisher.cli import feeds  # noqa: F401
     from publisher.cli import newsletters  # noqa: F401
+    from publisher.cli import run  # noqa: F401
     from publisher.cli import subscribers  # noqa: F401
 
 

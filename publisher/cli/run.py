@@ -1,0 +1,140 @@
+"""`publisher run` (one cron run), `publisher schedule` (no cron needed), `publisher status`."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import datetime
+from typing import Any
+
+import click
+
+from publisher import pipeline
+from publisher.cli import Context, cli, now_option, pass_context, report_problems, resolve_now
+from publisher.pipeline import RunReport
+from publisher.schedule import graceful_stop, serve
+from publisher.store import Store, journal
+
+log = logging.getLogger(__name__)
+
+
+class _ProgressBar:
+    """A progress bar on stderr for long sends, shown only on a terminal (never under cron)."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self._bar: Any = None
+        self._done = 0
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled or total < 20:
+            return
+        if self._bar is None:
+            self._bar = click.progressbar(length=total, label="sending", file=sys.stderr)
+            self._bar.__enter__()
+        self._bar.update(done - self._done)
+        self._done = done
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(None, None, None)
+            self._bar = None
+
+
+def _finish(ctx: Context, report: RunReport) -> None:
+    """Print what a run did (as quiet as it can be) and exit 1 if anything went wrong."""
+    if report.dry_run or (ctx.verbose and not report.locked_out):
+        click.echo(report.summary())
+    report_problems(report.problems)
+    if not report.ok:
+        raise click.exceptions.Exit(1)
+
+
+@cli.command("run")
+@now_option
+@click.option(
+    "--dry-run", is_flag=True, help="Render and report everything; write, record and send nothing."
+)
+@pass_context
+def run_command(ctx: Context, now: datetime | None, dry_run: bool) -> None:
+    """Index posts, build feeds, send due newsletters: one run, for cron.
+
+    Prints nothing when nothing happened; -v prints a summary line. Another run holding
+    the lock makes this one exit at once with status 0.
+    """
+    config = ctx.config
+    bar = _ProgressBar(sys.stderr.isatty())
+    with graceful_stop() as stop:
+        try:
+            report = pipeline.run(
+                config, resolve_now(now), dry_run=dry_run, stop=stop.is_set, progress=bar
+            )
+        finally:
+            bar.close()
+    _finish(ctx, report)
+
+
+@cli.command("schedule")
+@pass_context
+def schedule_command(ctx: Context) -> None:
+    """Stay in the foreground and run on schedule (for hosts without cron).
+
+    The whole run every [schedule] interval, each newsletter at its own `schedule`.
+    SIGTERM or Ctrl-C finish the message in flight, then exit.
+    """
+    config = ctx.config
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+
+    def on_report(report: RunReport) -> None:
+        if ctx.verbose and report.eventful:
+            log.info("%s", report.summary())
+        report_problems(report.problems)
+
+    with graceful_stop() as stop:
+        serve(config, stop, on_report=on_report)
+
+
+@cli.command("status")
+@click.option("--limit", default=5, show_default=True, help="Issues to show per newsletter.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@pass_context
+def status_command(ctx: Context, limit: int, as_json: bool) -> None:
+    """Show each newsletter's last issues: messages sent, pending, failed, bounced."""
+    config = ctx.config
+    found: dict[str, tuple[journal.IssueCounts, ...]] = {n.id: () for n in config.newsletters}
+    if config.store.path.exists():
+        with Store.open(config.store.path) as store:
+            for n in config.newsletters:
+                found[n.id] = journal.last_issues(store, n.id, limit)
+    if as_json:
+        click.echo(json.dumps({k: [_as_dict(c) for c in v] for k, v in found.items()}, indent=2))
+        return
+    if not config.newsletters:
+        click.echo("no newsletters in the config")
+    for n in config.newsletters:
+        click.echo(f"{n.id} ({n.name}, schedule '{n.schedule}')")
+        if not found[n.id]:
+            click.echo("  no issues yet")
+        for c in found[n.id]:
+            when = c.issue.created.astimezone(config.site.tz).strftime("%Y-%m-%d %H:%M")
+            posts = len(c.issue.post_ids) + len(c.issue.more_ids)
+            click.echo(
+                f"  {when}  {c.issue.id}  {posts} posts  sent {c.sent}  pending {c.pending}  "
+                f"failed {c.failed}  bounced {c.bounced}"
+                + (f"  cancelled {c.cancelled}" if c.cancelled else "")
+            )
+
+
+def _as_dict(c: journal.IssueCounts) -> dict[str, Any]:
+    return {
+        "issue": c.issue.id,
+        "created": c.issue.created.isoformat(),
+        "posts": list(c.issue.post_ids),
+        "more": len(c.issue.more_ids),
+        "sent": c.sent,
+        "pending": c.pending,
+        "failed": c.failed,
+        "bounced": c.bounced,
+        "cancelled": c.cancelled,
+    }

@@ -1,0 +1,145 @@
+"""`publisher run`, top to bottom: index -> feeds -> WebSub -> newsletters -> delivery.
+
+One run at a time (the lock next to the state file); a run that finds it held does
+nothing. Each stage's problems are gathered and the good work still done; the caller
+prints them. A dry run reads everything, renders every message, and writes, records and
+sends nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from publisher.config import Config
+from publisher.content import index_site
+from publisher.delivery import Progress
+from publisher.delivery.mailing import MailReport, send_newsletters
+from publisher.errors import Problem
+from publisher.feeds import build_feeds
+from publisher.lock import lock_path, run_lock
+from publisher.websub import notify_hub
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RunReport:
+    """What one run did; `locked_out` when another run held the lock and this one did nothing."""
+
+    locked_out: bool = False
+    dry_run: bool = False
+    posts: int = 0
+    feeds_written: int = 0
+    hub_pings: int = 0
+    issues: tuple[str, ...] = ()
+    queued: int = 0
+    sent: int = 0
+    bounced: int = 0
+    failed: int = 0
+    deferred: int = 0
+    problems: tuple[Problem, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """True when no problem is worse than a warning."""
+        return all(p.warning for p in self.problems)
+
+    @property
+    def eventful(self) -> bool:
+        """True when something was written, queued or sent (a quiet run prints nothing)."""
+        return bool(self.feeds_written or self.issues or self.queued or self.sent or self.bounced)
+
+    def summary(self) -> str:
+        """One line: posts, feeds written, issues and emails."""
+        would = self.dry_run
+        parts = [
+            _count(self.posts, "post"),
+            _count(self.feeds_written, "feed file") + (" to write" if would else " written"),
+            _count(len(self.issues), "new issue"),
+            _count(self.sent, "email") + (" to send" if would else " sent"),
+        ]
+        parts += [f"{n} {what}" for n, what in self._trouble() if n]
+        return ", ".join(parts)
+
+    def _trouble(self) -> tuple[tuple[int, str], ...]:
+        return ((self.bounced, "bounced"), (self.failed, "failed"), (self.deferred, "deferred"))
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def run(
+    config: Config,
+    now: datetime,
+    *,
+    dry_run: bool = False,
+    feeds: bool = True,
+    newsletters: Collection[str] | None = None,
+    stop: Callable[[], bool] = lambda: False,
+    progress: Progress | None = None,
+    environ: Mapping[str, str] = os.environ,
+) -> RunReport:
+    """Do one run at `now`: every stage, or only feeds / only some newsletters."""
+    if dry_run:  # reads only, so it needs no lock (and creates no lock file)
+        return _stages(config, now, dry_run, feeds, newsletters, stop, progress, environ)
+    with run_lock(config.store.path) as held:
+        if not held:
+            log.info("another publisher run holds %s: nothing done", lock_path(config.store.path))
+            return RunReport(locked_out=True)
+        return _stages(config, now, dry_run, feeds, newsletters, stop, progress, environ)
+
+
+def _stages(
+    config: Config,
+    now: datetime,
+    dry_run: bool,
+    feeds: bool,
+    newsletters: Collection[str] | None,
+    stop: Callable[[], bool],
+    progress: Progress | None,
+    environ: Mapping[str, str],
+) -> RunReport:
+    index = index_site(config, now, dry_run=dry_run)
+    problems = list(index.problems)
+    written = pings = 0
+    if feeds:
+        built = build_feeds(config, index.posts, dry_run=dry_run)
+        problems += built.problems
+        written = len(built.written)
+        hub = config.feeds.websub_hub
+        if hub and built.changed_urls and not dry_run:
+            problems += notify_hub(
+                hub, built.changed_urls, config.feeds.websub_timeout.total_seconds()
+            )
+            pings = len(built.changed_urls)
+    mail = MailReport()
+    if config.newsletters and (newsletters is None or newsletters):
+        mail = send_newsletters(
+            config,
+            index.posts,
+            now,
+            only=newsletters,
+            dry_run=dry_run,
+            stop=stop,
+            progress=progress,
+            environ=environ,
+        )
+    sent = mail.delivery
+    return RunReport(
+        dry_run=dry_run,
+        posts=len(index.posts),
+        feeds_written=written,
+        hub_pings=pings,
+        issues=mail.issues,
+        queued=mail.queued,
+        sent=sent.sent,
+        bounced=sent.bounced,
+        failed=sent.failed,
+        deferred=sent.deferred,
+        problems=(*problems, *mail.problems),
+    )

@@ -1,0 +1,125 @@
+"""`publisher schedule`: cron's work in one long-running process, for hosts without cron.
+
+APScheduler 3 runs in the foreground: the whole run (index, feeds, due newsletters,
+pending messages) every `[schedule] interval`, and each newsletter at its own crontab
+times. Jobs run one at a time on one worker thread and take the same lock as `publisher
+run`, so cron and the scheduler can share a site. A run that falls behind is done once,
+late (coalesced), not once per missed time. SIGTERM or Ctrl-C lets the message in flight
+finish and be recorded, then the process exits.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+from collections.abc import Callable, Collection, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from types import FrameType
+
+from apscheduler.events import EVENT_SCHEDULER_STARTED
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from publisher import crontab, pipeline
+from publisher.config import Config
+from publisher.errors import PublisherError
+from publisher.pipeline import RunReport
+
+log = logging.getLogger(__name__)
+
+
+@contextmanager
+def graceful_stop() -> Iterator[threading.Event]:
+    """While inside, SIGTERM and the first Ctrl-C set the event instead of killing the process.
+
+    A second Ctrl-C interrupts at once, as usual.
+    """
+    stop = threading.Event()
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+
+    def handle(signum: int, frame: FrameType | None) -> None:
+        if stop.is_set() and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        log.warning("stopping: finishing the message in flight (signal %d)", signum)
+        stop.set()
+
+    for sig in previous:
+        signal.signal(sig, handle)
+    try:
+        yield stop
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def serve(
+    config: Config,
+    stop: threading.Event,
+    *,
+    on_report: Callable[[RunReport], None] = lambda report: None,
+    environ: Mapping[str, str] = os.environ,
+) -> None:
+    """Run the schedule until `stop` is set; returns once the job in flight has finished."""
+    tz = config.site.tz
+    triggers = {n.id: crontab.parse(n.schedule, tz) for n in config.newsletters}
+    scheduler = BlockingScheduler(
+        timezone=tz,
+        executors={"default": ThreadPoolExecutor(max_workers=1)},
+        # misfire_grace_time=None: a job that could not start on time runs late, once.
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+    )
+    busy = threading.Lock()
+
+    def job(feeds: bool, newsletters: Collection[str] | None) -> None:
+        if stop.is_set():
+            return
+        with busy:
+            if stop.is_set():
+                return
+            try:
+                report = pipeline.run(
+                    config,
+                    datetime.now(UTC),
+                    feeds=feeds,
+                    newsletters=newsletters,
+                    stop=stop.is_set,
+                    environ=environ,
+                )
+            except PublisherError as e:
+                log.error("Error: %s", e)
+                return
+            on_report(report)
+
+    scheduler.add_job(
+        job,
+        IntervalTrigger(seconds=config.schedule.interval.total_seconds(), timezone=tz),
+        args=(True, None),
+        id="run",
+        name="index, feeds and due newsletters",
+        next_run_time=datetime.now(tz),
+    )
+    for newsletter_id, trigger in triggers.items():
+        scheduler.add_job(
+            job, trigger, args=(False, (newsletter_id,)), id=f"newsletter:{newsletter_id}"
+        )
+
+    def watch() -> None:
+        stop.wait()
+        scheduler.shutdown(wait=False)
+
+    # Shut down from a thread, not the signal handler (which may interrupt the scheduler
+    # while it holds its own locks), and only once it runs (shutdown() before start() fails).
+    watcher = threading.Thread(target=watch, name="publisher-stop", daemon=True)
+    scheduler.add_listener(lambda event: watcher.start(), EVENT_SCHEDULER_STARTED)
+    log.info(
+        "scheduled: a run every %s; %s",
+        config.schedule.interval,
+        ", ".join(f"{n.id} at '{n.schedule}'" for n in config.newsletters) or "no newsletters",
+    )
+    scheduler.start()
+    with busy:  # the job in flight, if any, finishes its message and records it
+        pass
