@@ -12,7 +12,6 @@ import csv
 import io
 import logging
 import re
-import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -46,6 +45,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 _SPLIT_NEWSLETTERS = re.compile(r"[\s,;]+")
+# C0 and C1 controls, line and paragraph separators, bidi overrides: never in a header.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]+")
 _EXPORT_COLUMNS = ("email", "name", "status", "newsletters", "created", "changed")
 
 
@@ -68,14 +69,10 @@ class ImportReport:
 
 
 def clean_text(value: str) -> str:
-    """`value` with every control character, CR, LF and line separator removed."""
+    """`value` on one line: control characters, CR, LF and line separators become one space."""
     if value.isprintable():
         return value.strip()
-    return "".join(
-        c if unicodedata.category(c) not in ("Cc", "Cf", "Zl", "Zp") else " "
-        for c in value
-        if c not in "\r\n"
-    ).strip()
+    return " ".join(_CONTROL.sub(" ", value).split())
 
 
 def check_address(text: str) -> Address:

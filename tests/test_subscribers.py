@@ -1,0 +1,206 @@
+"""Subscribers: checked addresses, one person per address, leavers kept, CSV in and out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from email_helpers import T0, email_config
+
+from publisher.config import Config
+from publisher.errors import ConfigError, PublisherError
+from publisher.store import Store
+from publisher.subscribers import (
+    active_subscribers,
+    add_subscriber,
+    clean_text,
+    export_csv,
+    import_csv,
+    list_subscribers,
+    mark_bounced,
+    remove_subscriber,
+    sync_config_subscribers,
+    unsubscribe,
+)
+from publisher.tokens import Claims
+
+DATA = Path(__file__).parent / "data" / "email"
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Config:
+    return email_config(tmp_path)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    s = Store.open(tmp_path / "state.sqlite3")
+    yield s  # type: ignore[misc]
+    s.close()
+
+
+def test_the_same_address_in_another_case_is_the_same_person(config: Config, store: Store) -> None:
+    first = add_subscriber(config, store, "Kim@Example.COM", T0, name="김철수")
+    again = add_subscriber(config, store, "kim@example.com", T0, newsletters=["daily"])
+    assert again.id == first.id
+    assert first.email == "Kim@example.com"
+    assert again.newsletters == ("*", "daily")
+    assert again.name == "김철수"
+    assert len(list_subscribers(store)) == 1
+
+
+def test_internationalised_domains_go_on_the_wire_as_punycode(config: Config, store: Store) -> None:
+    sub = add_subscriber(config, store, "reader@뉴스다오.한국", T0)
+    assert sub.email == "reader@xn--vg1b9h503bpmd.xn--3e0b707e"
+    assert sub.display_email == "reader@뉴스다오.한국"
+
+
+@pytest.mark.parametrize(
+    ("address", "reason"),
+    [
+        pytest.param("no-at-sign", "An email address must have an @-sign", id="no-at"),
+        pytest.param("a@b..kr", "cannot have two periods in a row", id="two-dots"),
+        pytest.param(
+            "김@example.com",
+            "Internationalized characters before the @-sign",
+            id="korean-local-part",
+        ),
+    ],
+)
+def test_bad_addresses_are_refused_with_the_reason(
+    config: Config, store: Store, address: str, reason: str
+) -> None:
+    with pytest.raises(PublisherError) as e:
+        add_subscriber(config, store, address, T0)
+    assert f"{address!r} is not a usable email address" in str(e.value)
+    assert reason in str(e.value)
+
+
+def test_an_unknown_newsletter_is_refused(config: Config, store: Store) -> None:
+    with pytest.raises(
+        ConfigError, match="no newsletter has the id 'weekly' \\(known: 'breaking', 'daily'\\)"
+    ):
+        add_subscriber(config, store, "a@example.com", T0, newsletters=["weekly"])
+
+
+def test_removing_keeps_the_record_and_adding_back_needs_consent(
+    config: Config, store: Store
+) -> None:
+    add_subscriber(config, store, "a@example.com", T0)
+    removed = remove_subscriber(store, "A@example.com", T0)
+    assert removed.status == "removed"
+    assert removed.reason == "removed by the site"
+    assert active_subscribers(store, "breaking") == ()
+    with pytest.raises(PublisherError) as e:
+        add_subscriber(config, store, "a@example.com", T0)
+    assert str(e.value) == (
+        "a@example.com is removed since 2024-06-19: pass --resubscribe if they asked to "
+        "subscribe again"
+    )
+    back = add_subscriber(config, store, "a@example.com", T0, resubscribe=True)
+    assert back.status == "active"
+
+
+def test_removing_an_unknown_address_says_so(store: Store) -> None:
+    with pytest.raises(PublisherError, match=r"no subscriber has the address 'x@example\.com'"):
+        remove_subscriber(store, "x@example.com", T0)
+
+
+def test_active_subscribers_of_a_newsletter(config: Config, store: Store) -> None:
+    every = add_subscriber(config, store, "every@example.com", T0)
+    daily = add_subscriber(config, store, "daily@example.com", T0, newsletters=["daily"])
+    bounced = add_subscriber(config, store, "bounced@example.com", T0)
+    with store.transaction():
+        mark_bounced(store, bounced.id, "550 5.1.1 no such user\r\n", T0)
+    assert [s.id for s in active_subscribers(store, "breaking")] == [every.id]
+    assert [s.id for s in active_subscribers(store, "daily")] == [every.id, daily.id]
+    (gone,) = list_subscribers(store, "bounced")
+    assert gone.reason == "550 5.1.1 no such user"
+
+
+def test_unsubscribing_with_verified_claims(config: Config, store: Store) -> None:
+    sub = add_subscriber(config, store, "a@example.com", T0)
+    left = unsubscribe(store, Claims(sub.id, "breaking", T0), T0)
+    assert left.status == "unsubscribed"
+    assert left.reason == "unsubscribe link (breaking)"
+    with pytest.raises(PublisherError, match="names subscriber 99, who is not in this store"):
+        unsubscribe(store, Claims(99, "breaking", T0), T0)
+
+
+def test_import_takes_the_good_rows_and_reports_the_bad_by_line(
+    config: Config, store: Store
+) -> None:
+    add_subscriber(config, store, "left@example.com", T0)
+    remove_subscriber(store, "left@example.com", T0)
+    report = import_csv(config, store, DATA / "subscribers-with-bad-rows.csv", T0)
+    assert (report.added, report.updated) == (3, 0)
+    messages = [(p.line, p.warning, p.message) for p in report.problems]
+    assert messages[0][0] == 3
+    assert "'not an address' is not a usable email address" in messages[0][2]
+    assert messages[0][2].endswith(": row skipped")
+    assert messages[1][:2] == (5, False)
+    assert messages[1][2] == "unknown newsletter 'weekly' (known: breaking, daily): row skipped"
+    assert messages[2] == (6, False, "no email address: row skipped")
+    assert messages[3][:2] == (8, True)
+    assert messages[3][2] == (
+        "left@example.com is removed since 2024-06-19: not subscribed again "
+        "(use 'subscribers add --resubscribe')"
+    )
+    emails = {s.display_email: s for s in list_subscribers(store)}
+    assert emails["Kim@example.com"].newsletters == ("breaking",)
+    assert emails["reader@뉴스다오.한국"].newsletters == ("breaking", "daily")
+    assert emails["lee@example.com"].newsletters == ("*",)
+    assert emails["left@example.com"].status == "removed"
+
+
+def test_export_reads_back_on_import_keeping_who_left(
+    tmp_path: Path, config: Config, store: Store
+) -> None:
+    add_subscriber(config, store, "a@example.com", T0, name='Kim, "the reader"')
+    add_subscriber(config, store, "b@example.com", T0, newsletters=["daily"])
+    remove_subscriber(store, "b@example.com", T0)
+    exported = tmp_path / "export.csv"
+    exported.write_text(export_csv(store), encoding="utf-8")
+    assert exported.read_text(encoding="utf-8").splitlines()[0] == (
+        "email,name,status,newsletters,created,changed"
+    )
+    with Store.open(tmp_path / "other.sqlite3") as other:
+        report = import_csv(config, other, exported, T0)
+        assert (report.added, report.problems) == (2, ())
+        got = {(s.email, s.name, s.status, s.newsletters) for s in list_subscribers(other)}
+    assert got == {
+        ("a@example.com", 'Kim, "the reader"', "active", ("*",)),
+        ("b@example.com", "", "removed", ("daily",)),
+    }
+
+
+def test_a_file_that_is_not_utf8_is_refused(tmp_path: Path, config: Config, store: Store) -> None:
+    bad = tmp_path / "euc-kr.csv"
+    bad.write_bytes("김철수@example.com".encode("euc-kr"))
+    with pytest.raises(PublisherError, match=r"cannot read the CSV file .*: save it as UTF-8"):
+        import_csv(config, store, bad, T0)
+
+
+def test_names_lose_line_breaks_and_control_characters(config: Config, store: Store) -> None:
+    sub = add_subscriber(
+        config, store, "a@example.com", T0, name="Kim\r\nBcc: evil@example.com\x00"
+    )
+    assert sub.name == "Kim Bcc: evil@example.com"
+    assert clean_text("제목\u2028둘째 줄\t") == "제목 둘째 줄"
+
+
+def test_config_subscribers_are_added_once_and_never_back_after_leaving(
+    tmp_path: Path, store: Store
+) -> None:
+    config = email_config(tmp_path, subscribers=[{"email": "reader@example.com", "name": "독자"}])
+    assert sync_config_subscribers(config, store, T0) == 1
+    assert sync_config_subscribers(config, store, T0) == 0
+    remove_subscriber(store, "reader@example.com", T0)
+    assert sync_config_subscribers(config, store, T0) == 0
+    assert active_subscribers(store, "breaking") == ()
+
+
+def test_config_subscribers_must_name_known_newsletters(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as e:
+        email_config(tmp_path, subscribers=[{"email": "a@example.com", "newsletters": ["weekly"]}])
+    assert "subscribers[0].newsletters: no newsletter has the id 'weekly'" in str(e.value)
