@@ -190,7 +190,7 @@ def _without_duplicates(posts: list[Post], config: Config, problems: list[Proble
     for post in posts:
         twin = by_id.get(post.id) or by_url.get(post.url)
         if twin is not None:
-            what = "id" if twin.id == post.id else "URL"
+            what = "URL" if twin.url == post.url else "id"
             problems.append(
                 Problem(
                     _display_rel(config, content / post.source),

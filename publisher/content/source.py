@@ -109,7 +109,8 @@ def read_post(source: SourceFile) -> RawPost | None:
         meta = _HANDLER.load(front)
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
-        line = mark.line + 2 if mark is not None else 1  # +1 for 0-based, +1 for the '---'
+        # The front matter text starts with the newline that ends the opening '---' line.
+        line = mark.line + 1 if mark is not None else 1
         why = e.problem or "syntax error"
         raise SourceProblem(
             line,
@@ -124,5 +125,7 @@ def read_post(source: SourceFile) -> RawPost | None:
         raise SourceProblem(
             2, "front matter must be 'key: value' lines, not a list or a single value: fix it"
         )
-    key_lines = {m[1]: front.count("\n", 0, m.start()) + 2 for m in _TOP_KEY.finditer(front)}
+    if body.startswith("\n"):
+        body = body[1:]  # the newline that ends the closing '---' line
+    key_lines = {m[1]: front.count("\n", 0, m.start()) + 1 for m in _TOP_KEY.finditer(front)}
     return RawPost(meta, body, key_lines)
