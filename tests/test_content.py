@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-
 from content_site import DATA, NOW, Site
+
 from publisher.content import index_site
 
 KST = timezone(timedelta(hours=9))
@@ -318,8 +318,8 @@ def test_excerpt_only_feed_option(site: Site) -> None:
         (
             "yaml-unquoted-colon.md",
             "content/yaml-unquoted-colon.md:2: front matter is not valid YAML (mapping values are "
-            "not allowed in this context): fix this line (a tab, an unquoted ': ' or an unclosed quote are "
-            "the usual causes) or run 'publisher check'",
+            "not allowed in this context): fix this line (a tab, an unquoted ': ' or an "
+            "unclosed quote are the usual causes) or run 'publisher check'",
         ),
         (
             "front-matter-not-a-mapping.md",
