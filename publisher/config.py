@@ -87,7 +87,8 @@ EnvName = Annotated[str, Field(pattern=r"^([A-Za-z_][A-Za-z0-9_]*)?$")]
 class Section(BaseModel):
     """A config table: frozen, and every key it does not know is an error."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # validate_default: a default path is resolved against the config file like a given one.
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
 
 
 class SiteConfig(Section):
@@ -325,6 +326,15 @@ class Config(Section):
     delivery: DeliveryConfig = DeliveryConfig()
     schedule: ScheduleConfig = ScheduleConfig()
     path: Path = Path(DEFAULT_CONFIG_NAME)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _absent_tables(cls, data: Any) -> Any:
+        # An absent table is validated as an empty one, so its default paths get resolved.
+        if isinstance(data, dict):
+            for name in ("content", "store", "feeds", "email", "delivery", "schedule"):
+                data.setdefault(name, {})
+        return data
 
     @model_validator(mode="after")
     def _unique_newsletters(self) -> Config:

@@ -1,0 +1,125 @@
+"""The config file: the example loads and documents every key; mistakes are all reported."""
+
+from __future__ import annotations
+
+import re
+import typing
+from pathlib import Path
+
+import pytest
+from pydantic import BaseModel
+
+from publisher.config import Config, find_config, load_config
+from publisher.errors import ConfigError
+
+ROOT = Path(__file__).parent.parent
+EXAMPLE = ROOT / "config.example.toml"
+
+
+def _keys(model: type[BaseModel], prefix: str = "") -> list[tuple[str, str]]:
+    """(table, key) for every field of the config models, nested tables included."""
+    found = []
+    for name, field in model.model_fields.items():
+        if model is Config and name == "path":
+            continue
+        annotation = field.annotation
+        inner = [a for a in typing.get_args(annotation) if isinstance(a, type)]
+        target = inner[0] if inner else annotation
+        if isinstance(target, type) and issubclass(target, BaseModel):
+            found.extend(_keys(target, f"{prefix}.{name}" if prefix else name))
+        else:
+            found.append((prefix, name))
+    return found
+
+
+def test_example_config_loads() -> None:
+    config = load_config(EXAMPLE)
+    assert config.site.url == "https://newsdao.kr/"
+    assert config.content.dir == ROOT / "content"
+    assert config.store.path == ROOT / "state" / "publisher.sqlite3"
+
+
+@pytest.mark.parametrize(("table", "key"), _keys(Config), ids=lambda v: v or "top")
+def test_example_config_documents_every_key(table: str, key: str) -> None:
+    text = EXAMPLE.read_text(encoding="utf-8")
+    # The key appears (set or commented out) with a comment line right above it.
+    pattern = rf"(?m)^#[^\n]*\n(?:#[^\n]*\n)*#? ?{re.escape(key)} = "
+    assert re.search(pattern, text), f"config.example.toml does not document [{table}] {key}"
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "publisher.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        '[site]\ntitel = "x"\nurl = "newsdao.kr"\ntimezone = "Seoul"\n'
+        '[content]\nexcerpt_length = -1\n[feeds]\nlimit = "ten"\n',
+    )
+    with pytest.raises(ConfigError) as e:
+        load_config(path)
+    assert str(e.value).splitlines() == [
+        f"{path}: the config has 6 problems",
+        f"{path}: [site] title: missing, and it has no default: add it",
+        f"{path}: [site] url: expected an absolute http(s) URL such as 'https://example.com/', "
+        "got 'newsdao.kr'",
+        f"{path}: [site] timezone: unknown time zone 'Seoul': use an IANA name such as "
+        "'Asia/Seoul' or 'UTC'",
+        f"{path}: unknown key '[site] titel': did you mean 'title'?",
+        f"{path}: [content] excerpt_length: input should be greater than or equal to 0, got -1",
+        f"{path}: [feeds] limit: input should be a valid integer, unable to parse string as an "
+        "integer, got 'ten'",
+    ]
+
+
+def test_a_secret_in_the_config_is_refused(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        '[site]\ntitle = "x"\nurl = "https://x.kr/"\n[delivery.smtp]\npassword = "hunter2"\n',
+    )
+    with pytest.raises(ConfigError) as e:
+        load_config(path)
+    assert "unknown key '[delivery] smtp.password': did you mean 'password_env'?" in str(e.value)
+    assert "hunter2" not in str(e.value)
+
+
+def test_numeric_day_of_week_is_refused(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        '[site]\ntitle = "x"\nurl = "https://x.kr/"\n'
+        '[[newsletters]]\nid = "weekly"\nname = "W"\nsender = "a@x.kr"\nschedule = "0 7 * * 1"\n',
+    )
+    with pytest.raises(ConfigError) as e:
+        load_config(path)
+    assert (
+        "newsletters[0].schedule: day of week '1' is a number, which APScheduler reads from "
+        "Monday (1 is Tuesday): use day names such as 'mon-fri' or 'sun'"
+    ) in str(e.value)
+
+
+def test_toml_syntax_error_names_the_file(tmp_path: Path) -> None:
+    path = write(tmp_path, '[site\ntitle = "x"\n')
+    with pytest.raises(ConfigError) as e:
+        load_config(path)
+    assert str(e.value).startswith(f"{path}: not valid TOML (")
+    assert str(e.value).endswith("): fix the line it names")
+
+
+def test_paths_are_relative_to_the_config_file(tmp_path: Path) -> None:
+    (tmp_path / "site").mkdir()
+    path = write(tmp_path / "site", '[site]\ntitle = "x"\nurl = "https://x.kr/blog"\n')
+    config = load_config(path)
+    assert config.content.dir == tmp_path / "site" / "content"
+    assert config.site.url == "https://x.kr/blog/"
+
+
+def test_without_a_config_the_message_says_how_to_start(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as e:
+        find_config(None, tmp_path)
+    assert str(e.value) == (
+        f"no publisher.toml in {tmp_path}: pass one with 'publisher -c config.example.toml ...', "
+        "or copy config.example.toml to publisher.toml and edit it"
+    )

@@ -1,0 +1,123 @@
+"""What the store keeps: first-seen dates and ids survive runs, clones and edits; the cache."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+from datetime import timedelta
+
+from content_site import NOW, Site
+
+
+def test_first_seen_date_and_id_survive_a_second_run(site: Site) -> None:
+    site.add_seeds()
+    first = site.index(NOW).posts
+    later = site.index(NOW + timedelta(hours=5)).posts
+    assert [(p.date, p.id, p.url) for p in later] == [(p.date, p.id, p.url) for p in first]
+    assert all(p.date == NOW for p in later)
+
+
+def test_first_seen_date_and_id_survive_a_fresh_clone(site: Site) -> None:
+    site.add_seeds()
+    first = site.index(NOW).posts
+    # A fresh clone: same relative paths, new files with new modification times.
+    clone = site.root / "clone"
+    shutil.copytree(site.content, clone)
+    shutil.rmtree(site.content)
+    clone.rename(site.content)
+    for path in site.content.iterdir():
+        os.utime(path, ns=(1_900_000_000_000_000_000, 1_900_000_000_000_000_000))
+    later = site.index(NOW + timedelta(days=3))
+    assert later.parsed == 2
+    assert [(p.date, p.id) for p in later.posts] == [(p.date, p.id) for p in first]
+
+
+def test_id_survives_an_edit_of_title_date_categories_and_permalink(site: Site) -> None:
+    path = site.write("story.md", "---\ntitle: Old title\ncategories: [News]\n---\nBody\n")
+    before = site.post("story.md")
+    path.write_text(
+        "---\ntitle: New title\ndate: 2026-11-21 08:00:00 +0900\ncategories: [Politics]\n"
+        "permalink: /moved/\n---\nBody\n",
+        encoding="utf-8",
+    )
+    result = site.index(NOW + timedelta(minutes=5))
+    (after,) = result.posts
+    assert after.title == "New title"
+    assert after.url == "https://newsdao.kr/moved/"
+    assert after.id == before.id == "https://newsdao.kr/news/2026/11/22/story/"
+    assert [str(p) for p in result.problems] == [
+        "content/story.md: the URL changed from https://newsdao.kr/news/2026/11/22/story/ to "
+        "https://newsdao.kr/moved/: the post keeps its id, so readers will not see it twice; "
+        "give the old URL a redirect"
+    ]
+    assert result.problems[0].warning
+    # Said once: the next run knows the new URL.
+    assert site.index(NOW + timedelta(minutes=10)).problems == ()
+
+
+def test_dateless_post_keeps_its_first_seen_date_after_an_edit(site: Site) -> None:
+    path = site.write("story.md", "---\ntitle: Breaking\n---\nBody\n")
+    site.index(NOW)
+    path.write_text("---\ntitle: Breaking, updated\n---\nMore body\n", encoding="utf-8")
+    (post,) = site.index(NOW + timedelta(hours=1)).posts
+    assert (post.date, post.date_source, post.title) == (NOW, "first seen", "Breaking, updated")
+
+
+def test_warm_run_parses_nothing_and_one_change_parses_one(site: Site) -> None:
+    site.add_seeds()
+    site.add("date-only.md", "categories-list.md")
+    assert site.index().parsed == 4
+    warm = site.index()
+    assert warm.parsed == 0
+    assert len(warm.posts) == 4
+    path = site.content / "date-only.md"
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("A date without", "Edited"), encoding="utf-8"
+    )
+    changed = site.index()
+    assert changed.parsed == 1
+    assert {p.title for p in changed.posts} >= {"Edited a time"}
+
+
+def test_cached_posts_equal_freshly_parsed_ones(site: Site) -> None:
+    site.add_seeds()
+    site.add("image-path-table.md", "author-table.md", "excerpt-only-feed.md", "date-updated.md")
+    cold = site.index().posts
+    warm = site.index().posts
+    assert warm == cold
+    assert [p.content_html for p in warm] == [p.content_html for p in cold]
+
+
+def test_settings_change_invalidates_the_cache(site: Site) -> None:
+    site.add("date-only.md")
+    site.index()
+    site.url = "https://example.org/"
+    result = site.index()
+    assert result.parsed == 1
+    assert result.posts[0].url.startswith("https://example.org/")
+
+
+def test_deleted_file_leaves_the_index_and_the_cache(site: Site) -> None:
+    site.add("date-only.md", "categories-list.md")
+    site.index()
+    (site.content / "date-only.md").unlink()
+    assert [p.source for p in site.index().posts] == ["categories-list.md"]
+    with sqlite3.connect(site.root / "state" / "publisher.sqlite3") as conn:
+        assert conn.execute("SELECT source FROM parse_cache").fetchall() == [
+            ("categories-list.md",)
+        ]
+
+
+def test_broken_file_is_reported_on_every_run_until_fixed(site: Site) -> None:
+    site.add("date-unreadable.md")
+    assert len(site.index().problems) == 1
+    assert len(site.index().problems) == 1
+
+
+def test_dry_run_writes_nothing_to_the_store(site: Site) -> None:
+    site.add_seeds()
+    dry = site.index(NOW, dry_run=True)
+    assert all(p.date == NOW for p in dry.posts)
+    later = site.index(NOW + timedelta(hours=1))
+    assert all(p.date == NOW + timedelta(hours=1) for p in later.posts)
