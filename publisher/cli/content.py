@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 from datetime import datetime
 
 import click
 
+from publisher.checks import check_site
 from publisher.cli import Context, cli, now_option, pass_context, report_problems, resolve_now
 from publisher.content import index_site
 from publisher.errors import PublisherError
@@ -54,15 +56,13 @@ def index_command(ctx: Context, drafts: bool, as_json: bool, now: datetime | Non
 @now_option
 @pass_context
 def check_command(ctx: Context, now: datetime | None) -> None:
-    """Check config and every post; list every problem and exit 1 if there is any."""
-    try:
-        config = ctx.config
-    except PublisherError as e:
-        click.echo(f"Error: {e}", err=True)
-        raise click.exceptions.Exit(1) from e
-    result = index_site(config, resolve_now(now), drafts=True, dry_run=True)
-    report_problems(result.problems)
-    errors = [p for p in result.problems if not p.warning]
-    if errors:
-        raise click.exceptions.Exit(1)
-    click.echo(f"ok: {len(result.posts)} posts, no problems")
+    """Check config, every post, the email templates and secrets; exit 1 on any problem."""
+    report = check_site(ctx.config, resolve_now(now), os.environ)
+    report_problems(report.problems)
+    if report.errors:
+        count = len(report.errors)
+        raise PublisherError(
+            f"{count} problem{'s' if count != 1 else ''} found: fix them and run "
+            "'publisher check' again"
+        )
+    click.echo(f"ok: {report.posts} posts, templates and settings checked")
