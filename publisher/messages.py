@@ -15,8 +15,6 @@ import hashlib
 import html
 from dataclasses import dataclass
 from datetime import datetime
-from email.message import EmailMessage
-from email.policy import SMTP
 from email.utils import format_datetime, parseaddr
 from typing import TYPE_CHECKING
 from urllib.parse import quote, urlsplit
@@ -94,21 +92,23 @@ def prepare(
     text_body: str,
 ) -> SharedParts:
     """Encode the headers and body parts every subscriber's copy of `issue` shares."""
-    sender = parseaddr(newsletter.sender)[1]
+    sender = _ascii_address(parseaddr(newsletter.sender)[1])
     boundary = "==_publisher_" + hashlib.sha256(issue.id.encode("utf-8")).hexdigest()[:24]
-    head = EmailMessage(policy=SMTP)
-    head["From"] = newsletter.sender
-    if newsletter.reply_to:
-        head["Reply-To"] = newsletter.reply_to
-    head["Subject"] = subject
-    head["Date"] = format_datetime(issue.created.astimezone(config.site.tz))
     site_host = urlsplit(config.site.url).hostname or _domain(sender)
-    head["List-Id"] = f"{newsletter.name} <{newsletter.id}.{_ascii_host(site_host)}>"
-    head["MIME-Version"] = "1.0"
-    head["Content-Language"] = config.site.language
-    head["Content-Type"] = f'multipart/alternative; boundary="{boundary}"'
-    # Only the header block: the stdlib would also write an empty multipart body.
-    headers = head.as_bytes(policy=SMTP).split(b"\r\n\r\n", 1)[0] + b"\r\n"
+    name, _ = parseaddr(newsletter.sender)
+    lines = [b"From: " + _mailbox(name, sender)]
+    if newsletter.reply_to:
+        reply_name, reply_address = parseaddr(newsletter.reply_to)
+        lines.append(b"Reply-To: " + _mailbox(reply_name, _ascii_address(reply_address)))
+    lines += [
+        b"Subject: " + _unstructured(subject),
+        f"Date: {format_datetime(issue.created.astimezone(config.site.tz))}".encode("ascii"),
+        b"List-Id: " + _mailbox(newsletter.name, f"{newsletter.id}.{_ascii_host(site_host)}"),
+        b"MIME-Version: 1.0",
+        f"Content-Language: {config.site.language}".encode("ascii"),
+        f'Content-Type: multipart/alternative;\r\n boundary="{boundary}"'.encode("ascii"),
+    ]
+    headers = b"\r\n".join(lines) + b"\r\n"
     return SharedParts(
         issue_id=issue.id,
         newsletter_id=newsletter.id,
@@ -121,6 +121,11 @@ def prepare(
         unsubscribe_url=iri_to_uri(config.email.unsubscribe_url),
         unsubscribe_mailto=config.email.unsubscribe_mailto or sender,
     )
+
+
+def _ascii_address(address: str) -> str:
+    local, _, domain = address.rpartition("@")
+    return f"{local}@{_ascii_host(domain)}"
 
 
 def _ascii_host(host: str) -> str:
@@ -140,27 +145,39 @@ def unsubscribe_links(shared: SharedParts, token: str) -> tuple[str, str]:
     return url, mailto
 
 
-def _mailbox(name: str, address: str) -> bytes:
-    """`name <address>` for a header: quoted if ASCII, RFC 2047 base64 words otherwise."""
-    name = "".join(c for c in name if c.isprintable())
-    if not name:
-        return address.encode("ascii")
-    if name.isascii():
-        quoted = name.replace("\\", "\\\\").replace('"', '\\"')
-        return f'"{quoted}" <{address}>'.encode("ascii")
+def _words(text: str) -> bytes:
+    """RFC 2047 base64 encoded-words for `text`, folded; spaces stay inside the words."""
     words = []
     chunk = ""
-    for c in name:
+    for c in text:
         # 45 bytes encode to 60 characters: each word stays under the 75 RFC 2047 allows.
         if len((chunk + c).encode("utf-8")) > 45:
             words.append(chunk)
             chunk = ""
         chunk += c
     words.append(chunk)
-    encoded = [
+    return "\r\n ".join(
         "=?utf-8?b?" + base64.b64encode(w.encode("utf-8")).decode("ascii") + "?=" for w in words
-    ]
-    return ("\r\n ".join(encoded) + f" <{address}>").encode("ascii")
+    ).encode("ascii")
+
+
+def _unstructured(text: str) -> bytes:
+    """A header value such as Subject: as it is when short ASCII, else encoded-words."""
+    text = "".join(c for c in text if c.isprintable())
+    if text.isascii() and len(text) <= 900 and "=?" not in text:
+        return text.encode("ascii")
+    return _words(text)
+
+
+def _mailbox(name: str, address: str) -> bytes:
+    """`name <address>` for a header: quoted if ASCII, RFC 2047 encoded-words otherwise."""
+    name = "".join(c for c in name if c.isprintable())
+    if not name:
+        return address.encode("ascii")
+    if name.isascii() and "=?" not in name:
+        quoted = name.replace("\\", "\\\\").replace('"', '\\"')
+        return f'"{quoted}" <{address}>'.encode("ascii")
+    return _words(name) + f" <{address}>".encode("ascii")
 
 
 def _fill(part: _Part, link: bytes, email: bytes) -> bytes:
