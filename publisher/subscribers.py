@@ -13,6 +13,7 @@ import io
 import logging
 import re
 from collections.abc import Iterable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -196,15 +197,20 @@ def unsubscribe(store: Store, claims: Claims, now: datetime) -> Subscriber:
 
 
 def sync_config_subscribers(config: Config, store: Store, now: datetime) -> int:
-    """Add the config's `[[subscribers]]` not yet in the store (never re-adding leavers)."""
-    added = 0
-    if not config.subscribers:
+    """Add the config's `[[subscribers]]` not yet in the store (never re-adding leavers).
+
+    Writes only when one is missing (normally the first run), in its own transaction
+    unless the caller already holds one; returns how many were added.
+    """
+    missing = []
+    for entry in config.subscribers:
+        address = check_address(entry.email)
+        if table.by_key(store, address.key) is None:
+            missing.append((entry, address))
+    if not missing:
         return 0
-    with store.transaction():
-        for entry in config.subscribers:
-            address = check_address(entry.email)
-            if table.by_key(store, address.key) is not None:
-                continue
+    with nullcontext() if store.conn.in_transaction else store.transaction():
+        for entry, address in missing:
             table.insert(
                 store,
                 key=address.key,
@@ -214,9 +220,10 @@ def sync_config_subscribers(config: Config, store: Store, now: datetime) -> int:
                 newsletters=_newsletter_ids(config, entry.newsletters),
                 status="active",
                 now=now,
+                reason="from the config",
             )
-            added += 1
-    return added
+    log.info("added %d subscribers from the config", len(missing))
+    return len(missing)
 
 
 def import_csv(config: Config, store: Store, path: Path, now: datetime) -> ImportReport:
