@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,18 +60,22 @@ def build_feeds(config: Config, posts: Sequence[Post], *, dry_run: bool = False)
     unchanged: list[Path] = []
     changed_urls: list[str] = []
     try:
-        for path, data, url in files:
-            if put(path, data, dry_run=dry_run):
-                written.append(path)
-                changed_urls.append(url)
-            else:
-                unchanged.append(path)
-        for path, data in extras:
-            (written if put(path, data, dry_run=dry_run) else unchanged).append(path)
+        # Each write waits on fsync, which releases the GIL: a few at once keep the disk busy.
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            changed = list(pool.map(lambda f: put(f[0], f[1], dry_run=dry_run), files))
+            extra_changed = list(pool.map(lambda f: put(f[0], f[1], dry_run=dry_run), extras))
     except OSError as e:
         raise FeedError(
             f"{out}: cannot write the feeds ({e}): check [feeds] output_dir and its permissions"
         ) from e
+    for (path, _, url), did in zip(files, changed, strict=True):
+        if did:
+            written.append(path)
+            changed_urls.append(url)
+        else:
+            unchanged.append(path)
+    for (path, _), did in zip(extras, extra_changed, strict=True):
+        (written if did else unchanged).append(path)
     log.info(
         "feeds: %d written, %d unchanged (%d feeds)%s",
         len(written),

@@ -10,10 +10,10 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterable
+from typing import Any
 from urllib.parse import quote, unquote, urljoin, urlsplit, urlunsplit
 
 import lxml.etree
-import lxml.html
 
 # XML 1.0 forbids C0 controls but tab/newline/return, surrogates and U+FFFE/U+FFFF; C1
 # controls and U+FFFD are legal XML but the validator flags them as mis-decoded text.
@@ -92,52 +92,66 @@ def clean_html(fragment: str, base_url: str, *, lead_image: tuple[str, str] | No
 
     `lead_image` is (url, alt) of an image to show first, unless the content already shows it.
     """
-    fragment = clean_text(fragment)
-    try:
-        root = lxml.html.fragment_fromstring(fragment, create_parent="div")
-    except (lxml.etree.ParserError, ValueError):
-        # Nothing parseable (an empty body): the text alone, escaped.
-        root = lxml.html.fragment_fromstring(
-            f"<p>{html.escape(fragment, quote=False)}</p>", create_parent="div"
-        )
+    root = _parse(clean_text(fragment))
     lxml.etree.strip_elements(
         root, lxml.etree.Comment, lxml.etree.ProcessingInstruction, *_DROPPED, with_tail=False
     )
     for element in list(root.iter("iframe", "embed", "object")):
         _replace_embed(element, base_url)
-    unknown = {e.tag for e in root.iter() if isinstance(e.tag, str) and e.tag not in _ALLOWED}
-    unknown.discard("div")
-    if unknown:
-        lxml.etree.strip_tags(root, *unknown)
+    unknown: set[str] = set()
     shown: set[str] = set()
     for element in root.iter():
-        if not isinstance(element.tag, str):
+        tag = element.tag
+        if not isinstance(tag, str):
             continue
-        _clean_attributes(element, base_url)
-        if element.tag == "img" and element.get("src"):
-            shown.add(element.get("src", ""))
+        if tag not in _ALLOWED and element is not root:
+            unknown.add(tag)
+        if element.attrib:
+            _clean_attributes(element, base_url)
+            if tag == "img":
+                shown.add(element.get("src", ""))
+    if unknown:
+        lxml.etree.strip_tags(root, *unknown)
     if lead_image is not None and lead_image[0] not in shown:
-        paragraph = lxml.html.Element("p")
+        paragraph = lxml.etree.Element("p")
         lxml.etree.SubElement(paragraph, "img", src=lead_image[0], alt=lead_image[1])
         paragraph.tail = "\n" + (root.text or "")
         root.text = None
         root.insert(0, paragraph)
-    return _inner_html(root)
+    text: str = lxml.etree.tostring(root, method="html", encoding="unicode")
+    # Drop the wrapping <div> and </div>.
+    return text[5:-6].strip()
 
 
-def _clean_attributes(element: lxml.html.HtmlElement, base_url: str) -> None:
-    for name in list(element.attrib):
+_HTML_PARSER = lxml.etree.HTMLParser(remove_blank_text=False, no_network=True)
+
+
+def _parse(fragment: str) -> Any:
+    """The fragment inside a <div> (plain lxml.etree elements: lxml.html's are slower)."""
+    doc = lxml.etree.fromstring(f"<div>{fragment}</div>", _HTML_PARSER)
+    body = doc.find("body")
+    assert body is not None
+    root = body[0]
+    # An unbalanced </div> in the post closes ours early: take back what follows.
+    for extra in body[1:]:
+        root.append(extra)
+    return root
+
+
+def _clean_attributes(element: Any, base_url: str) -> None:
+    attrib = element.attrib
+    for name in list(attrib):
         lower = name.lower()
         if lower.startswith("on") or lower == "style" or ":" in name or lower.startswith("xmlns"):
-            del element.attrib[name]
+            del attrib[name]
         elif lower in _URL_ATTRS:
-            value = clean_text(element.attrib[name]).strip()
+            value = clean_text(attrib[name]).strip()
             if value.lower().replace(" ", "").startswith(_UNSAFE_SCHEMES):
-                del element.attrib[name]
+                del attrib[name]
             else:
-                element.attrib[name] = absolute_uri(value, base_url)
+                attrib[name] = absolute_uri(value, base_url)
         elif lower == "srcset":
-            element.attrib[name] = _srcset(element.attrib[name], base_url)
+            attrib[name] = _srcset(attrib[name], base_url)
 
 
 def _srcset(value: str, base_url: str) -> str:
@@ -150,26 +164,25 @@ def _srcset(value: str, base_url: str) -> str:
     return ", ".join(candidates)
 
 
-def _replace_embed(element: lxml.html.HtmlElement, base_url: str) -> None:
+def _replace_embed(element: Any, base_url: str) -> None:
     """An embedded player becomes a paragraph linking to what it played."""
+    parent = element.getparent()
     url = element.get(_EMBEDS[element.tag], "").strip()
     if not url or url.lower().startswith(_UNSAFE_SCHEMES):
-        element.drop_tree()
+        # Nothing to link to: the element goes, the text after it stays.
+        previous = element.getprevious()
+        if previous is not None:
+            previous.tail = (previous.tail or "") + (element.tail or "")
+        else:
+            parent.text = (parent.text or "") + (element.tail or "")
+        parent.remove(element)
         return
     href = absolute_uri(url, base_url)
-    paragraph = lxml.html.Element("p")
+    paragraph = lxml.etree.Element("p")
     link = lxml.etree.SubElement(paragraph, "a", href=href)
     link.text = clean_line(element.get("title", "")) or href
     paragraph.tail = element.tail
-    parent = element.getparent()
-    if parent is not None:
-        parent.replace(element, paragraph)
-
-
-def _inner_html(root: lxml.html.HtmlElement) -> str:
-    parts: list[str] = [html.escape(root.text, quote=False)] if root.text else []
-    parts.extend(lxml.html.tostring(child, encoding="unicode") for child in root)
-    return "".join(parts).strip()
+    parent.replace(element, paragraph)
 
 
 def html_text(text: str) -> str:

@@ -171,14 +171,23 @@ def distinct_updates(posts: Sequence[Post]) -> dict[str, datetime]:
     same instant for a mistake; posts dated by day alone often share one. Going from the
     oldest, a new post never shifts an older one's time, so output stays stable.
     """
-    used: set[datetime] = set()
+    taken: dict[int, int] = {}  # a second in use -> the next second that may be free
     result: dict[str, datetime] = {}
     for post in reversed(posts):
-        moment = max(post.updated, post.date).replace(microsecond=0)
-        while moment in used:
-            moment += timedelta(seconds=1)
-        used.add(moment)
-        result.setdefault(post.id, moment)
+        moment = max(post.updated, post.date)
+        # Whole seconds since the epoch: cheap to compare, whatever each date's zone.
+        wanted = int(moment.timestamp())
+        second, passed = wanted, []
+        while second in taken:
+            passed.append(second)
+            second = taken[second]
+        # Every second passed now points past this one: thousands of posts first seen at
+        # one moment cost linear time, not quadratic.
+        for p in passed:
+            taken[p] = second + 1
+        taken[second] = second + 1
+        if post.id not in result:
+            result[post.id] = moment.replace(microsecond=0) + timedelta(seconds=second - wanted)
     return result
 
 

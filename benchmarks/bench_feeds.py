@@ -1,0 +1,83 @@
+"""Feed stage speed for a corpus, as a ratio against the cold index of the same corpus.
+
+    python -m benchmarks.bench_feeds [--count 10000] [--categories 50] [--repeat 3]
+
+cold index: index with an empty store (the floor, 1.00x).
+feeds:      build_feeds into an empty folder, all formats, the site feed and every
+            category feed (fresh Post values each time, so no body is pre-rendered).
+unchanged:  build_feeds again with nothing changed; it must write 0 files.
+Target (issue 3): feeds <= 0.25x the cold index.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from benchmarks.corpus import generate
+from publisher.config import load_config
+from publisher.content import index_site
+from publisher.feeds import FeedReport, build_feeds
+
+NOW = datetime(2030, 1, 1, tzinfo=UTC)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=10_000)
+    parser.add_argument("--categories", type=int, default=50)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+
+    root = Path(tempfile.mkdtemp(prefix="publisher-bench-feeds-"))
+    try:
+        generate(root, args.count, categories=args.categories)
+        config = load_config(root / "publisher.toml")
+        out = config.feeds.output_dir
+
+        cold_times = []
+        for _ in range(args.repeat):
+            shutil.rmtree(root / "state", ignore_errors=True)
+            t = time.perf_counter()
+            result = index_site(config, NOW)
+            cold_times.append(time.perf_counter() - t)
+            assert len(result.posts) == args.count, (len(result.posts), result.problems[:3])
+        cold_s = min(cold_times)
+
+        feed_times = []
+        report: FeedReport | None = None
+        for _ in range(args.repeat):
+            shutil.rmtree(out, ignore_errors=True)
+            posts = index_site(config, NOW).posts  # fresh Post values: nothing rendered yet
+            t = time.perf_counter()
+            report = build_feeds(config, posts)
+            feed_times.append(time.perf_counter() - t)
+        feeds_s = min(feed_times)
+        assert report is not None
+
+        posts = index_site(config, NOW).posts
+        t = time.perf_counter()
+        again = build_feeds(config, posts)
+        unchanged_s = time.perf_counter() - t
+        assert again.written == (), again.written
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+    feed_files = len(report.changed_urls)
+    print(f"posts: {args.count}, categories: {args.categories}")
+    print(f"feeds: {report.feeds} ({feed_files} feed files, {report.items} items)")
+    rows = [
+        ("cold index", cold_s, "1.00x"),
+        ("feeds, all formats", feeds_s, "target <= 0.25x"),
+        ("feeds, nothing changed", unchanged_s, f"wrote {len(again.written)} files"),
+    ]
+    for name, seconds, note in rows:
+        print(f"{name:<24} {seconds * 1000:8.0f} ms  {seconds / cold_s:5.2f}x  ({note})")
+
+
+if __name__ == "__main__":
+    main()
