@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
@@ -104,6 +107,7 @@ def make_site(
     subscribers: int,
     smtp_port: int | None = None,
     posts: int = 2,
+    smtp: str = "",
     extra: str = "",
 ) -> Path:
     """A site folder with posts, the repo's email templates and a config; returns the config."""
@@ -115,7 +119,7 @@ def make_site(
     shutil.copytree(REPO / "email_templates", root / "email_templates")
     delivery = (
         f'[delivery]\nmethod = "smtp"\nretry_after = "5m"\n\n[delivery.smtp]\n'
-        f'host = "127.0.0.1"\nport = {smtp_port}\nsecurity = "none"\ntimeout = "10s"\n'
+        f'host = "127.0.0.1"\nport = {smtp_port}\nsecurity = "none"\ntimeout = "10s"\n{smtp}'
         if smtp_port
         else '[delivery]\nmethod = "outbox"\noutbox_dir = "outbox"\n'
     )
@@ -147,3 +151,39 @@ sender = "뉴스다오 <news@newsdao.kr>"
         encoding="utf-8",
     )
     return config
+
+
+def publisher_command(*args: str) -> list[str]:
+    """The argv that runs the `publisher` command in a new process."""
+    return [sys.executable, "-c", "from publisher.cli import main; main()", *args]
+
+
+def run_publisher(
+    config: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run `publisher -c config ARGS` to completion, with the test secret set."""
+    return subprocess.run(
+        publisher_command("-c", str(config), *args),
+        capture_output=True,
+        text=True,
+        env={**os.environ, **SECRET_ENV, **(env or {})},
+        timeout=120,
+        check=False,
+    )
+
+
+def start_publisher(config: Path, *args: str) -> subprocess.Popen[str]:
+    """Start `publisher -c config ARGS` in the background, with the test secret set."""
+    return subprocess.Popen(
+        publisher_command("-c", str(config), *args),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **SECRET_ENV},
+    )
+
+
+def journal_counts(config: Path) -> dict[str, int]:
+    """The site's journal rows counted by status."""
+    with Store.open(config.parent / "state" / "publisher.sqlite3") as store:
+        return dict(store.conn.execute("SELECT status, count(*) FROM sends GROUP BY status"))

@@ -80,7 +80,7 @@ def deliver(
     rows = tuple(journal.due(store, now) if rows is None else rows)
     if not rows:
         return DeliveryReport()
-    where = "[delivery] outbox_dir" if config.method == "outbox" else "[delivery.smtp] host"
+    where = _where(config)
     counts = dict.fromkeys(("sent", "bounced", "failed", "cancelled", "deferred"), 0)
     problems: list[Problem] = []
     try:
@@ -131,6 +131,11 @@ def deliver(
     return DeliveryReport(**counts, problems=tuple(problems))
 
 
+def _where(config: DeliveryConfig) -> str:
+    """The settings a delivery problem is about."""
+    return "[delivery] outbox_dir" if config.method == "outbox" else "[delivery.smtp]"
+
+
 def _retry(
     config: DeliveryConfig,
     store: Store,
@@ -153,7 +158,7 @@ def _retry(
             )
             gave_up += not kept
         journal.postpone(store, rest, now + config.retry_after, now)
-    where = "[delivery] outbox_dir" if config.method == "outbox" else "[delivery.smtp] host"
+    where = _where(config)
     if gave_up:
         return Problem(
             where,

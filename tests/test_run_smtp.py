@@ -1,0 +1,139 @@
+"""`publisher run` in real processes against a real SMTP server: crashes, races, retries."""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from delivery_helpers import (
+    RUN_AT,
+    address,
+    journal_counts,
+    make_site,
+    run_publisher,
+    start_publisher,
+)
+from smtp_server import SmtpServer
+
+from publisher.store import Store, journal
+
+LATER = "2024-06-19T02:01:00+00:00"
+MUCH_LATER = "2024-06-19T02:30:00+00:00"
+PEOPLE = 12
+
+
+@pytest.fixture
+def server() -> object:
+    with SmtpServer() as s:
+        yield s
+
+
+def first_pending(config: Path) -> str:
+    """The recipient the next run will try first: the one in flight when a run died."""
+    with Store.open(config.parent / "state" / "publisher.sqlite3") as store:
+        return journal.due(store, datetime(2100, 1, 1, tzinfo=UTC))[0].recipient
+
+
+@pytest.mark.parametrize("held", [True, False], ids=["killed-awaiting-reply", "killed-anywhere"])
+def test_a_killed_send_resumes_and_repeats_at_most_the_message_in_flight(
+    tmp_path: Path, server: SmtpServer, held: bool
+) -> None:
+    config = make_site(tmp_path, subscribers=PEOPLE, smtp_port=server.port)
+    if held:
+        server.hold_at(5)  # the 5th message arrives; its "250" never reaches the sender
+    proc = start_publisher(config, "run", "--now", RUN_AT)
+    server.wait_for(5)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.communicate()
+    server.release()
+    in_flight = first_pending(config)
+    before = Counter(server.recipients())
+
+    resumed = run_publisher(config, "run", "--now", LATER)
+
+    assert resumed.returncode == 0, resumed.stderr
+    assert proc.returncode == -signal.SIGKILL
+    arrivals = Counter(server.recipients())
+    assert set(arrivals) == {address(n) for n in range(PEOPLE)}
+    twice = {a for a, n in arrivals.items() if n > 1}
+    assert twice <= {in_flight}
+    assert max(arrivals.values()) <= 2
+    if held:
+        assert sum(before.values()) == 5
+        assert twice == {in_flight}
+        assert in_flight == server.messages[4].recipients[0]
+    assert journal_counts(config) == {"sent": PEOPLE}
+
+
+def test_two_runs_started_together_send_each_message_once(
+    tmp_path: Path, server: SmtpServer
+) -> None:
+    config = make_site(tmp_path, subscribers=PEOPLE, smtp_port=server.port)
+    procs = [start_publisher(config, "run", "--now", RUN_AT) for _ in range(2)]
+    results = [p.communicate() for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], results
+    assert Counter(server.recipients()) == {address(n): 1 for n in range(PEOPLE)}
+    assert journal_counts(config) == {"sent": PEOPLE}
+
+
+def test_a_second_run_finding_the_lock_held_exits_at_once(
+    tmp_path: Path, server: SmtpServer
+) -> None:
+    config = make_site(tmp_path, subscribers=3, smtp_port=server.port)
+    server.hold_at(1)
+    first = start_publisher(config, "run", "--now", RUN_AT)
+    server.wait_for(1)  # the first run holds the lock and is mid-send
+    second = run_publisher(config, "-v", "run", "--now", RUN_AT)
+    server.release()
+    out, err = first.communicate(timeout=60)
+    assert second.returncode == 0
+    assert second.stdout == ""
+    assert "another publisher run holds" in second.stderr
+    assert "publisher.sqlite3.lock: nothing done" in second.stderr
+    assert (first.returncode, out, err) == (0, "", "")
+    assert Counter(server.recipients()) == {address(n): 1 for n in range(3)}
+
+
+def test_a_4xx_is_retried_by_a_later_run(tmp_path: Path, server: SmtpServer) -> None:
+    config = make_site(tmp_path, subscribers=3, smtp_port=server.port)
+    server.defer_next(1, "451 4.7.1 greylisted, try again later")
+    deferred = run_publisher(config, "run", "--now", RUN_AT)
+    too_soon = run_publisher(config, "run", "--now", LATER)
+    retried = run_publisher(config, "-v", "run", "--now", MUCH_LATER)
+
+    assert deferred.returncode == 0
+    assert deferred.stdout == ""
+    assert deferred.stderr.startswith("warning: [delivery.smtp]: ")
+    assert "deferred the message to 'reader0@example.com' (451 4.7.1 greylisted" in deferred.stderr
+    assert "3 message(s) left for a later run" in deferred.stderr
+    assert (too_soon.returncode, too_soon.stdout, too_soon.stderr) == (0, "", "")
+    assert retried.returncode == 0
+    assert retried.stdout.strip() == "2 posts, 0 feed files written, 0 new issues, 3 emails sent"
+    assert Counter(server.recipients()) == {address(n): 1 for n in range(3)}
+    assert journal_counts(config) == {"sent": 3}
+
+
+def test_a_refused_login_exits_1_naming_the_settings(tmp_path: Path) -> None:
+    with SmtpServer(username="news", password="right") as server:
+        config = make_site(
+            tmp_path,
+            subscribers=2,
+            smtp_port=server.port,
+            smtp='username = "news"\npassword_env = "TEST_SMTP_PASSWORD"\n',
+        )
+        refused = run_publisher(config, "run", "--now", RUN_AT, env={"TEST_SMTP_PASSWORD": "no"})
+        accepted = run_publisher(config, "run", "--now", LATER, env={"TEST_SMTP_PASSWORD": "right"})
+        arrivals = server.recipients()
+    assert refused.returncode == 1
+    assert "[delivery.smtp]: 127.0.0.1:" in refused.stderr
+    assert "refused the login (535" in refused.stderr
+    assert (
+        "check [delivery.smtp] username ('news') and the password in the environment "
+        "variable TEST_SMTP_PASSWORD" in refused.stderr
+    )
+    assert (accepted.returncode, accepted.stderr) == (0, "")
+    assert sorted(arrivals) == [address(0), address(1)]
