@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -39,11 +39,16 @@ class RawPost:
 
     meta: dict[str, Any]
     body: str
-    key_lines: dict[str, int]
+    front: str = field(repr=False)
 
     def line_of(self, key: str) -> int:
         """The file line of a top-level front matter key (1 when unknown)."""
-        return self.key_lines.get(key, 1)
+        # Only asked when something is wrong, so it is worked out then.
+        for m in _TOP_KEY.finditer(self.front):
+            if m[1] == key:
+                # The front matter text starts with the newline ending the opening '---'.
+                return self.front.count("\n", 0, m.start()) + 1
+        return 1
 
 
 class SourceProblem(Exception):
@@ -98,7 +103,8 @@ def read_post(source: SourceFile) -> RawPost | None:
             "the file is not UTF-8 (an EUC-KR/CP949 export?): convert it, e.g. "
             f"'iconv -f cp949 -t utf-8 {os.path.basename(source.path)}', and save it as UTF-8",
         ) from e
-    text = text.replace("\r\n", "\n")
+    if "\r" in text:
+        text = text.replace("\r\n", "\n")
     if not _HANDLER.detect(text):
         return None
     try:
@@ -127,5 +133,4 @@ def read_post(source: SourceFile) -> RawPost | None:
         )
     if body.startswith("\n"):
         body = body[1:]  # the newline that ends the closing '---' line
-    key_lines = {m[1]: front.count("\n", 0, m.start()) + 1 for m in _TOP_KEY.finditer(front)}
-    return RawPost(meta, body, key_lines)
+    return RawPost(meta, body, front)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from datetime import datetime
 from functools import cache
 from urllib.parse import quote, urljoin, urlsplit
@@ -85,30 +84,53 @@ def expand_permalink(
     slug: str,
 ) -> str:
     """A Jekyll permalink pattern (or style name) filled in for one post: a site-relative path."""
-    values: dict[str, Callable[[], str]] = {
-        "categories": lambda: "/".join(dict.fromkeys(slugify(c, cased=False) for c in categories)),
-        "year": lambda: f"{date.year:04d}",
-        "short_year": lambda: f"{date.year % 100:02d}",
-        "month": lambda: f"{date.month:02d}",
-        "i_month": lambda: str(date.month),
-        "short_month": lambda: date.strftime("%b"),
-        "long_month": lambda: date.strftime("%B"),
-        "day": lambda: f"{date.day:02d}",
-        "i_day": lambda: str(date.day),
-        "y_day": lambda: f"{date.timetuple().tm_yday:03d}",
-        "short_day": lambda: date.strftime("%a"),
-        "long_day": lambda: date.strftime("%A"),
-        "week": lambda: f"{date.isocalendar().week:02d}",
-        "hour": lambda: f"{date.hour:02d}",
-        "minute": lambda: f"{date.minute:02d}",
-        "second": lambda: f"{date.second:02d}",
-        "title": lambda: title_slug,
-        "slug": lambda: slug,
-        "output_ext": lambda: ".html",
-    }
-    parts = _split_pattern(PERMALINK_STYLES.get(pattern, pattern))
-    path = "".join(values[part[1:]]() if part.startswith(":") else part for part in parts)
+    out = []
+    for part in _split_pattern(PERMALINK_STYLES.get(pattern, pattern)):
+        if part[0] != ":":
+            out.append(part)
+        elif part == ":categories":
+            out.append("/".join(dict.fromkeys(_category_slug(c) for c in categories)))
+        elif part in (":title", ":slug"):
+            out.append(title_slug if part == ":title" else slug)
+        else:
+            out.append(_date_part(part[1:], date))
+    path = "".join(out)
     return "/" + path.lstrip("/") if "//" not in path else re.sub(r"/{2,}", "/", "/" + path)
+
+
+def _date_part(name: str, date: datetime) -> str:
+    formats = {
+        "year": "%Y",
+        "month": "%m",
+        "day": "%d",
+        "hour": "%H",
+        "minute": "%M",
+        "second": "%S",
+        "short_month": "%b",
+        "long_month": "%B",
+        "short_day": "%a",
+        "long_day": "%A",
+    }
+    if name in ("year", "month", "day", "hour", "minute", "second"):
+        value: int = getattr(date, name)
+        return f"{value:04d}" if name == "year" else f"{value:02d}"
+    if name in formats:
+        return date.strftime(formats[name])
+    if name == "short_year":
+        return f"{date.year % 100:02d}"
+    if name in ("i_month", "i_day"):
+        return str(date.month if name == "i_month" else date.day)
+    if name == "y_day":
+        return f"{date.timetuple().tm_yday:03d}"
+    if name == "week":
+        return f"{date.isocalendar().week:02d}"
+    return ".html"  # :output_ext
+
+
+@cache
+def _category_slug(category: str) -> str:
+    # Jekyll lower-cases categories in URLs.
+    return slugify(category, cased=False)
 
 
 @cache
