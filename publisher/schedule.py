@@ -18,6 +18,7 @@ from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from types import FrameType
+from typing import Any
 
 from apscheduler.events import EVENT_SCHEDULER_STARTED
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -44,7 +45,7 @@ def graceful_stop() -> Iterator[threading.Event]:
     def handle(signum: int, frame: FrameType | None) -> None:
         if stop.is_set() and signum == signal.SIGINT:
             raise KeyboardInterrupt
-        log.warning("stopping: finishing the message in flight (signal %d)", signum)
+        log.info("stopping: finishing the message in flight (signal %d)", signum)
         stop.set()
 
     for sig in previous:
@@ -56,6 +57,45 @@ def graceful_stop() -> Iterator[threading.Event]:
             signal.signal(sig, handler)
 
 
+# A run that could not start on time (the one before it was long) runs late, and once for
+# all the times it missed.
+_LATE_ONCE: dict[str, Any] = {"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
+
+Job = Callable[[bool, "Collection[str] | None"], None]
+"""What the scheduler calls: job(feeds, newsletters) does one run (None: every newsletter)."""
+
+
+def make_scheduler(config: Config, job: Job) -> BlockingScheduler:
+    """The scheduler for `config`, not started: the whole run every interval, each newsletter
+    on its crontab; ScheduleError for a crontab that cannot be used."""
+    tz = config.site.tz
+    triggers = {n.id: crontab.parse(n.schedule, tz) for n in config.newsletters}
+    scheduler = BlockingScheduler(
+        timezone=tz,
+        # One worker: runs never overlap inside the process (cron runs are kept out by the lock).
+        executors={"default": ThreadPoolExecutor(max_workers=1)},
+    )
+    scheduler.add_job(
+        job,
+        IntervalTrigger(seconds=config.schedule.interval.total_seconds(), timezone=tz),
+        args=(True, None),
+        id="run",
+        name="index, feeds and due newsletters",
+        next_run_time=datetime.now(tz),
+        **_LATE_ONCE,
+    )
+    for newsletter_id, trigger in triggers.items():
+        scheduler.add_job(
+            job,
+            trigger,
+            args=(False, (newsletter_id,)),
+            id=f"newsletter:{newsletter_id}",
+            name=f"newsletter {newsletter_id}",
+            **_LATE_ONCE,
+        )
+    return scheduler
+
+
 def serve(
     config: Config,
     stop: threading.Event,
@@ -64,14 +104,6 @@ def serve(
     environ: Mapping[str, str] = os.environ,
 ) -> None:
     """Run the schedule until `stop` is set; returns once the job in flight has finished."""
-    tz = config.site.tz
-    triggers = {n.id: crontab.parse(n.schedule, tz) for n in config.newsletters}
-    scheduler = BlockingScheduler(
-        timezone=tz,
-        executors={"default": ThreadPoolExecutor(max_workers=1)},
-        # misfire_grace_time=None: a job that could not start on time runs late, once.
-        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
-    )
     busy = threading.Lock()
 
     def job(feeds: bool, newsletters: Collection[str] | None) -> None:
@@ -94,18 +126,7 @@ def serve(
                 return
             on_report(report)
 
-    scheduler.add_job(
-        job,
-        IntervalTrigger(seconds=config.schedule.interval.total_seconds(), timezone=tz),
-        args=(True, None),
-        id="run",
-        name="index, feeds and due newsletters",
-        next_run_time=datetime.now(tz),
-    )
-    for newsletter_id, trigger in triggers.items():
-        scheduler.add_job(
-            job, trigger, args=(False, (newsletter_id,)), id=f"newsletter:{newsletter_id}"
-        )
+    scheduler = make_scheduler(config, job)
 
     def watch() -> None:
         stop.wait()

@@ -6,7 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -94,7 +94,7 @@ RUN_AT = "2024-06-19T02:00:00+00:00"
 
 _POST = """---
 title: "속보 {n}: 북·러 침략 시 상호 지원 협정 체결"
-date: 2024-06-19 10:{n:02d}:00 +0900
+date: {date}
 categories: [News]
 ---
 <p>북한과 러시아가 새로운 협정을 체결하여 상호적인 군사적 지원을 약속했습니다. ({n})</p>
@@ -109,12 +109,14 @@ def make_site(
     posts: int = 2,
     smtp: str = "",
     extra: str = "",
+    dated: datetime = datetime(2024, 6, 19, 1, 0, tzinfo=UTC),
 ) -> Path:
     """A site folder with posts, the repo's email templates and a config; returns the config."""
     (root / "content").mkdir(parents=True)
     for n in range(posts):
         (root / "content" / f"2024-06-19-post-{n}.html").write_text(
-            _POST.format(n=n), encoding="utf-8"
+            _POST.format(n=n, date=(dated + timedelta(minutes=n)).strftime("%Y-%m-%d %H:%M:%S %z")),
+            encoding="utf-8",
         )
     shutil.copytree(REPO / "email_templates", root / "email_templates")
     delivery = (
