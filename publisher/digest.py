@@ -241,7 +241,7 @@ def _sample_posts(config: Config) -> list[Post]:
         date=when,
         date_source="front matter",
         updated=when,
-        categories=tuple(n for nl in config.newsletters for n in nl.categories[:1]) or ("News",),
+        categories=("News",),
         tags=(),
         excerpt="A sample excerpt.",
         feature_source="A *sample* feature text.",

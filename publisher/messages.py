@@ -105,7 +105,7 @@ def prepare(
         f"Date: {format_datetime(issue.created.astimezone(config.site.tz))}".encode("ascii"),
         b"List-Id: " + _mailbox(newsletter.name, f"{newsletter.id}.{_ascii_host(site_host)}"),
         b"MIME-Version: 1.0",
-        f"Content-Language: {config.site.language}".encode("ascii"),
+        b"Content-Language: " + _unstructured(config.site.language),
         f'Content-Type: multipart/alternative;\r\n boundary="{boundary}"'.encode("ascii"),
     ]
     headers = b"\r\n".join(lines) + b"\r\n"
