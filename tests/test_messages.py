@@ -210,3 +210,15 @@ def test_golden_messages(tmp_path: Path, store: Store, case: str) -> None:
         golden.write_bytes(data)
     assert golden.exists(), "run with PUBLISHER_REGEN_GOLDEN=1 to create the golden files"
     assert data == golden.read_bytes(), f"{golden} differs; PUBLISHER_REGEN_GOLDEN=1 rewrites it"
+
+
+def test_an_internationalised_domain_is_sent_as_punycode(tmp_path: Path, store: Store) -> None:
+    from publisher.subscribers import add_subscriber
+
+    config = email_config(tmp_path)
+    sub = add_subscriber(config, store, "reader@뉴스다오.한국", T0, name="독자")
+    out = personalize(config, rendered_for(config, [post_at(1, T0)]), sub, SECRET, T0)
+    assert out.recipient == "reader@xn--vg1b9h503bpmd.xn--3e0b707e"
+    message = parse(out.data)
+    assert message["To"].addresses[0].addr_spec == "reader@xn--vg1b9h503bpmd.xn--3e0b707e"
+    assert "reader@뉴스다오.한국" in message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
