@@ -29,8 +29,10 @@ def site(tmp_path: Path) -> Path:
 
 
 def run(site: Path, *args: str, env: dict[str, str] | None = None) -> Result:
+    # The secret is unset unless a test gives it, whatever the calling shell holds.
+    environ: dict[str, str | None] = {"PUBLISHER_SECRET": None, **(env or {})}
     return CliRunner().invoke(
-        cli, ["-c", str(site / "publisher.toml"), *args], env=env or {}, catch_exceptions=False
+        cli, ["-c", str(site / "publisher.toml"), *args], env=environ, catch_exceptions=False
     )
 
 
