@@ -16,18 +16,12 @@ from pathlib import Path
 from publisher.config import Config
 from publisher.content.post import Post
 from publisher.errors import FeedError, Problem
-from publisher.feeds.jsonfeed import render_json
+from publisher.feeds.jsonfeed import JsonItems
 from publisher.feeds.model import STYLESHEET_NAME, Feed, Format, category_slug, plan_feeds
 from publisher.feeds.output import discovery_snippet, put, stylesheet_bytes
-from publisher.feeds.xmlfeeds import render_atom, render_rss
+from publisher.feeds.xmlfeeds import XmlEntries
 
 log = logging.getLogger(__name__)
-
-RENDERERS: dict[Format, Callable[[Feed], bytes]] = {
-    "atom": render_atom,
-    "rss": render_rss,
-    "json": render_json,
-}
 
 
 @dataclass(frozen=True)
@@ -45,11 +39,17 @@ class FeedReport:
 def build_feeds(config: Config, posts: Sequence[Post], *, dry_run: bool = False) -> FeedReport:
     """Write every configured feed for `posts` (published, newest first); report what changed."""
     feeds, problems = plan_feeds(config, posts)
+    xml = XmlEntries()  # an entry shown in several feeds is rendered once
+    renderers: dict[Format, Callable[[Feed], bytes]] = {
+        "atom": xml.render_atom,
+        "rss": xml.render_rss,
+        "json": JsonItems().render_json,
+    }
     out = config.feeds.output_dir
     files: list[tuple[Path, bytes, str]] = []
     for feed in feeds:
         for file in feed.files:
-            files.append((out / file.path, RENDERERS[file.format](feed), file.url))
+            files.append((out / file.path, renderers[file.format](feed), file.url))
     extras: list[tuple[Path, bytes]] = []
     if config.feeds.stylesheet:
         extras.append((out / STYLESHEET_NAME, stylesheet_bytes()))

@@ -133,7 +133,7 @@ def _parse(fragment: str) -> Any:
     assert body is not None
     root = body[0]
     # An unbalanced </div> in the post closes ours early: take back what follows.
-    for extra in body[1:]:
+    for extra in list(body)[1:]:
         root.append(extra)
     return root
 

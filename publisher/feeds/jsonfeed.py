@@ -10,26 +10,45 @@ from publisher.feeds.model import Feed, FeedItem
 VERSION = "https://jsonfeed.org/version/1.1"
 
 
+class JsonItems:
+    """JSON Feed items, each encoded once per build and reused by every feed showing it."""
+
+    def __init__(self) -> None:
+        self._items: dict[str, str] = {}
+
+    def render_json(self, feed: Feed) -> bytes:
+        """The JSON Feed 1.1 document for `feed`, as UTF-8 bytes (keys in a fixed order)."""
+        doc: dict[str, Any] = {
+            "version": VERSION,
+            "title": feed.title,
+            "home_page_url": feed.home_url,
+            "feed_url": feed.file("json").url,
+        }
+        if feed.subtitle:
+            doc["description"] = feed.subtitle
+        if feed.logo or feed.icon:
+            doc["icon"] = feed.logo or feed.icon
+        if feed.icon:
+            doc["favicon"] = feed.icon
+        doc["language"] = feed.language
+        if feed.hub:
+            doc["hubs"] = [{"type": "WebSub", "url": feed.hub}]
+        head = json.dumps(doc, ensure_ascii=False, indent=2)
+        items = [self._encoded(item) for item in feed.items]
+        # The feed's own keys indented, one item a line: indenting every item would send
+        # the encoding through json's slow pure-Python path.
+        listed = "[\n    " + ",\n    ".join(items) + "\n  ]" if items else "[]"
+        return (head[:-2] + f',\n  "items": {listed}\n}}\n').encode("utf-8")
+
+    def _encoded(self, item: FeedItem) -> str:
+        if item.id not in self._items:
+            self._items[item.id] = json.dumps(_item(item), ensure_ascii=False)
+        return self._items[item.id]
+
+
 def render_json(feed: Feed) -> bytes:
-    """The JSON Feed 1.1 document for `feed`, as UTF-8 bytes (keys in a fixed order)."""
-    doc: dict[str, Any] = {
-        "version": VERSION,
-        "title": feed.title,
-        "home_page_url": feed.home_url,
-        "feed_url": feed.file("json").url,
-    }
-    if feed.subtitle:
-        doc["description"] = feed.subtitle
-    if feed.logo or feed.icon:
-        doc["icon"] = feed.logo or feed.icon
-    if feed.icon:
-        doc["favicon"] = feed.icon
-    doc["language"] = feed.language
-    if feed.hub:
-        doc["hubs"] = [{"type": "WebSub", "url": feed.hub}]
-    doc["items"] = [_item(i) for i in feed.items]
-    text = json.dumps(doc, ensure_ascii=False, indent=2)
-    return text.encode("utf-8") + b"\n"
+    """The JSON Feed 1.1 document for `feed` alone."""
+    return JsonItems().render_json(feed)
 
 
 def _item(item: FeedItem) -> dict[str, Any]:

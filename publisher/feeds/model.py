@@ -123,7 +123,7 @@ def plan_feeds(
 
     site_posts: list[Post] = []
     by_slug: dict[str, list[Post]] = {}
-    names: dict[str, str] = {}
+    folders = _Folders(problems)
     seen: set[str] = set()
     for post in posts:
         if post.id in seen:
@@ -138,30 +138,46 @@ def plan_feeds(
             site_posts.append(post)
         if not config.feeds.categories:
             continue
-        for name in unique(clean_line(c) for c in post.categories):
-            slug = category_slug(name)
-            owner = names.setdefault(slug, name)
-            if owner.casefold() != name.casefold():
-                # Two names, one folder ('C++' and 'C#'): the later one gets a suffix.
-                shared, slug = slug, f"{slug}-{hashlib.sha1(name.encode()).hexdigest()[:6]}"  # noqa: S324
-                if slug not in names:
-                    problems.append(
-                        Problem(
-                            post.source,
-                            f"categories {owner!r} and {name!r} both make the feed folder "
-                            f"{shared!r}: {name!r} gets {slug!r}; rename one to keep URLs readable",
-                            warning=True,
-                        )
-                    )
-                names.setdefault(slug, name)
+        for slug in unique(folders.slug(raw, post.source) for raw in post.categories):
             bucket = by_slug.setdefault(slug, [])
             if len(bucket) < limit:
                 bucket.append(post)
 
     feeds = [_feed(config, "", "", [item(p) for p in site_posts])]
     for slug in sorted(by_slug):
-        feeds.append(_feed(config, names[slug], slug, [item(p) for p in by_slug[slug]]))
+        feeds.append(_feed(config, folders.names[slug], slug, [item(p) for p in by_slug[slug]]))
     return tuple(feeds), tuple(problems)
+
+
+class _Folders:
+    """Category names to feed folders: 'News' and 'news' share one, 'C++' and 'C#' do not."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.names: dict[str, str] = {}  # folder -> the category name first seen for it
+        self._slugs: dict[str, str] = {}  # name as written -> folder ('' for a blank name)
+        self._problems = problems
+
+    def slug(self, raw: str, source: str) -> str:
+        """The folder of category `raw` ('' when the name is blank); settled once per name."""
+        if raw in self._slugs:
+            return self._slugs[raw]
+        name = clean_line(raw)
+        slug = category_slug(name) if name else ""
+        owner = self.names.setdefault(slug, name) if slug else name
+        if owner.casefold() != name.casefold():
+            # Two names, one folder: the later one gets a suffix of its own.
+            shared, slug = slug, f"{slug}-{hashlib.sha1(name.encode()).hexdigest()[:6]}"  # noqa: S324
+            self.names.setdefault(slug, name)
+            self._problems.append(
+                Problem(
+                    source,
+                    f"categories {owner!r} and {name!r} both make the feed folder {shared!r}: "
+                    f"{name!r} gets {slug!r}; rename one to keep URLs readable",
+                    warning=True,
+                )
+            )
+        self._slugs[raw] = slug
+        return slug
 
 
 def distinct_updates(posts: Sequence[Post]) -> dict[str, datetime]:

@@ -1,9 +1,13 @@
 """Atom 1.0 and RSS 2.0 documents from a `Feed`: feedgen's API, and its defects, stay here.
 
 feedgen 1.0 builds the documents; this module works around what it gets wrong (see
-STYLE.md, "Known traps"): entries are appended in order, `updated` comes from the posts,
-Atom enclosure links and the WebSub hub link are added to the tree afterwards, media
+STYLE.md, "Known traps"): `updated` comes from the posts, entry links get their rel and
+type back, Atom enclosure links and the RSS hub link are added to the tree, media
 elements are not wrapped in `media:group`, and an enclosure is only written with a length.
+
+A post shows in several feeds (the site's and its categories'), so each entry is built
+and serialized once per format (`XmlEntries`) and spliced, in order, into each feed's
+feed-level document.
 """
 
 from __future__ import annotations
@@ -12,12 +16,22 @@ import re
 from typing import Any
 
 import lxml.etree
+from feedgen.entry import FeedEntry
+from feedgen.ext.dc import DcEntryExtension
+from feedgen.ext.media import MediaEntryExtension
 from feedgen.feed import FeedGenerator
 
 from publisher.feeds.clean import html_text
 from publisher.feeds.model import GENERATOR, MEDIA_TYPES, Feed, FeedItem, Format
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
+MEDIA_NS = "http://search.yahoo.com/mrss/"
+RSS_NAMESPACES = {
+    "media": MEDIA_NS,
+    "dc": "http://purl.org/dc/elements/1.1/",
+    "atom": ATOM_NS,
+    "content": "http://purl.org/rss/1.0/modules/content/",
+}
 _PARSER = lxml.etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
 # Placeholders for '&' and '<' in RSS plain-text fields, turned into the hexadecimal
 # character references the RSS Best Practices Profile asks for once serialized (lxml
@@ -27,30 +41,109 @@ _HTML_LIKE = re.compile(r"</?[a-zA-Z]|&#?\w+;")
 _END_TAG = re.compile(r"</(?=[a-zA-Z])")
 
 
+class XmlEntries:
+    """Atom entries and RSS items, each rendered once per build and reused by every feed."""
+
+    def __init__(self) -> None:
+        self._atom: dict[str, bytes] = {}
+        self._rss: dict[str, bytes] = {}
+
+    def render_atom(self, feed: Feed) -> bytes:
+        """The Atom 1.0 document for `feed`, as UTF-8 bytes."""
+        fg = _generator(feed, "atom")
+        root = lxml.etree.fromstring(fg.atom_str(), _PARSER)
+        _fix_title(root.find(f"{{{ATOM_NS}}}title"))
+        entries = [self._cached(self._atom, item, _atom_entry) for item in feed.items]
+        return _splice(_serialize(root, feed), b"\n</feed>", entries)
+
+    def render_rss(self, feed: Feed) -> bytes:
+        """The RSS 2.0 document for `feed` (content:encoded, Media RSS), as UTF-8 bytes."""
+        fg = _generator(feed, "rss")
+        root = lxml.etree.fromstring(fg.rss_str(), _PARSER)
+        if feed.hub:
+            # feedgen writes only the self link of the atom:link elements in RSS.
+            self_link = root.find(f"channel/{{{ATOM_NS}}}link")
+            assert self_link is not None
+            self_link.addnext(lxml.etree.Element(f"{{{ATOM_NS}}}link", href=feed.hub, rel="hub"))
+        items = [self._cached(self._rss, item, _rss_item) for item in feed.items]
+        return _splice(_rss_refs(_serialize(root, feed)), b"\n  </channel>", items)
+
+    @staticmethod
+    def _cached(cache: dict[str, bytes], item: FeedItem, render: Any) -> bytes:
+        if item.id not in cache:
+            cache[item.id] = render(item)
+        return cache[item.id]
+
+
 def render_atom(feed: Feed) -> bytes:
-    """The Atom 1.0 document for `feed`, as UTF-8 bytes."""
-    fg = _generator(feed, "atom")
-    for item in feed.items:
-        _entry(fg.add_entry(order="append"), item, "atom")
-    root = lxml.etree.fromstring(fg.atom_str(), _PARSER)
-    _fix_atom(root, feed)
-    return _serialize(root, feed)
+    """The Atom 1.0 document for `feed` alone (no entries shared with other feeds)."""
+    return XmlEntries().render_atom(feed)
 
 
 def render_rss(feed: Feed) -> bytes:
-    """The RSS 2.0 document for `feed` (with content:encoded, Media RSS), as UTF-8 bytes."""
-    fg = _generator(feed, "rss")
-    for item in feed.items:
-        _entry(fg.add_entry(order="append"), item, "rss")
-    root = lxml.etree.fromstring(fg.rss_str(), _PARSER)
-    if feed.hub:
-        channel = root.find("channel")
-        assert channel is not None
-        self_link = channel.find(f"{{{ATOM_NS}}}link")
-        hub = lxml.etree.Element(f"{{{ATOM_NS}}}link", href=feed.hub, rel="hub")
-        if self_link is not None:
-            self_link.addnext(hub)
-    data = _serialize(root, feed)
+    """The RSS 2.0 document for `feed` alone."""
+    return XmlEntries().render_rss(feed)
+
+
+def _splice(document: bytes, before: bytes, entries: list[bytes]) -> bytes:
+    at = document.rindex(before)
+    return document[:at] + b"".join(entries) + document[at:]
+
+
+def _atom_entry(item: FeedItem) -> bytes:
+    fe = FeedEntry()
+    # register_extension, not load_extension: that one retries a failing import each time.
+    fe.register_extension("media", MediaEntryExtension, atom=True, rss=False)
+    _entry(fe, item, "atom")
+    entry = fe.atom_entry()
+    for link in entry.iterfind("link"):
+        # feedgen drops rel/type of entry links (upstream #135); put them back.
+        link.set("rel", "alternate")
+        link.set("type", "text/html")
+    image = item.image
+    if image is not None and image.length is not None:
+        # feedgen loses rel/type/length of Atom enclosure links (upstream #143).
+        alternate = entry.find("link")
+        assert alternate is not None
+        alternate.addnext(
+            lxml.etree.Element(
+                "link",
+                rel="enclosure",
+                type=image.mime_type,
+                length=str(image.length),
+                href=image.url,
+            )
+        )
+    _fix_title(entry.find("title"))
+    # Atom's namespace is the document's default: the entry is written without one, as
+    # feedgen does, inside a stand-in <feed> that declares media: once, then cut out.
+    holder = lxml.etree.Element("feed", nsmap={"media": MEDIA_NS})
+    holder.append(entry)
+    return _cut(holder, b"entry", level=1)
+
+
+def _rss_item(item: FeedItem) -> bytes:
+    fe = FeedEntry()
+    fe.register_extension("media", MediaEntryExtension, atom=False, rss=True)
+    fe.register_extension("dc", DcEntryExtension, atom=False, rss=True)
+    _entry(fe, item, "rss")
+    holder = lxml.etree.Element("rss", nsmap=RSS_NAMESPACES)
+    lxml.etree.SubElement(holder, "channel").append(fe.rss_entry())
+    return _rss_refs(_cut(holder, b"item", level=2))
+
+
+def _cut(holder: Any, tag: bytes, *, level: int) -> bytes:
+    """The one `tag` element inside `holder`, serialized and indented at `level`."""
+    lxml.etree.indent(holder, space="  ")
+    text: bytes = lxml.etree.tostring(holder, encoding="UTF-8")
+    # Raw '<' only starts markup (text and attributes are escaped), so the first
+    # '<tag' and the last '</tag>' are the element's own.
+    start = text.index(b"<" + tag)
+    end = text.rindex(b"</" + tag + b">") + len(tag) + 3
+    return b"\n" + b"  " * level + text[start:end]
+
+
+def _rss_refs(data: bytes) -> bytes:
     return data.replace(_AMP.encode(), b"&#x26;").replace(_LT.encode(), b"&#x3C;")
 
 
@@ -122,31 +215,12 @@ def _entry(fe: Any, item: FeedItem, fmt: Format) -> None:
             fe.enclosure(image.url, str(image.length), image.mime_type)
 
 
-def _fix_atom(root: Any, feed: Feed) -> None:
-    for entry, item in zip(root.iterfind(f"{{{ATOM_NS}}}entry"), feed.items, strict=True):
-        for link in entry.iterfind(f"{{{ATOM_NS}}}link"):
-            # feedgen drops rel/type of entry links (upstream #135); put them back.
-            link.set("rel", "alternate")
-            link.set("type", "text/html")
-        image = item.image
-        if image is not None and image.length is not None:
-            # feedgen loses rel/type/length of Atom enclosure links (upstream #143).
-            alternate = entry.find(f"{{{ATOM_NS}}}link")
-            enclosure = lxml.etree.Element(
-                f"{{{ATOM_NS}}}link",
-                rel="enclosure",
-                type=image.mime_type,
-                length=str(image.length),
-                href=image.url,
-            )
-            assert alternate is not None
-            alternate.addnext(enclosure)
-    for title in root.iter(f"{{{ATOM_NS}}}title"):
-        # Plain text that looks like markup ('</div>', '&amp;') is sent as escaped HTML,
-        # so no reader (or validator) takes it for undeclared HTML.
-        if title.text and _HTML_LIKE.search(title.text):
-            title.text = html_text(title.text)
-            title.set("type", "html")
+def _fix_title(title: Any) -> None:
+    # Plain text that looks like markup ('</div>', '&amp;') is sent as escaped HTML, so
+    # no reader (or validator) takes it for undeclared HTML.
+    if title is not None and title.text and _HTML_LIKE.search(title.text):
+        title.text = html_text(title.text)
+        title.set("type", "html")
 
 
 def _text(text: str, fmt: Format) -> str:
