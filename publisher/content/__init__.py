@@ -19,7 +19,7 @@ import yaml
 
 from publisher import __version__
 from publisher.config import Config
-from publisher.content.codec import LAYOUT, decode, encode
+from publisher.content.codec import LAYOUT, Row, decode, encode
 from publisher.content.post import Author, Post
 from publisher.content.settle import PostProblems, SettleContext, is_unpublished, settle
 from publisher.content.source import SourceFile, SourceProblem, discover, read_post
@@ -75,13 +75,14 @@ def index_posts(
     identities: dict[str, Identity] | None = None  # read only if some file needs parsing
 
     settled: dict[str, Post] = {}
+    authors: dict[Row, Author] = {}
     fresh: dict[str, CacheEntry] = {}
     new_ids: list[Identity] = []
     moved: dict[str, str] = {}
     for source in files:
         hit = cache.get(source.rel)
-        if hit is not None and hit.size == source.size and hit.mtime_ns == source.mtime_ns:
-            cached = decode(hit.data)
+        if hit is not None and hit[0] == source.size and hit[1] == source.mtime_ns:
+            cached = decode(hit[2], authors)
             if cached is not None:
                 settled[source.rel] = cached
             continue
@@ -91,7 +92,7 @@ def index_posts(
         readable, post = _read_one(source, ctx, now, known, problems, config)
         if not readable:
             continue  # a broken file is read again next run, never cached
-        fresh[source.rel] = CacheEntry(source.size, source.mtime_ns, encode(post))
+        fresh[source.rel] = (source.size, source.mtime_ns, encode(post))
         if post is None:
             continue
         settled[source.rel] = post
@@ -118,13 +119,16 @@ def index_posts(
                 _, post = _read_one(source, ctx, now, winner, problems, config)
                 if post is not None:
                     settled[source.rel] = post
-                    fresh[source.rel] = CacheEntry(source.size, source.mtime_ns, encode(post))
+                    fresh[source.rel] = (source.size, source.mtime_ns, encode(post))
         update_urls(store, moved)
-        gone = cache.keys() - {f.rel for f in files}
+        present = {f.rel for f in files}
+        gone = cache.keys() - present
         if fresh or gone:
-            save_cache(store, fingerprint, fresh, keep=(f.rel for f in files))
+            kept = {s: e for s, e in cache.items() if s in present}
+            save_cache(store, fingerprint, kept | fresh, changed=fresh.keys() | gone)
 
-    posts = _without_duplicates(sorted(settled.values(), key=lambda p: p.source), config, problems)
+    # `settled` was filled in path order (discover sorts), which decides who keeps a twin URL.
+    posts = _without_duplicates(list(settled.values()), config, problems)
     posts.sort(key=lambda p: (-p.date.timestamp(), p.source))
     published = tuple(p for p in posts if p.date <= now)
     future = tuple(p for p in posts if p.date > now)

@@ -1,8 +1,7 @@
-"""Posts to and from compact rows for the parse cache (marshal: plain values, fast to load)."""
+"""Posts to and from rows of plain values for the parse cache (stored with marshal)."""
 
 from __future__ import annotations
 
-import marshal
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,10 +11,13 @@ from publisher.content.post import Author, Body, Image, Post
 LAYOUT = 1
 
 
-def encode(post: Post | None) -> bytes:
-    """A Post (or None for a file that is not published) as bytes."""
+Row = tuple[Any, ...]
+
+
+def encode(post: Post | None) -> Row | None:
+    """A Post (or None for a file that is not published) as a tuple of plain values."""
     if post is None:
-        return marshal.dumps(None)
+        return None
     image = post.image
     row = (
         post.source,
@@ -36,15 +38,17 @@ def encode(post: Post | None) -> bytes:
         post.body.path,
         post.excerpt_only,
     )
-    return marshal.dumps(row)
+    return row
 
 
-def decode(data: bytes) -> Post | None:
-    """The Post that `encode` wrote."""
-    row: Any = marshal.loads(data)  # noqa: S302 (our own state file, written by encode)
+def decode(row: Row | None, authors: dict[Row, Author]) -> Post | None:
+    """The Post that `encode` wrote; `authors` shares one Author value among posts."""
     if row is None:
         return None
     image = row[12]
+    author = authors.get(row[13])
+    if author is None:
+        author = authors[row[13]] = Author(*row[13])
     return Post(
         source=row[0],
         id=row[1],
@@ -59,7 +63,7 @@ def decode(data: bytes) -> Post | None:
         excerpt=row[10],
         feature_source=row[11],
         image=None if image is None else Image(*image),
-        author=Author(*row[13]),
+        author=author,
         body=Body(row[14], path=row[15]),
         excerpt_only=row[16],
     )

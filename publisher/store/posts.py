@@ -6,10 +6,12 @@ modification times) or an edited title keeps its id and first-seen date.
 
 from __future__ import annotations
 
+import marshal
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from publisher.store import Store
@@ -21,11 +23,9 @@ CREATE TABLE IF NOT EXISTS post_identity (
     url TEXT NOT NULL,            -- the URL last seen, to warn once when it changes
     first_seen TEXT NOT NULL      -- ISO 8601 with offset
 );
-CREATE TABLE IF NOT EXISTS parse_cache (
-    source TEXT PRIMARY KEY,
-    size INTEGER NOT NULL,
-    mtime_ns INTEGER NOT NULL,
-    post BLOB NOT NULL            -- the settled Post (or None: not published), encoded
+CREATE TABLE IF NOT EXISTS parse_buckets (
+    bucket INTEGER PRIMARY KEY,   -- crc32(source) % BUCKETS
+    entries BLOB NOT NULL         -- marshal: {source: (size, mtime_ns, encoded post or None)}
 );
 CREATE TABLE IF NOT EXISTS meta (
     key TEXT PRIMARY KEY,
@@ -44,13 +44,15 @@ class Identity:
     first_seen: datetime
 
 
-@dataclass(frozen=True)
-class CacheEntry:
-    """An encoded settled post and the file state (size, mtime) it came from."""
+# Entries are grouped in buckets: a warm run loads 64 rows instead of one per post, and a
+# changed file rewrites only its bucket.
+BUCKETS = 64
+CacheEntry = tuple[int, int, Any]  # (size, mtime_ns, encoded post or None)
 
-    size: int
-    mtime_ns: int
-    data: bytes
+
+def bucket_of(source: str) -> int:
+    """The cache bucket a source path lives in."""
+    return zlib.crc32(source.encode("utf-8")) % BUCKETS
 
 
 def load_identities(store: Store) -> dict[str, Identity]:
@@ -85,33 +87,37 @@ def update_urls(store: Store, urls: dict[str, str]) -> None:
 
 
 def load_cache(store: Store, fingerprint: str) -> dict[str, CacheEntry]:
-    """The parse cache, or nothing when it was made under other settings."""
+    """The parse cache by source, or nothing when it was made under other settings."""
     row = store.conn.execute("SELECT value FROM meta WHERE key = 'cache_fingerprint'").fetchone()
     if row is None or row[0] != fingerprint:
         return {}
-    rows = store.conn.execute("SELECT source, size, mtime_ns, post FROM parse_cache")
-    return {source: CacheEntry(size, mtime_ns, data) for source, size, mtime_ns, data in rows}
+    cache: dict[str, CacheEntry] = {}
+    for (blob,) in store.conn.execute("SELECT entries FROM parse_buckets"):
+        cache.update(marshal.loads(blob))  # noqa: S302 (our own state file, written below)
+    return cache
 
 
 def save_cache(
-    store: Store, fingerprint: str, entries: dict[str, CacheEntry], keep: Iterable[str]
+    store: Store, fingerprint: str, cache: dict[str, CacheEntry], changed: set[str]
 ) -> None:
-    """Store new entries and drop those of files that are gone (not in `keep`)."""
-    keep_set = set(keep)
+    """Write the buckets holding `changed` sources (all of them under a new fingerprint)."""
     with store.transaction() as conn:
         old = conn.execute("SELECT value FROM meta WHERE key = 'cache_fingerprint'").fetchone()
         if old is None or old[0] != fingerprint:
-            conn.execute("DELETE FROM parse_cache")
+            conn.execute("DELETE FROM parse_buckets")
             conn.execute(
                 "INSERT OR REPLACE INTO meta (key, value) VALUES ('cache_fingerprint', ?)",
                 (fingerprint,),
             )
+            buckets = set(range(BUCKETS))
         else:
-            gone = [
-                (s,) for (s,) in conn.execute("SELECT source FROM parse_cache") if s not in keep_set
-            ]
-            conn.executemany("DELETE FROM parse_cache WHERE source = ?", gone)
+            buckets = {bucket_of(s) for s in changed}
+        grouped: dict[int, dict[str, CacheEntry]] = {b: {} for b in buckets}
+        for source, entry in cache.items():
+            b = bucket_of(source)
+            if b in grouped:
+                grouped[b][source] = entry
         conn.executemany(
-            "INSERT OR REPLACE INTO parse_cache (source, size, mtime_ns, post) VALUES (?, ?, ?, ?)",
-            [(s, e.size, e.mtime_ns, e.data) for s, e in entries.items()],
+            "INSERT OR REPLACE INTO parse_buckets (bucket, entries) VALUES (?, ?)",
+            [(b, marshal.dumps(entries)) for b, entries in grouped.items()],
         )
