@@ -90,14 +90,44 @@ def report_problems(problems: tuple[Problem, ...] | list[Problem]) -> None:
     default=None,
     help="Config file (default: publisher.toml in the current folder).",
 )
-@click.option("-v", "--verbose", count=True, help="Say what was done (-vv: debug detail).")
+@click.option(
+    "-v", "--verbose", count=True, help="Print a summary line (-vv: each stage, -vvv: debug)."
+)
 @click.version_option(__version__, prog_name="publisher")
 @click.pass_context
 def cli(ctx: click.Context, config_path: Path | None, verbose: int) -> None:
     """Publish feeds and breaking-news emails from a folder of Jekyll-style posts."""
-    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
-    logging.basicConfig(level=level, format="%(message)s", stream=sys.stderr)
+    _configure_logging(verbose)
     ctx.obj = Context(config_path, verbose)
+
+
+def _configure_logging(verbose: int) -> None:
+    # -v is the one summary line a command prints itself; -vv shows each stage, -vvv debug.
+    level = logging.WARNING if verbose <= 1 else logging.INFO if verbose == 2 else logging.DEBUG
+    logging.basicConfig(level=level, format="%(message)s", stream=sys.stderr, force=True)
+
+
+def _more_verbose(ctx: click.Context, _param: click.Parameter, value: int) -> None:
+    """`publisher run -v` means what `publisher -v run` does."""
+    obj = ctx.find_object(Context)
+    if value and obj is not None:
+        obj.verbose += value
+        _configure_logging(obj.verbose)
+
+
+def _accept_verbose_after_the_command(group: click.Group) -> None:
+    for command in group.commands.values():
+        if isinstance(command, click.Group):
+            _accept_verbose_after_the_command(command)
+        command.params.append(
+            click.Option(
+                ["-v", "--verbose"],
+                count=True,
+                expose_value=False,
+                callback=_more_verbose,
+                help="Print a summary line (-vv: each stage, -vvv: debug).",
+            )
+        )
 
 
 def main() -> None:
@@ -107,11 +137,14 @@ def main() -> None:
 
 def _register() -> None:
     # Each module adds its commands to `cli`; importing them here keeps the list in one place.
-    from publisher.cli import content  # noqa: F401
-    from publisher.cli import feeds  # noqa: F401
-    from publisher.cli import newsletters  # noqa: F401
-    from publisher.cli import run  # noqa: F401
-    from publisher.cli import subscribers  # noqa: F401
+    from publisher.cli import (
+        content,  # noqa: F401
+        feeds,  # noqa: F401
+        newsletters,  # noqa: F401
+        run,  # noqa: F401
+        subscribers,  # noqa: F401
+    )
 
 
 _register()
+_accept_verbose_after_the_command(cli)
