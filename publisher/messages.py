@@ -119,11 +119,13 @@ def prepare(
         envelope_sender=sender,
         message_id_domain=_domain(sender),
         unsubscribe_url=iri_to_uri(config.email.unsubscribe_url),
-        unsubscribe_mailto=config.email.unsubscribe_mailto or sender,
+        unsubscribe_mailto=_ascii_address(config.email.unsubscribe_mailto) or sender,
     )
 
 
 def _ascii_address(address: str) -> str:
+    if not address:
+        return ""
     local, _, domain = address.rpartition("@")
     return f"{local}@{_ascii_host(domain)}"
 
