@@ -5,6 +5,7 @@
 cold index: index with an empty store (the floor, 1.00x).
 feeds:      build_feeds into an empty folder, all formats, the site feed and every
             category feed (fresh Post values each time, so no body is pre-rendered).
+rendering:  the same as a dry run (everything but the writes).
 unchanged:  build_feeds again with nothing changed; it must write 0 files.
 Target (issue 3): feeds <= 0.25x the cold index.
 """
@@ -59,6 +60,16 @@ def main() -> None:
         feeds_s = min(feed_times)
         assert report is not None
 
+        render_times = []
+        for _ in range(args.repeat):
+            posts = index_site(config, NOW).posts
+            shutil.rmtree(out, ignore_errors=True)
+            t = time.perf_counter()
+            build_feeds(config, posts, dry_run=True)
+            render_times.append(time.perf_counter() - t)
+        render_s = min(render_times)
+        build_feeds(config, index_site(config, NOW).posts)
+
         posts = index_site(config, NOW).posts
         t = time.perf_counter()
         again = build_feeds(config, posts)
@@ -73,6 +84,7 @@ def main() -> None:
     rows = [
         ("cold index", cold_s, "1.00x"),
         ("feeds, all formats", feeds_s, "target <= 0.25x"),
+        ("  of which rendering", render_s, "dry run: the same without writing"),
         ("feeds, nothing changed", unchanged_s, f"wrote {len(again.written)} files"),
     ]
     for name, seconds, note in rows:

@@ -82,6 +82,8 @@ def to_uri(url: str) -> str:
 def absolute_uri(url: str, base: str) -> str:
     """`url` made absolute against `base` and percent-encoded; protocol-relative gets https."""
     url = clean_text(url).strip()
+    if url.startswith(("https://", "http://")):
+        return to_uri(url)  # most URLs arrive absolute: urljoin would only cost time
     if url.startswith("//"):
         url = "https:" + url
     return to_uri(urljoin(base, url))

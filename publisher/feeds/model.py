@@ -112,15 +112,7 @@ def plan_feeds(
     """The feeds to write for these posts (newest first), and what was wrong on the way."""
     problems: list[Problem] = []
     limit = config.feeds.limit
-    items: dict[str, FeedItem] = {}
     updated = distinct_updates(posts)
-
-    def item(post: Post) -> FeedItem:
-        # Cleaning is the costly part: once per post, whatever number of feeds shows it.
-        if post.id not in items:
-            items[post.id] = make_item(config, post, problems, updated=updated[post.id])
-        return items[post.id]
-
     site_posts: list[Post] = []
     by_slug: dict[str, list[Post]] = {}
     folders = _Folders(problems)
@@ -143,10 +135,21 @@ def plan_feeds(
             if len(bucket) < limit:
                 bucket.append(post)
 
-    feeds = [_feed(config, "", "", [item(p) for p in site_posts])]
+    # Cleaning is the costly part: once per post, whatever number of feeds shows it.
+    shown = {p.id: p for p in site_posts} | {p.id: p for b in by_slug.values() for p in b}
+    items = _make_items(config, list(shown.values()), updated, problems)
+    feeds = [_feed(config, "", "", [items[p.id] for p in site_posts])]
     for slug in sorted(by_slug):
-        feeds.append(_feed(config, folders.names[slug], slug, [item(p) for p in by_slug[slug]]))
+        posts_in = [items[p.id] for p in by_slug[slug]]
+        feeds.append(_feed(config, folders.names[slug], slug, posts_in))
     return tuple(feeds), tuple(problems)
+
+
+def _make_items(
+    config: Config, posts: list[Post], updated: dict[str, datetime], problems: list[Problem]
+) -> dict[str, FeedItem]:
+    """Each post made into a FeedItem (threads were tried: the work holds the GIL)."""
+    return {p.id: make_item(config, p, problems, updated=updated[p.id]) for p in posts}
 
 
 class _Folders:
