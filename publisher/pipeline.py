@@ -89,7 +89,7 @@ def run(
         return _stages(config, now, dry_run, feeds, newsletters, stop, progress, environ)
     with run_lock(config.store.path) as held:
         if not held:
-            log.info("another publisher run holds %s: nothing done", lock_path(config.store.path))
+            log.debug("another publisher run holds %s", lock_path(config.store.path))
             return RunReport(locked_out=True)
         return _stages(config, now, dry_run, feeds, newsletters, stop, progress, environ)
 

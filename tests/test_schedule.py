@@ -37,7 +37,7 @@ def test_sigterm_finishes_the_message_in_flight_and_exits_0(tmp_path: Path) -> N
         recent = datetime.now(UTC) - timedelta(hours=1)
         config = make_site(tmp_path, subscribers=6, smtp_port=server.port, dated=recent)
         server.hold_at(2)
-        proc = start_publisher(config, "-v", "schedule")
+        proc = start_publisher(config, "-vv", "schedule")
         server.wait_for(2)  # the first run is sending; the 2nd message awaits its answer
         proc.send_signal(signal.SIGTERM)
         read_until(proc, "stopping: finishing the message in flight")

@@ -12,11 +12,10 @@ import click
 
 from publisher import pipeline
 from publisher.cli import Context, cli, now_option, pass_context, report_problems, resolve_now
+from publisher.lock import lock_path
 from publisher.pipeline import RunReport
 from publisher.schedule import graceful_stop, serve
 from publisher.store import Store, journal
-
-log = logging.getLogger(__name__)
 
 
 class _ProgressBar:
@@ -42,11 +41,21 @@ class _ProgressBar:
             self._bar = None
 
 
-def _finish(ctx: Context, report: RunReport) -> None:
-    """Print what a run did (as quiet as it can be) and exit 1 if anything went wrong."""
-    if report.dry_run or (ctx.verbose and not report.locked_out):
+def _tell(ctx: Context, report: RunReport, *, quiet_if_idle: bool = False) -> None:
+    """Print what a run did: nothing without -v (only problems), else one line."""
+    if report.locked_out:
+        if ctx.verbose:
+            held = lock_path(ctx.config.store.path)
+            click.echo(f"another publisher run holds {held}: nothing done", err=True)
+        return
+    if report.dry_run or (ctx.verbose and (report.eventful or not quiet_if_idle)):
         click.echo(report.summary())
     report_problems(report.problems)
+
+
+def _finish(ctx: Context, report: RunReport) -> None:
+    """Print what a run did (as quiet as it can be) and exit 1 if anything went wrong."""
+    _tell(ctx, report)
     if not report.ok:
         raise click.exceptions.Exit(1)
 
@@ -87,9 +96,7 @@ def schedule_command(ctx: Context) -> None:
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
     def on_report(report: RunReport) -> None:
-        if ctx.verbose and report.eventful:
-            log.info("%s", report.summary())
-        report_problems(report.problems)
+        _tell(ctx, report, quiet_if_idle=True)
 
     with graceful_stop() as stop:
         serve(config, stop, on_report=on_report)
