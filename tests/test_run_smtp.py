@@ -137,3 +137,24 @@ def test_a_refused_login_exits_1_naming_the_settings(tmp_path: Path) -> None:
     )
     assert (accepted.returncode, accepted.stderr) == (0, "")
     assert sorted(arrivals) == [address(0), address(1)]
+
+
+def test_sigterm_lets_a_run_record_the_message_in_flight(
+    tmp_path: Path, server: SmtpServer
+) -> None:
+    config = make_site(tmp_path, subscribers=5, smtp_port=server.port)
+    server.hold_at(2)
+    proc = start_publisher(config, "-vv", "run", "--now", RUN_AT)
+    server.wait_for(2)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.stderr is not None
+    for line in proc.stderr:  # wait until the run has heard the signal
+        if "stopping: finishing the message in flight" in line:
+            break
+    server.release()
+    proc.communicate(timeout=60)
+    assert proc.returncode == 0
+    assert journal_counts(config) == {"sent": 2, "pending": 3}
+    resumed = run_publisher(config, "run", "--now", LATER)
+    assert resumed.returncode == 0
+    assert Counter(server.recipients()) == {address(n): 1 for n in range(5)}

@@ -1,0 +1,62 @@
+"""The [delivery], [delivery.smtp] and [schedule] settings: defaults and wrong values."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from factories import make_config
+
+from publisher.errors import ConfigError
+
+
+def test_defaults_need_no_server(tmp_path: Path) -> None:
+    config = make_config(tmp_path)
+    assert config.delivery.method == "outbox"
+    assert config.delivery.outbox_dir == tmp_path / "outbox"
+    assert config.delivery.retry_after == timedelta(minutes=5)
+    assert (config.delivery.smtp.security, config.delivery.smtp.rate) == ("starttls", None)
+    assert config.schedule.interval == timedelta(minutes=5)
+
+
+@pytest.mark.parametrize(
+    ("sections", "message"),
+    [
+        pytest.param(
+            {"delivery": {"smtp": {"username": "news"}}},
+            "[delivery] smtp: username 'news' needs password_env: set it to the name of the "
+            "environment variable that holds the password",
+            id="username-without-password-env",
+        ),
+        pytest.param(
+            {"delivery": {"smtp": {"password": "hunter2"}}},
+            "unknown key '[delivery] smtp.password': did you mean 'password_env'?",
+            id="password-in-the-file",
+        ),
+        pytest.param(
+            {"delivery": {"retry_after": "0s"}},
+            "[delivery] retry_after: expected a positive duration such as '5m'",
+            id="no-wait",
+        ),
+        pytest.param(
+            {"delivery": {"method": "sendmail"}},
+            "[delivery] method: input should be 'outbox' or 'smtp'",
+            id="unknown-method",
+        ),
+        pytest.param(
+            {"delivery": {"smtp": {"security": "tls"}}},
+            "[delivery] smtp.security: input should be 'starttls', 'ssl' or 'none'",
+            id="unknown-security",
+        ),
+        pytest.param(
+            {"schedule": {"interval": "soon"}},
+            "[schedule] interval: expected a duration such as '30m', '24h' or '7d', got 'soon'",
+            id="interval-not-a-duration",
+        ),
+    ],
+)
+def test_wrong_values_are_named(tmp_path: Path, sections: dict[str, object], message: str) -> None:
+    with pytest.raises(ConfigError) as e:
+        make_config(tmp_path, **sections)  # type: ignore[arg-type]
+    assert message in str(e.value)
