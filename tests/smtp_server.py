@@ -18,9 +18,12 @@ from __future__ import annotations
 import email
 import email.policy
 import socket
+import ssl
+import subprocess
 import threading
 from dataclasses import dataclass
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 from aiosmtpd.controller import Controller
@@ -32,6 +35,21 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def self_signed_cert(folder: Path) -> Path:
+    """A PEM file with a key and a certificate for 127.0.0.1 (made by the openssl command)."""
+    key, cert = folder / "key.pem", folder / "cert.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    both = folder / "server.pem"
+    both.write_bytes(key.read_bytes() + cert.read_bytes())
+    return both
 
 
 @dataclass(frozen=True)
@@ -79,8 +97,14 @@ class _Handler:
 class SmtpServer:
     """aiosmtpd on 127.0.0.1:`port`, recording arrivals and answering as told."""
 
-    def __init__(self, *, username: str = "", password: str = "") -> None:
+    def __init__(
+        self, *, username: str = "", password: str = "", tls: str = "", cert: Path | None = None
+    ) -> None:
+        """`tls`: '' (plain), 'starttls' (offered and required) or 'ssl' (from the start),
+        with `cert` a PEM file holding the certificate and its key."""
         self.port = free_port()
+        self.tls = tls
+        self.cert = cert
         self.username = username
         self.password = password
         self._lock = threading.Condition()
@@ -102,6 +126,14 @@ class SmtpServer:
         kwargs: dict[str, Any] = {}
         if self.password:
             kwargs = {"authenticator": self._authenticate, "auth_require_tls": False}
+        if self.tls:
+            assert self.cert is not None
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(self.cert)
+            if self.tls == "ssl":
+                kwargs["ssl_context"] = context
+            else:
+                kwargs.update(tls_context=context, require_starttls=True)
         self._controller = Controller(
             _Handler(self),
             hostname="127.0.0.1",

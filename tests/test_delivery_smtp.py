@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
@@ -10,7 +11,7 @@ from typing import Any
 import pytest
 from delivery_helpers import T0, address, bounce, compose, seed, statuses
 from factories import make_config
-from smtp_server import SmtpServer, free_port
+from smtp_server import SmtpServer, free_port, self_signed_cert
 
 from publisher.config import Config
 from publisher.delivery import DeliveryReport, deliver, open_sender
@@ -181,3 +182,41 @@ def test_the_server_going_away_mid_send_resends_at_most_the_one_in_flight(
     arrivals = Counter(server.recipients())
     assert set(arrivals) == {address(n) for n in range(6)}
     assert {a for a, n in arrivals.items() if n > 1} == {address(2)}
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
+@pytest.mark.parametrize(("security", "tls"), [("starttls", "starttls"), ("ssl", "ssl")])
+def test_tls_with_login(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, security: str, tls: str
+) -> None:
+    cert = self_signed_cert(tmp_path)
+    # The client verifies the server like any other: trust this certificate for the test.
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    with SmtpServer(username="news", password="right", tls=tls, cert=cert) as server:
+        config = smtp_config(
+            tmp_path, server.port, security=security, username="news", password_env="PW"
+        )
+        with Store.open(tmp_path / "s.sqlite3") as store:
+            seed(store, 2)
+            sender = open_sender(config.delivery, {"PW": "right"})
+            report = deliver(config.delivery, store, compose, T0, bounce=bounce, sender=sender)
+        assert (report.sent, report.problems) == (2, ())
+        assert sorted(server.recipients()) == [address(0), address(1)]
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
+def test_an_untrusted_certificate_is_not_accepted(tmp_path: Path) -> None:
+    cert = self_signed_cert(tmp_path)
+    with SmtpServer(tls="starttls", cert=cert) as server:
+        config = smtp_config(tmp_path, server.port, security="starttls")
+        with Store.open(tmp_path / "s.sqlite3") as store:
+            seed(store, 1)
+            report = run(config, store)
+    assert server.messages == []
+    (problem,) = report.problems
+    assert not problem.warning
+    assert problem.message == (
+        f"127.0.0.1:{server.port}: the server's certificate is not trusted (self-signed "
+        "certificate): check [delivery.smtp] host (it must be the name on the certificate) "
+        "and security"
+    )

@@ -156,6 +156,13 @@ class SmtpSender:
             raise TemporaryFailure(
                 f"{self.where} is not accepting mail now ({reply})", reply, connection=True
             ) from e
+        except ssl.SSLCertVerificationError as e:
+            _close(smtp)
+            raise DeliveryError(
+                f"{self.where}: the server's certificate is not trusted ({e.verify_message}): "
+                "check [delivery.smtp] host (it must be the name on the certificate) and "
+                "security"
+            ) from e
         except (OSError, smtplib.SMTPException) as e:
             _close(smtp)
             raise TemporaryFailure(
