@@ -285,3 +285,41 @@ def test_write_failure_names_the_folder(tmp_path: Path) -> None:
         build_feeds(config, [make_post()])
     assert str(blocker) in str(info.value)
     assert "check [feeds] output_dir" in str(info.value)
+
+
+@pytest.mark.parametrize("name", ["atom.xml", "rss.xml"])
+def test_stylesheet_turns_a_feed_into_a_page(tmp_path: Path, name: str) -> None:
+    config = make_config(tmp_path, feeds={"output_dir": str(tmp_path / "out")})
+    post = make_post()
+    build_feeds(config, [post])
+    transform = lxml.etree.XSLT(lxml.etree.parse(str(tmp_path / "out" / "feed.xsl")))
+    page = str(transform(lxml.etree.parse(str(tmp_path / "out" / name))))
+    assert "<h1>뉴스다오</h1>" in page
+    assert "To subscribe, copy this page's address" in page
+    assert f"<code>https://newsdao.kr/{name}</code>" in page
+    assert f'<a href="{post.url}">{post.title}</a>' in page
+
+
+def test_site_under_a_base_path(tmp_path: Path) -> None:
+    config = make_config(
+        tmp_path,
+        site={"url": "https://example.com/blog", "icon": "/blog/favicon.png"},
+        feeds={"output_dir": str(tmp_path / "out")},
+    )
+    report = build_feeds(config, [make_post(url="https://example.com/blog/a/")])
+    assert report.changed_urls[0] == "https://example.com/blog/atom.xml"
+    atom = parse(tmp_path / "out" / "atom.xml")
+    assert atom.feed.icon == "https://example.com/blog/favicon.png"
+    assert atom.feed.link == "https://example.com/blog/"
+
+
+def test_no_posts_still_gives_valid_empty_feeds(tmp_path: Path) -> None:
+    config = make_config(tmp_path, feeds={"output_dir": str(tmp_path / "out")})
+    report = build_feeds(config, [])
+    assert report.feeds == 1
+    atom = parse(tmp_path / "out" / "atom.xml")
+    assert atom.entries == []
+    # No post, no time: a fixed date rather than the clock, so reruns change nothing.
+    assert atom.feed.updated == "2000-01-01T00:00:00+00:00"
+    parse(tmp_path / "out" / "rss.xml")
+    check_json_feed(tmp_path / "out" / "feed.json")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterable
+from functools import cache
 from typing import Any
 from urllib.parse import quote, unquote, urljoin, urlsplit, urlunsplit
 
@@ -100,20 +101,15 @@ def clean_html(fragment: str, base_url: str, *, lead_image: tuple[str, str] | No
     )
     for element in list(root.iter("iframe", "embed", "object")):
         _replace_embed(element, base_url)
-    unknown: set[str] = set()
-    shown: set[str] = set()
-    for element in root.iter():
-        tag = element.tag
-        if not isinstance(tag, str):
-            continue
-        if tag not in _ALLOWED and element is not root:
-            unknown.add(tag)
-        if element.attrib:
-            _clean_attributes(element, base_url)
-            if tag == "img":
-                shown.add(element.get("src", ""))
+    unknown = {e.tag for e in root.iter() if e.tag not in _ALLOWED and e is not root}
     if unknown:
         lxml.etree.strip_tags(root, *unknown)
+    for element in root.iter():
+        for name in element.keys():  # noqa: SIM118 (an lxml element iterates its children)
+            kind = _attribute_kind(name)
+            if kind != "keep":
+                _clean_attribute(element, name, kind, base_url)
+    shown = {img.get("src", "") for img in root.iter("img")}
     if lead_image is not None and lead_image[0] not in shown:
         paragraph = lxml.etree.Element("p")
         lxml.etree.SubElement(paragraph, "img", src=lead_image[0], alt=lead_image[1])
@@ -140,20 +136,32 @@ def _parse(fragment: str) -> Any:
     return root
 
 
-def _clean_attributes(element: Any, base_url: str) -> None:
+@cache
+def _attribute_kind(name: str) -> str:
+    """'url', 'srcset', 'drop' or 'keep': decided once per attribute name."""
+    lower = name.lower()
+    if lower in _URL_ATTRS:
+        return "url"
+    if lower == "srcset":
+        return "srcset"
+    # Event handlers, inline styles, namespaced attributes: never safe in a reader.
+    if lower.startswith(("on", "xmlns")) or lower == "style" or ":" in name:
+        return "drop"
+    return "keep"
+
+
+def _clean_attribute(element: Any, name: str, kind: str, base_url: str) -> None:
     attrib = element.attrib
-    for name in list(attrib):
-        lower = name.lower()
-        if lower.startswith("on") or lower == "style" or ":" in name or lower.startswith("xmlns"):
+    if kind == "drop":
+        del attrib[name]
+    elif kind == "srcset":
+        attrib[name] = _srcset(attrib[name], base_url)
+    else:
+        value = clean_text(attrib[name]).strip()
+        if value.lower().replace(" ", "").startswith(_UNSAFE_SCHEMES):
             del attrib[name]
-        elif lower in _URL_ATTRS:
-            value = clean_text(attrib[name]).strip()
-            if value.lower().replace(" ", "").startswith(_UNSAFE_SCHEMES):
-                del attrib[name]
-            else:
-                attrib[name] = absolute_uri(value, base_url)
-        elif lower == "srcset":
-            attrib[name] = _srcset(attrib[name], base_url)
+        else:
+            attrib[name] = absolute_uri(value, base_url)
 
 
 def _srcset(value: str, base_url: str) -> str:

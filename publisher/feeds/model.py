@@ -112,11 +112,12 @@ def plan_feeds(
     """The feeds to write for these posts (newest first), and what was wrong on the way."""
     problems: list[Problem] = []
     limit = config.feeds.limit
-    updated = distinct_updates(posts)
+    shifts = update_shifts(posts)
     site_posts: list[Post] = []
     by_slug: dict[str, list[Post]] = {}
     folders = _Folders(problems)
     seen: set[str] = set()
+    combos: dict[tuple[str, ...], tuple[str, ...]] = {}
     for post in posts:
         if post.id in seen:
             problems.append(
@@ -130,26 +131,26 @@ def plan_feeds(
             site_posts.append(post)
         if not config.feeds.categories:
             continue
-        for slug in unique(folders.slug(raw, post.source) for raw in post.categories):
+        slugs = combos.get(post.categories)
+        if slugs is None:
+            # Posts share a few combinations of categories: settle each combination once.
+            slugs = unique(folders.slug(raw, post.source) for raw in post.categories)
+            combos[post.categories] = slugs
+        for slug in slugs:
             bucket = by_slug.setdefault(slug, [])
             if len(bucket) < limit:
                 bucket.append(post)
 
     # Cleaning is the costly part: once per post, whatever number of feeds shows it.
     shown = {p.id: p for p in site_posts} | {p.id: p for b in by_slug.values() for p in b}
-    items = _make_items(config, list(shown.values()), updated, problems)
+    items = {
+        p.id: make_item(config, p, problems, shift=shifts.get(p.id, 0)) for p in shown.values()
+    }
     feeds = [_feed(config, "", "", [items[p.id] for p in site_posts])]
     for slug in sorted(by_slug):
         posts_in = [items[p.id] for p in by_slug[slug]]
         feeds.append(_feed(config, folders.names[slug], slug, posts_in))
     return tuple(feeds), tuple(problems)
-
-
-def _make_items(
-    config: Config, posts: list[Post], updated: dict[str, datetime], problems: list[Problem]
-) -> dict[str, FeedItem]:
-    """Each post made into a FeedItem (threads were tried: the work holds the GIL)."""
-    return {p.id: make_item(config, p, problems, updated=updated[p.id]) for p in posts}
 
 
 class _Folders:
@@ -183,15 +184,15 @@ class _Folders:
         return slug
 
 
-def distinct_updates(posts: Sequence[Post]) -> dict[str, datetime]:
-    """Each post's update time to the second, a second later when an older post has it.
+def update_shifts(posts: Sequence[Post]) -> dict[str, int]:
+    """Seconds to add to a post's update time so that no two posts share one (0 omitted).
 
     Readers (and the validator's DuplicateUpdated rule) take two entries updated at the
     same instant for a mistake; posts dated by day alone often share one. Going from the
     oldest, a new post never shifts an older one's time, so output stays stable.
     """
     taken: dict[int, int] = {}  # a second in use -> the next second that may be free
-    result: dict[str, datetime] = {}
+    result: dict[str, int] = {}
     for post in reversed(posts):
         moment = max(post.updated, post.date)
         # Whole seconds since the epoch: cheap to compare, whatever each date's zone.
@@ -205,8 +206,8 @@ def distinct_updates(posts: Sequence[Post]) -> dict[str, datetime]:
         for p in passed:
             taken[p] = second + 1
         taken[second] = second + 1
-        if post.id not in result:
-            result[post.id] = moment.replace(microsecond=0) + timedelta(seconds=second - wanted)
+        if second != wanted:
+            result.setdefault(post.id, second - wanted)
     return result
 
 
@@ -238,13 +239,15 @@ def _feed(config: Config, category: str, slug: str, items: list[FeedItem]) -> Fe
         else "",
         # The newest change among the items, never the clock: an unchanged site rebuilds
         # byte for byte.
-        updated=max((i.updated for i in items), default=_EPOCH),
+        updated=max((i.updated for i in items), default=_NO_ITEMS),
         files=files,
         items=tuple(items),
     )
 
 
-_EPOCH = datetime.fromisoformat("1970-01-01T00:00:00+00:00")
+# The `updated` of a feed with no items yet: fixed, so reruns change nothing, and after
+# 1990, which the validator takes for the earliest plausible date.
+_NO_ITEMS = datetime.fromisoformat("2000-01-01T00:00:00+00:00")
 
 
 def public_url(config: Config, path: PurePosixPath) -> str:
@@ -264,9 +267,7 @@ def _site_asset(path: str, site_url: str) -> str:
     return absolute_uri(path, site_url)
 
 
-def make_item(
-    config: Config, post: Post, problems: list[Problem], *, updated: datetime | None = None
-) -> FeedItem:
+def make_item(config: Config, post: Post, problems: list[Problem], *, shift: int = 0) -> FeedItem:
     """One post, cleaned for feeds (images sized from static_dir when possible)."""
     image = None
     if post.image is not None:
@@ -291,9 +292,9 @@ def make_item(
         title=clean_line(post.title) or clean_line(post.excerpt)[:80] or post.url,
         # Shown in the site's zone: the instant is the same, and readers see local times.
         published=post.date.replace(microsecond=0).astimezone(config.site.tz),
-        updated=(updated or max(post.updated, post.date).replace(microsecond=0)).astimezone(
-            config.site.tz
-        ),
+        updated=(
+            max(post.updated, post.date).replace(microsecond=0) + timedelta(seconds=shift)
+        ).astimezone(config.site.tz),
         author=Author(name, clean_line(email), to_uri(author.uri) if author.uri else ""),
         categories=unique(clean_line(c) for c in (*post.categories, *post.tags)),
         summary=clean_text(post.excerpt).strip(),
