@@ -18,7 +18,7 @@ from publisher.config import Config
 from publisher.content import index_site
 from publisher.delivery import Progress
 from publisher.delivery.mailing import MailReport, send_newsletters
-from publisher.errors import Problem
+from publisher.errors import Problem, PublisherError
 from publisher.feeds import build_feeds
 from publisher.lock import lock_path, run_lock
 from publisher.websub import notify_hub
@@ -108,15 +108,19 @@ def _stages(
     problems = list(index.problems)
     written = pings = 0
     if feeds:
-        built = build_feeds(config, index.posts, dry_run=dry_run)
-        problems += built.problems
-        written = len(built.written)
-        hub = config.feeds.websub_hub
-        if hub and built.changed_urls and not dry_run:
-            problems += notify_hub(
-                hub, built.changed_urls, config.feeds.websub_timeout.total_seconds()
-            )
-            pings = len(built.changed_urls)
+        try:
+            built = build_feeds(config, index.posts, dry_run=dry_run)
+        except PublisherError as e:  # the newsletters still go out
+            problems.append(Problem("[feeds] output_dir", str(e)))
+        else:
+            problems += built.problems
+            written = len(built.written)
+            hub = config.feeds.websub_hub
+            if hub and built.changed_urls and not dry_run:
+                problems += notify_hub(
+                    hub, built.changed_urls, config.feeds.websub_timeout.total_seconds()
+                )
+                pings = len(built.changed_urls)
     mail = MailReport()
     if config.newsletters and (newsletters is None or newsletters):
         mail = send_newsletters(
