@@ -17,7 +17,9 @@ log = logging.getLogger(__name__)
 def notify_hub(hub_url: str, feed_urls: Sequence[str], timeout: float) -> tuple[Problem, ...]:
     """POST a publish ping per feed URL; problems are warnings, an unreachable hub never raises."""
     problems: list[Problem] = []
-    for feed_url in feed_urls:
+    for done, feed_url in enumerate(feed_urls):
+        rest = len(feed_urls) - done - 1
+        untold = f"; {rest} other changed feed(s) not pinged" if rest else ""
         body = urlencode({"hub.mode": "publish", "hub.url": feed_url}).encode("ascii")
         request = urllib.request.Request(
             hub_url,
@@ -32,8 +34,10 @@ def notify_hub(hub_url: str, feed_urls: Sequence[str], timeout: float) -> tuple[
             with urllib.request.urlopen(request, timeout=timeout) as response:
                 status = response.status
         except urllib.error.HTTPError as e:
-            problems.append(_warning(hub_url, f"refused the ping for {feed_url} (HTTP {e.code})"))
-            continue
+            # A hub that refuses one ping refuses the rest: one warning, not one per feed.
+            message = f"refused the ping for {feed_url} (HTTP {e.code}){untold}"
+            problems.append(_warning(hub_url, message + "; readers see them at their next poll"))
+            break
         except (urllib.error.URLError, OSError, ValueError) as e:
             reason = getattr(e, "reason", e)
             problems.append(
