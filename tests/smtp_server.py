@@ -2,7 +2,7 @@
 
     with SmtpServer() as server:
         server.refuse("gone@example.com", "550 5.1.1 no such user")
-        server.defer_next(1, "451 4.3.0 try again later")
+        server.answer_next(1, "451 4.3.0 try again later")
         ...send to 127.0.0.1:server.port...
         server.messages            # every message that arrived, in order
 
@@ -165,8 +165,9 @@ class SmtpServer:
         with self._lock:
             self._refused[address.lower()] = reply
 
-    def defer_next(self, count: int, reply: str = "451 4.3.0 try again later") -> None:
-        """Answer the next `count` messages' DATA with a 4xx (nothing is recorded)."""
+    def answer_next(self, count: int, reply: str = "451 4.3.0 try again later") -> None:
+        """Answer the next `count` messages with `reply` (a 4xx or 5xx) after DATA; those
+        messages are not recorded as arrived."""
         with self._lock:
             self._deferred.extend([reply] * count)
 

@@ -73,7 +73,7 @@ def test_a_4xx_leaves_the_rest_for_a_later_run(tmp_path: Path, server: SmtpServe
         assert first.sent == 4
     with Store.open(tmp_path / "t.sqlite3") as store:
         seed(store, 4)
-        server.defer_next(1, "451 4.3.0 mailbox busy")
+        server.answer_next(1, "451 4.3.0 mailbox busy")
         deferred = run(config, store)
         counts_after_4xx = statuses(store)
         too_soon = run(config, store, T0 + timedelta(minutes=4))
@@ -108,6 +108,26 @@ def test_a_5xx_for_one_recipient_bounces_only_that_one(tmp_path: Path, server: S
     (problem,) = report.problems
     assert "refused 'reader2@example.com'" in problem.message
     assert problem.message.endswith("marked bounced")
+
+
+def test_a_message_refused_after_data_fails_alone(tmp_path: Path, server: SmtpServer) -> None:
+    config = smtp_config(tmp_path, server.port)
+    with Store.open(tmp_path / "s.sqlite3") as store:
+        ids = seed(store, 3)
+        server.answer_next(1, "554 5.7.1 message rejected as spam")
+        report = run(config, store)
+        counts = statuses(store)
+        first = subscribers.by_id(store, ids[0])
+    assert (report.sent, report.failed) == (2, 1)
+    assert counts == {"sent": 2, "failed": 1}
+    assert first is not None
+    assert first.status == "active"  # the content was refused, not the address
+    (problem,) = report.problems
+    assert not problem.warning
+    assert problem.message == (
+        f"127.0.0.1:{server.port} refused the message to 'reader0@example.com' "
+        "(554 5.7.1 message rejected as spam): not sent to this subscriber"
+    )
 
 
 def test_a_refused_login_stops_and_names_the_settings(tmp_path: Path) -> None:

@@ -100,7 +100,7 @@ def test_a_second_run_finding_the_lock_held_exits_at_once(
 
 def test_a_4xx_is_retried_by_a_later_run(tmp_path: Path, server: SmtpServer) -> None:
     config = make_site(tmp_path, subscribers=3, smtp_port=server.port)
-    server.defer_next(1, "451 4.7.1 greylisted, try again later")
+    server.answer_next(1, "451 4.7.1 greylisted, try again later")
     deferred = run_publisher(config, "run", "--now", RUN_AT)
     too_soon = run_publisher(config, "run", "--now", LATER)
     retried = run_publisher(config, "-v", "run", "--now", MUCH_LATER)

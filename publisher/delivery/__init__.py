@@ -92,43 +92,57 @@ def deliver(
             if stop():
                 log.info("stopping: %d messages left for the next run", len(rows) - done)
                 break
-            message = compose(row)
-            if message is None:
-                with store.transaction():
-                    journal.mark_cancelled(store, row, "no longer subscribed", now)
-                counts["cancelled"] += 1
-                if progress is not None:
-                    progress(done + 1, len(rows))
-                continue
             try:
-                sender.send(message)
-            except RecipientRefused as e:
-                with store.transaction():
-                    journal.mark_bounced(store, row, e.reply, now)
-                    bounce(store, row.subscriber_id, e.reply, now)
-                counts["bounced"] += 1
-                problems.append(Problem(where, f"{e}: marked bounced", warning=True))
-            except MessageRefused as e:
-                with store.transaction():
-                    journal.mark_failed(store, row, e.reply, now)
-                counts["failed"] += 1
-                problems.append(Problem(where, f"{e}: not sent to this subscriber"))
+                outcome, problem = _hand_over(sender, store, compose, bounce, row, now, where)
             except TemporaryFailure as e:
                 counts["deferred"] += len(rows) - done
                 problems.append(_retry(config, store, rows[done:], e, now))
                 break
-            except DeliveryError as e:
+            except DeliveryError as e:  # a setting is wrong: no use trying the others
                 problems.append(Problem(where, str(e)))
                 break
-            else:
-                with store.transaction():
-                    journal.mark_sent(store, row, message.message_id, now)
-                counts["sent"] += 1
+            counts[outcome] += 1
+            if problem is not None:
+                problems.append(problem)
             if progress is not None:
                 progress(done + 1, len(rows))
     finally:
         sender.close()
     return DeliveryReport(**counts, problems=tuple(problems))
+
+
+def _hand_over(
+    sender: Sender,
+    store: Store,
+    compose: Compose,
+    bounce: Bounce,
+    row: PendingSend,
+    now: datetime,
+    where: str,
+) -> tuple[str, Problem | None]:
+    """Send one row's message and record the outcome at once: (outcome, problem or None).
+
+    Raises TemporaryFailure and DeliveryError, which end the pass.
+    """
+    message = compose(row)
+    if message is None:
+        with store.transaction():
+            journal.mark_cancelled(store, row, "no longer subscribed", now)
+        return "cancelled", None
+    try:
+        sender.send(message)
+    except RecipientRefused as e:
+        with store.transaction():
+            journal.mark_bounced(store, row, e.reply, now)
+            bounce(store, row.subscriber_id, e.reply, now)
+        return "bounced", Problem(where, f"{e}: marked bounced", warning=True)
+    except MessageRefused as e:
+        with store.transaction():
+            journal.mark_failed(store, row, e.reply, now)
+        return "failed", Problem(where, f"{e}: not sent to this subscriber")
+    with store.transaction():
+        journal.mark_sent(store, row, message.message_id, now)
+    return "sent", None
 
 
 def _where(config: DeliveryConfig) -> str:
