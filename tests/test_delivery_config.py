@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from factories import make_config
 
+from publisher.delivery import check_delivery
 from publisher.errors import ConfigError
 
 
@@ -60,3 +61,25 @@ def test_wrong_values_are_named(tmp_path: Path, sections: dict[str, object], mes
     with pytest.raises(ConfigError) as e:
         make_config(tmp_path, **sections)  # type: ignore[arg-type]
     assert message in str(e.value)
+
+
+def test_check_names_a_missing_password_variable(tmp_path: Path) -> None:
+    config = make_config(
+        tmp_path,
+        delivery={"method": "smtp", "smtp": {"username": "news", "password_env": "SMTP_PW"}},
+    )
+    assert check_delivery(config.delivery, {"SMTP_PW": "secret"}) == []
+    (problem,) = check_delivery(config.delivery, {})
+    assert str(problem) == (
+        "[delivery.smtp] password_env: the environment variable SMTP_PW (named by "
+        "[delivery.smtp] password_env) is not set: export the SMTP password for 'news' in it"
+    )
+
+
+def test_check_names_an_outbox_that_cannot_be_made(tmp_path: Path) -> None:
+    (tmp_path / "taken").write_text("a file")
+    config = make_config(tmp_path, delivery={"outbox_dir": "taken/outbox"})
+    (problem,) = check_delivery(config.delivery, {})
+    assert problem.where == "[delivery] outbox_dir"
+    assert "cannot create or write the outbox there" in problem.message
+    assert check_delivery(make_config(tmp_path).delivery, {}) == []

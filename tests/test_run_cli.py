@@ -4,10 +4,19 @@ from __future__ import annotations
 
 import mailbox
 import os
+import pty
+import subprocess
 from email.utils import parseaddr
 from pathlib import Path
 
-from delivery_helpers import RUN_AT, address, make_site, run_publisher
+from delivery_helpers import (
+    RUN_AT,
+    SECRET_ENV,
+    address,
+    make_site,
+    publisher_command,
+    run_publisher,
+)
 
 from publisher.lock import run_lock
 
@@ -102,3 +111,31 @@ def test_status_counts_each_issue_by_outcome(tmp_path: Path) -> None:
     assert lines[0] == "news (속보, schedule '* * * * *')"
     assert lines[1].startswith("  2024-06-19 11:00  news-")
     assert lines[1].endswith("  2 posts  sent 3  pending 0  failed 0  bounced 0")
+
+
+def test_a_long_send_shows_progress_on_a_terminal_only(tmp_path: Path) -> None:
+    config = make_site(tmp_path, subscribers=25)
+    leader, follower = pty.openpty()
+    try:
+        proc = subprocess.Popen(
+            publisher_command("-c", str(config), "run", "--now", RUN_AT),
+            stdout=subprocess.DEVNULL,
+            stderr=follower,
+            env={**os.environ, **SECRET_ENV},
+        )
+        os.close(follower)
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:  # the terminal closed: the process is done with it
+                break
+            if not chunk:
+                break
+            shown += chunk
+        proc.wait(timeout=60)
+    finally:
+        os.close(leader)
+    assert proc.returncode == 0
+    assert b"sending" in shown, shown
+    assert b"100%" in shown, shown

@@ -63,6 +63,26 @@ def open_sender(config: DeliveryConfig, environ: Mapping[str, str] = os.environ)
     return Outbox(config.outbox_dir)
 
 
+def check_delivery(config: DeliveryConfig, environ: Mapping[str, str]) -> list[Problem]:
+    """Problems with the delivery settings that can be seen without sending (for `check`)."""
+    if config.method == "outbox":
+        folder = config.outbox_dir
+        existing = next((p for p in (folder, *folder.parents) if p.exists()), folder)
+        if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+            return [
+                Problem(
+                    "[delivery] outbox_dir",
+                    f"{folder}: cannot create or write the outbox there: choose a writable folder",
+                )
+            ]
+        return []
+    try:
+        SmtpSender(config.smtp, environ)
+    except DeliveryError as e:
+        return [Problem("[delivery.smtp] password_env", str(e))]
+    return []
+
+
 def deliver(
     config: DeliveryConfig,
     store: Store,
