@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import mailbox
 import os
 import pty
@@ -139,3 +140,21 @@ def test_a_long_send_shows_progress_on_a_terminal_only(tmp_path: Path) -> None:
     assert proc.returncode == 0
     assert b"sending" in shown, shown
     assert b"100%" in shown, shown
+
+
+def test_status_as_json(tmp_path: Path) -> None:
+    config = make_site(tmp_path, subscribers=2)
+    empty = run_publisher(config, "status", "--json")
+    assert not (tmp_path / "state" / "publisher.sqlite3").exists()  # status created nothing
+    run_publisher(config, "run", "--now", RUN_AT)
+    result = run_publisher(config, "status", "--json")
+    assert json.loads(empty.stdout) == {"news": []}
+    ((issue,),) = json.loads(result.stdout).values()
+    assert issue["created"] == "2024-06-19T02:00:00+00:00"
+    assert len(issue["posts"]) == 2
+    assert {k: issue[k] for k in ("sent", "pending", "failed", "bounced")} == {
+        "sent": 2,
+        "pending": 0,
+        "failed": 0,
+        "bounced": 0,
+    }
