@@ -138,6 +138,15 @@ def test_a_message_refused_after_data_fails_alone(tmp_path: Path, server: SmtpSe
     )
 
 
+def test_rate_paces_the_messages(tmp_path: Path, server: SmtpServer) -> None:
+    config = smtp_config(tmp_path, server.port, rate=200)
+    with Store.open(tmp_path / "s.sqlite3") as store:
+        seed(store, 3)
+        report = run(config, store)
+    assert report.sent == 3
+    assert sorted(server.recipients()) == [address(n) for n in range(3)]
+
+
 def test_a_refused_login_stops_and_names_the_settings(tmp_path: Path) -> None:
     with SmtpServer(username="news", password="right") as server:
         config = smtp_config(
@@ -178,7 +187,7 @@ def test_connection_refused_counts_an_attempt_for_every_row(tmp_path: Path) -> N
         seed(store, 3)
         reports = [run(config, store, T0 + timedelta(hours=h)) for h in range(4)]
         rows = store.conn.execute("SELECT status, attempts FROM sends").fetchall()
-    assert [r.deferred for r in reports] == [3, 3, 3, 0]
+    assert [(r.deferred, r.failed) for r in reports] == [(3, 0), (3, 0), (0, 3), (0, 0)]
     assert "cannot connect to 127.0.0.1:" in reports[0].problems[0].message
     assert reports[0].problems[0].warning
     last = reports[2].problems[0]

@@ -115,8 +115,10 @@ def deliver(
             try:
                 outcome, problem = _hand_over(sender, store, compose, bounce, row, now, where)
             except TemporaryFailure as e:
-                counts["deferred"] += len(rows) - done
-                problems.append(_retry(config, store, rows[done:], e, now))
+                problem, gave_up = _retry(config, store, rows[done:], e, now)
+                counts["failed"] += gave_up
+                counts["deferred"] += len(rows) - done - gave_up
+                problems.append(problem)
                 break
             except DeliveryError as e:  # a setting is wrong: no use trying the others
                 problems.append(Problem(where, str(e)))
@@ -176,8 +178,11 @@ def _retry(
     rows: tuple[PendingSend, ...],
     error: TemporaryFailure,
     now: datetime,
-) -> Problem:
-    """Leave `rows` for a later run: the one tried counts an attempt; a dead server, all."""
+) -> tuple[Problem, int]:
+    """Leave `rows` for a later run: the one tried counts an attempt; a dead server, all.
+
+    Returns the problem to report and how many rows reached max_attempts and failed.
+    """
     tried, rest = (rows, ()) if error.connection else (rows[:1], rows[1:])
     gave_up = 0
     with store.transaction():
@@ -194,9 +199,9 @@ def _retry(
         journal.postpone(store, rest, now + config.retry_after, now)
     where = _where(config)
     if gave_up:
-        return Problem(
-            where,
+        message = (
             f"{error}: gave up on {gave_up} message(s) after {config.max_attempts} attempts "
-            "([delivery] max_attempts)",
+            "([delivery] max_attempts)"
         )
-    return Problem(where, f"{error}: {len(rows)} message(s) left for a later run", warning=True)
+        return Problem(where, message), gave_up
+    return Problem(where, f"{error}: {len(rows)} message(s) left for a later run", warning=True), 0
