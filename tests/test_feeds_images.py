@@ -90,10 +90,11 @@ def test_known_length_gives_enclosures(tmp_path: Path, image: Image, length: str
             "2024-06-19-post-1.md: image 'https://newsdao.kr/assets/img/gone.png' is not a file "
             "under [content] static_dir",
         ),
+        (Image("https://cdn.example.com/x", "", 1234), True, ""),
     ],
-    ids=["external", "no-static-dir", "missing-file"],
+    ids=["external", "no-static-dir", "missing-file", "no-mime-type"],
 )
-def test_unknown_length_keeps_media_content_only(
+def test_no_enclosure_without_length_and_type(
     tmp_path: Path, image: Image, static: bool, warning: str
 ) -> None:
     out = build(tmp_path, image, static=static)
@@ -104,7 +105,7 @@ def test_unknown_length_keeps_media_content_only(
         content = element.find(f"{MEDIA}content")
         assert content is not None
         assert content.get("url") == image.url
-        assert content.get("fileSize") is None
+        assert content.get("fileSize") == (None if image.length is None else str(image.length))
     assert b"None" not in (out / "rss.xml").read_bytes()
     assert item["image"] == image.url
     problems = (tmp_path / "problems.txt").read_text()

@@ -121,7 +121,7 @@ def clean_html(fragment: str, base_url: str, *, lead_image: tuple[str, str] | No
     return text[5:-6].strip()
 
 
-_HTML_PARSER = lxml.etree.HTMLParser(remove_blank_text=False, no_network=True)
+_HTML_PARSER = lxml.etree.HTMLParser(remove_blank_text=False, no_network=True, huge_tree=True)
 
 
 def _parse(fragment: str) -> Any:

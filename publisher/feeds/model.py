@@ -46,6 +46,11 @@ class FeedImage:
     length: int | None
     alt: str
 
+    @property
+    def enclosable(self) -> bool:
+        """An enclosure needs both a length and a type; without them only media:content."""
+        return self.length is not None and bool(self.mime_type)
+
 
 @dataclass(frozen=True)
 class FeedItem:

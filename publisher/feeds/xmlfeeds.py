@@ -101,7 +101,7 @@ def _atom_entry(item: FeedItem) -> bytes:
         link.set("rel", "alternate")
         link.set("type", "text/html")
     image = item.image
-    if image is not None and image.length is not None:
+    if image is not None and image.enclosable:
         # feedgen loses rel/type/length of Atom enclosure links (upstream #143).
         alternate = entry.find("link")
         assert alternate is not None
@@ -210,7 +210,7 @@ def _entry(fe: Any, item: FeedItem, fmt: Format) -> None:
         # group=None: feedgen otherwise wraps a lone media:content in media:group.
         fe.media.content(media, group=None)
         fe.media.thumbnail({"url": image.url, "group": None}, group=None)
-        if fmt == "rss" and image.length is not None:
+        if fmt == "rss" and image.enclosable:
             # Only with a known length: feedgen would write length="None".
             fe.enclosure(image.url, str(image.length), image.mime_type)
 
