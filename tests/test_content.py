@@ -322,6 +322,11 @@ def test_excerpt_only_feed_option(site: Site) -> None:
             "unclosed quote are the usual causes) or run 'publisher check'",
         ),
         (
+            "front-matter-unclosed.md",
+            "content/front-matter-unclosed.md:1: the front matter has no closing '---' line: "
+            "add one",
+        ),
+        (
             "front-matter-not-a-mapping.md",
             "content/front-matter-not-a-mapping.md:2: front matter must be 'key: value' lines, "
             "not a list or a single value: fix it",

@@ -82,18 +82,22 @@ def discover(content_dir: Path, *, drafts: bool) -> list[SourceFile]:
 
 
 def read_body(path: str) -> str:
-    """The body of a post file, read again (front matter removed)."""
+    """The body of a post file, read again (front matter split off, not parsed)."""
     try:
-        raw = read_post(SourceFile(os.path.basename(path), path, 0, 0))
+        text = _decode(Path(path).read_bytes(), path)
     except (OSError, SourceProblem) as e:
         raise ContentError(f"{path}: cannot read the post body any more ({e}): run again") from e
-    return raw.body if raw is not None else ""
+    if not _HANDLER.detect(text):
+        return text
+    try:
+        _front, body = _HANDLER.split(text)
+    except ValueError:
+        return ""
+    return body[1:] if body.startswith("\n") else body
 
 
-def read_post(source: SourceFile) -> RawPost | None:
-    """Read and split one file; None when it has no front matter (not a post)."""
-    with open(source.path, "rb") as f:
-        data = f.read()
+def _decode(data: bytes, path: str) -> str:
+    """UTF-8 text (BOM dropped, CRLF made LF), or a SourceProblem naming the line."""
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
@@ -101,10 +105,15 @@ def read_post(source: SourceFile) -> RawPost | None:
         raise SourceProblem(
             line,
             "the file is not UTF-8 (an EUC-KR/CP949 export?): convert it, e.g. "
-            f"'iconv -f cp949 -t utf-8 {os.path.basename(source.path)}', and save it as UTF-8",
+            f"'iconv -f cp949 -t utf-8 {os.path.basename(path)}', and save it as UTF-8",
         ) from e
-    if "\r" in text:
-        text = text.replace("\r\n", "\n")
+    return text.replace("\r\n", "\n") if "\r" in text else text
+
+
+def read_post(source: SourceFile) -> RawPost | None:
+    """Read and split one file; None when it has no front matter (not a post)."""
+    with open(source.path, "rb") as f:
+        text = _decode(f.read(), source.path)
     if not _HANDLER.detect(text):
         return None
     try:
@@ -131,6 +140,5 @@ def read_post(source: SourceFile) -> RawPost | None:
         raise SourceProblem(
             2, "front matter must be 'key: value' lines, not a list or a single value: fix it"
         )
-    if body.startswith("\n"):
-        body = body[1:]  # the newline that ends the closing '---' line
-    return RawPost(meta, body, front)
+    # Drop the newline that ends the closing '---' line.
+    return RawPost(meta, body[1:] if body.startswith("\n") else body, front)
