@@ -171,6 +171,28 @@ def test_a_refused_login_stops_and_names_the_settings(tmp_path: Path) -> None:
     assert logins == [("news", False), ("news", False), ("news", True)]
 
 
+@pytest.mark.parametrize(
+    ("settings", "missing"),
+    [
+        ({"security": "starttls"}, "STARTTLS"),
+        ({"username": "news", "password_env": "PW"}, "AUTH"),
+    ],
+    ids=["starttls", "auth"],
+)
+def test_a_server_without_the_extension_stops_delivery(
+    tmp_path: Path, server: SmtpServer, settings: dict[str, str], missing: str
+) -> None:
+    config = smtp_config(tmp_path, server.port, **settings)
+    with Store.open(tmp_path / "s.sqlite3") as store:
+        seed(store, 2)
+        sender = open_sender(config.delivery, {"PW": "x"})
+        report = deliver(config.delivery, store, compose, T0, bounce=bounce, sender=sender)
+        counts = statuses(store)
+    (problem,) = report.problems
+    assert problem.message.startswith(f"127.0.0.1:{server.port} does not offer {missing}: check ")
+    assert counts == {"pending": 2}
+
+
 def test_a_missing_password_variable_is_named_before_connecting(tmp_path: Path) -> None:
     config = smtp_config(tmp_path, free_port(), username="news", password_env="NO_SUCH_VAR")
     with pytest.raises(AuthenticationError) as e:

@@ -140,7 +140,7 @@ class SmtpSender:
             ) from e
         except smtplib.SMTPNotSupportedError as e:
             _close(smtp)
-            what = "STARTTLS" if c.security == "starttls" and smtp and smtp.sock else "AUTH"
+            what = "STARTTLS" if "STARTTLS" in str(e) else "AUTH"
             raise DeliveryError(
                 f"{self.where} does not offer {what}: check [delivery.smtp] security "
                 f"({c.security!r}) and username ({c.username!r})"
