@@ -8,6 +8,7 @@ from datetime import datetime
 
 from publisher.config import Config
 from publisher.content import index_site
+from publisher.delivery import check_delivery
 from publisher.digest import check_templates
 from publisher.errors import Problem
 from publisher.tokens import check_secret
@@ -27,11 +28,12 @@ class CheckReport:
 
 
 def check_site(config: Config, now: datetime, environ: Mapping[str, str]) -> CheckReport:
-    """Index every post (drafts too) without writing, render every template, check secrets."""
+    """Index every post (drafts too) without writing; check templates, secrets and delivery."""
     index = index_site(config, now, drafts=True, dry_run=True)
     problems = [
         *index.problems,
         *check_templates(config),
         *check_secret(config, environ),
+        *(check_delivery(config.delivery, environ) if config.newsletters else ()),
     ]
     return CheckReport(len(index.posts) + len(index.future), tuple(problems))

@@ -120,3 +120,21 @@ def test_usage_error_exits_2(site: Site) -> None:
     code, _, err = invoke(site, "index", "--bogus")
     assert code == 2
     assert "Error: No such option '--bogus'." in err
+
+
+def test_check_names_a_missing_smtp_password(site: Site) -> None:
+    site.add_seeds()
+    config = site.root / "publisher.toml"
+    site.config()
+    config.write_text(
+        config.read_text(encoding="utf-8")
+        + '\n[[newsletters]]\nid = "breaking"\nname = "속보"\nsender = "news@newsdao.kr"\n'
+        + '[delivery]\nmethod = "smtp"\n[delivery.smtp]\nhost = "127.0.0.1"\n'
+        + 'username = "news"\npassword_env = "NEWS_SMTP_PASSWORD"\n',
+        encoding="utf-8",
+    )
+    (site.root / "email_templates").symlink_to(Path(__file__).parent.parent / "email_templates")
+    result = CliRunner().invoke(cli, ["-c", str(config), "check", "--now", NOW], env=SECRET)
+    assert result.exit_code == 1
+    assert "NEWS_SMTP_PASSWORD" in result.stderr
+    assert result.stderr.splitlines()[0].startswith("[delivery.smtp] password_env: ")
