@@ -7,6 +7,7 @@ import os
 import shutil
 import sqlite3
 from datetime import timedelta
+from pathlib import Path
 
 from content_site import NOW, Site
 
@@ -121,3 +122,15 @@ def test_dry_run_writes_nothing_to_the_store(site: Site) -> None:
     assert all(p.date == NOW for p in dry.posts)
     later = site.index(NOW + timedelta(hours=1))
     assert all(p.date == NOW + timedelta(hours=1) for p in later.posts)
+
+
+def test_the_first_writer_of_an_identity_wins(tmp_path: Path) -> None:
+    from publisher.store import Store
+    from publisher.store.posts import Identity, add_identities
+
+    first = Identity("a.md", "https://x.kr/a/", "https://x.kr/a/", NOW)
+    second = Identity("a.md", "https://x.kr/b/", "https://x.kr/b/", NOW + timedelta(seconds=5))
+    other = Identity("c.md", "https://x.kr/c/", "https://x.kr/c/", NOW)
+    with Store.open(tmp_path / "state.sqlite3") as store:
+        assert add_identities(store, [first]) == {"a.md": first}
+        assert add_identities(store, [second, other]) == {"a.md": first, "c.md": other}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import marshal
 import zlib
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -61,17 +61,19 @@ def load_identities(store: Store) -> dict[str, Identity]:
     return {r[0]: Identity(r[0], r[1], r[2], datetime.fromisoformat(r[3])) for r in rows}
 
 
-def add_identities(store: Store, identities: Iterable[Identity]) -> dict[str, Identity]:
+def add_identities(store: Store, identities: Sequence[Identity]) -> dict[str, Identity]:
     """Record new identities (first writer wins); return what the store now holds for them."""
     rows = [(i.source, i.id, i.url, i.first_seen.isoformat()) for i in identities]
     if not rows:
         return {}
     with store.transaction() as conn:
-        conn.executemany(
+        inserted = conn.executemany(
             "INSERT INTO post_identity (source, id, url, first_seen) VALUES (?, ?, ?, ?) "
             "ON CONFLICT(source) DO NOTHING",
             rows,
-        )
+        ).rowcount
+    if inserted == len(rows):
+        return {i.source: i for i in identities}
     wanted = {r[0] for r in rows}
     return {s: i for s, i in load_identities(store).items() if s in wanted}
 
