@@ -21,7 +21,6 @@ from publisher.config import Config, NewsletterConfig
 from publisher.content.post import Post
 from publisher.store import Store
 from publisher.store import announced as announced_store
-from publisher.subscribers import sync_config_subscribers
 
 log = logging.getLogger(__name__)
 
@@ -104,12 +103,7 @@ def select_posts(
 def plan_issues(
     config: Config, store: Store, posts: Sequence[Post], now: datetime
 ) -> tuple[Issue, ...]:
-    """The issues due at `now`, one per due newsletter with something new.
-
-    Writes nothing, except that the config's own `[[subscribers]]` are added to the store
-    the first time (so the example's test subscriber receives the demo's email).
-    """
-    sync_config_subscribers(config, store, now)
+    """The issues due at `now`, one per due newsletter with something new; writes nothing."""
     issues = []
     for newsletter in config.newsletters:
         fired = due_since(config, store, newsletter, now)

@@ -13,7 +13,7 @@ from publisher.content import index_site
 from publisher.digest import render_issue
 from publisher.messages import preview_html
 from publisher.newsletters import baseline, plan_issues
-from publisher.store import Store
+from publisher.store import Store, scratch_copy
 from publisher.subscribers import active_subscribers, sync_config_subscribers
 
 
@@ -42,8 +42,8 @@ def digest_command(
         config.newsletter(newsletter_id)  # an unknown id is an error naming the known ones
     result = index_site(config, moment, dry_run=True)
     report_problems(result.problems)
-    path = config.store.path if config.store.path.exists() else Path(":memory:")
-    with Store.open(path) as store:
+    with scratch_copy(config.store.path) as store:  # as a run would see it; nothing is kept
+        sync_config_subscribers(config, store, moment)
         issues = [
             i
             for i in plan_issues(config, store, result.posts, moment)

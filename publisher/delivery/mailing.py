@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import logging
 import os
-import sqlite3
-import tempfile
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -28,7 +26,7 @@ from publisher.errors import Problem, PublisherError
 from publisher.messages import personalize
 from publisher.newsletters import Issue, mark_announced, plan_issues
 from publisher.outgoing import OutgoingMessage
-from publisher.store import Store, journal
+from publisher.store import Store, journal, scratch_copy
 from publisher.store.journal import PendingSend
 from publisher.subscribers import (
     Subscriber,
@@ -122,18 +120,8 @@ def _open_store(path: Path, dry_run: bool) -> Iterator[Store]:
         with Store.open(path) as store:
             yield store
         return
-    with tempfile.TemporaryDirectory(prefix="publisher-dry-run-") as tmp:
-        scratch = Path(tmp) / path.name
-        if path.exists():
-            source = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-            copy = sqlite3.connect(scratch)
-            try:
-                source.backup(copy)
-            finally:
-                copy.close()
-                source.close()
-        with Store.open(scratch) as store:
-            yield store
+    with scratch_copy(path) as store:
+        yield store
 
 
 class _Rehearsal:

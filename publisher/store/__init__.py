@@ -8,6 +8,7 @@ in one `with store.transaction():` block.
 from __future__ import annotations
 
 import sqlite3
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -73,3 +74,23 @@ class Store:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+@contextmanager
+def scratch_copy(path: Path) -> Iterator[Store]:
+    """A throwaway copy of the state file, for dry runs and previews: `path` is only read."""
+    with tempfile.TemporaryDirectory(prefix="publisher-dry-run-") as tmp:
+        scratch = Path(tmp) / path.name
+        if path.exists():
+            try:
+                source = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+                copy = sqlite3.connect(scratch)
+                try:
+                    source.backup(copy)
+                finally:
+                    copy.close()
+                    source.close()
+            except sqlite3.Error as e:
+                raise StoreError(f"{path}: cannot read the state file ({e})") from e
+        with Store.open(scratch) as store:
+            yield store
