@@ -8,7 +8,8 @@
      ├── FeedError                  a feed could not be built or written
      ├── DeliveryError              a message could not be handed over
      │    └── AuthenticationError   the SMTP server refused the credentials
-     └── ScheduleError              a schedule expression cannot be used
+     ├── ScheduleError              a schedule expression cannot be used
+     └── TokenError                 an unsubscribe token is malformed, forged or expired
 
 A `Problem` is one thing wrong with one input (a file and line, or a config key).
 Stages collect problems and carry on with what is good; an error that holds several
@@ -79,3 +80,7 @@ class AuthenticationError(DeliveryError):
 
 class ScheduleError(PublisherError):
     """A schedule expression cannot be used."""
+
+
+class TokenError(PublisherError):
+    """An unsubscribe token is malformed, forged or expired."""

@@ -17,15 +17,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from publisher.config import Config
-from publisher.errors import ConfigError, Problem, PublisherError
+from publisher.errors import ConfigError, Problem, TokenError
 
 # Shorter secrets can be guessed offline from one token.
 MIN_SECRET_BYTES = 16
 _TOKEN = re.compile(r"^(\d{1,18})\.([a-z0-9][a-z0-9_-]*|\*)\.(\d{1,12})\.([A-Za-z0-9_-]{22})$")
-
-
-class TokenError(PublisherError):
-    """An unsubscribe token is malformed, forged or expired."""
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from email_helpers import SECRET, T0, email_config
 
-from publisher.errors import ConfigError
-from publisher.tokens import TokenError, check_secret, load_secret, make_token, verify_token
+from publisher.errors import ConfigError, TokenError
+from publisher.tokens import check_secret, load_secret, make_token, verify_token
 
 YEAR = timedelta(days=365)
 
