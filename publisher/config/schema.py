@@ -1,14 +1,13 @@
-"""Read `publisher.toml` into a frozen `Config`, reporting every wrong key at once.
+"""What `publisher.toml` may hold: one frozen pydantic model per table, with its checks.
 
-Paths in the file are relative to the file itself. Secrets are never read from the file:
-only the *names* of the environment variables that hold them.
+Every table forbids unknown keys, and paths are resolved against the config file's
+folder (passed as validation context by the loader). Secrets are never part of it: only
+the *names* of the environment variables that hold them.
 """
 
 from __future__ import annotations
 
-import difflib
 import re
-import tomllib
 from datetime import timedelta
 from email.utils import parseaddr
 from pathlib import Path
@@ -23,15 +22,12 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
-    ValidationError,
     ValidationInfo,
     field_validator,
     model_validator,
 )
 
-from publisher.errors import ConfigError, Problem
-
-DEFAULT_CONFIG_NAME = "publisher.toml"
+from publisher.errors import ConfigError
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -325,7 +321,7 @@ class Config(Section):
     subscribers: list[SubscriberConfig] = []
     delivery: DeliveryConfig = DeliveryConfig()
     schedule: ScheduleConfig = ScheduleConfig()
-    path: Path = Path(DEFAULT_CONFIG_NAME)
+    path: Path = Path("publisher.toml")  # set by the loader to the file read
 
     @model_validator(mode="before")
     @classmethod
@@ -364,104 +360,3 @@ class Config(Section):
                 return n
         known = ", ".join(repr(n.id) for n in self.newsletters) or "none"
         raise ConfigError(f"no newsletter has the id {newsletter_id!r} (known: {known})")
-
-
-def find_config(path: Path | None, cwd: Path) -> Path:
-    """The config file to use: the one given, else publisher.toml in `cwd`."""
-    if path is not None:
-        if not path.is_file():
-            raise ConfigError(f"{path}: no such config file: check the path given with -c")
-        return path
-    candidate = cwd / DEFAULT_CONFIG_NAME
-    if not candidate.is_file():
-        raise ConfigError(
-            f"no {DEFAULT_CONFIG_NAME} in {cwd}: pass one with "
-            f"'publisher -c config.example.toml ...', or copy config.example.toml "
-            f"to {DEFAULT_CONFIG_NAME} and edit it"
-        )
-    return candidate
-
-
-def load_config(path: Path) -> Config:
-    """Read and check a TOML config file; every problem is reported in one ConfigError."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError(f"{path}: cannot read the config file ({e})") from e
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"{path}: not valid TOML ({e}): fix the line it names") from e
-    return parse_config(data, path)
-
-
-def parse_config(data: dict[str, Any], path: Path) -> Config:
-    """Check an already-parsed TOML table, as found in the file at `path`."""
-    if "path" in data:
-        problems = [Problem(str(path), "unknown key 'path'")]
-        raise ConfigError(f"{path}: the config has 1 problem", problems)
-    try:
-        return Config.model_validate(
-            {**data, "path": path.resolve()},
-            context={"base_dir": path.resolve().parent},
-        )
-    except ValidationError as e:
-        problems = [_problem(path, err) for err in e.errors()]
-        count = f"{len(problems)} problem" + ("s" if len(problems) != 1 else "")
-        raise ConfigError(f"{path}: the config has {count}", problems) from e
-
-
-def _key_name(loc: tuple[int | str, ...]) -> str:
-    """('newsletters', 0, 'schedule') -> 'newsletters[0].schedule'; tables in brackets."""
-    name = ""
-    for part in loc:
-        if isinstance(part, int):
-            name += f"[{part}]"
-        else:
-            name += ("." if name else "") + part
-    if len(loc) > 1 and isinstance(loc[0], str) and isinstance(loc[1], str):
-        # [site] url reads like the file does
-        head, _, rest = name.partition(".")
-        return f"[{head}] {rest}"
-    return name
-
-
-def _problem(path: Path, err: Any) -> Problem:
-    loc: tuple[int | str, ...] = tuple(
-        p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-"))
-    )
-    kind = err["type"]
-    key = _key_name(loc)
-    if kind == "extra_forbidden":
-        message = f"unknown key {key!r}"
-        close = difflib.get_close_matches(str(loc[-1]), _known_keys(loc[:-1]), n=1)
-        if close:
-            message += f": did you mean {close[0]!r}?"
-        elif str(loc[-1]) in ("password", "secret", "token"):
-            message += ": secrets never go in the config file; name an environment variable instead"
-        else:
-            message += ": remove it, or see config.example.toml for the keys there are"
-        return Problem(str(path), message)
-    if kind == "missing":
-        return Problem(str(path), f"{key}: missing, and it has no default: add it")
-    text = str(err["msg"]).removeprefix("Value error, ")
-    if kind not in ("value_error", "assertion_error"):
-        text = f"{text[:1].lower()}{text[1:]}, got {err.get('input')!r}"
-    return Problem(str(path), f"{key}: {text}" if key else text)
-
-
-def _known_keys(loc: tuple[int | str, ...]) -> list[str]:
-    """The keys the table at `loc` accepts, for did-you-mean."""
-    model: Any = Config
-    for part in loc:
-        if isinstance(part, int):
-            continue
-        field = model.model_fields.get(part)
-        if field is None:
-            return []
-        annotation = field.annotation
-        args = getattr(annotation, "__args__", None)
-        model = args[0] if args and isinstance(args[0], type) else annotation
-        if not (isinstance(model, type) and issubclass(model, BaseModel)):
-            return []
-    return [k for k in model.model_fields if k != "path"]
