@@ -193,6 +193,12 @@ def test_images_are_absolute_under_the_base_path(
     assert (image.url, image.mime_type) == (url, mime)
 
 
+def test_image_length_from_table(site: Site) -> None:
+    site.add("image-with-length.md")
+    image = site.post("image-with-length.md").image
+    assert image is not None and image.length == 48213
+
+
 def test_image_alt_from_table(site: Site) -> None:
     site.add("image-path-table.md")
     image = site.post("image-path-table.md").image

@@ -210,19 +210,27 @@ def _excerpt(meta: dict[str, Any], body: str, body_format: BodyFormat, length: i
 
 def _image(value: Any, site: str, problem: Any) -> Image | None:
     alt = ""
+    length = None
     if isinstance(value, dict):
         alt = str(value.get("alt") or "")
+        length = value.get("length")
+        if length is not None and (not isinstance(length, int) or length < 0):
+            problem("image", f"'image' length must be a number of bytes, got {length!r}")
+            length = None
         value = value.get("path") or value.get("url")
     if value in (None, ""):
         return None
     if not isinstance(value, str):
-        problem("image", f"'image' must be a URL or {{path: URL}}, got {value!r}")
+        problem(
+            "image",
+            f"'image' must be a URL or {{path: URL, alt: ..., length: bytes}}, got {value!r}",
+        )
         return None
     url = site_url(value, site)
     path = url.split("?", 1)[0].split("#", 1)[0]
     ext = os.path.splitext(path)[1].lower()
     mime = _MIME.get(ext) or mimetypes.guess_type(path)[0] or "image/jpeg"
-    return Image(url=url, mime_type=mime, alt=alt)
+    return Image(url=url, mime_type=mime, length=length, alt=alt)
 
 
 def _author(value: Any, ctx: SettleContext, problem: Any) -> Author:
