@@ -17,7 +17,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import jinja2
-from premailer import Premailer
 
 from publisher.config import Config
 from publisher.errors import Problem
@@ -75,6 +74,10 @@ def load_labels(config: Config, lang: str) -> Any:
 
 def inline_css(html: str) -> str:
     """`html` with its <style> rules copied into style attributes; media queries stay."""
+    # Imported here: premailer and its cssutils and requests cost ~80 ms, and most cron
+    # runs have no email to render.
+    from premailer import Premailer
+
     return str(
         Premailer(
             html,
