@@ -3,10 +3,13 @@
     python -m benchmarks.bench_feeds [--count 10000] [--categories 50] [--repeat 3]
 
 cold index: index with an empty store (the floor, 1.00x).
-feeds:      build_feeds into an empty folder, all formats, the site feed and every
-            category feed (fresh Post values each time, so no body is pre-rendered).
+feeds:      build_feeds into an empty folder with no fingerprints kept, all formats, the
+            site feed and every category feed (fresh Post values each time, so no body is
+            pre-rendered).
 rendering:  the same as a dry run (everything but the writes).
 unchanged:  build_feeds again with nothing changed; it must write 0 files.
+one edit:   the newest post's title changed: its feeds (the site's and its
+            categories') are rendered and written again, the others are skipped.
 Target (issue 3): feeds <= 0.25x the cold index.
 """
 
@@ -16,6 +19,7 @@ import argparse
 import shutil
 import tempfile
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -23,6 +27,7 @@ from benchmarks.corpus import generate
 from publisher.config import load_config
 from publisher.content import index_site
 from publisher.feeds import FeedReport, build_feeds
+from publisher.feeds.fingerprint import state_path
 
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
 
@@ -53,6 +58,7 @@ def main() -> None:
         report: FeedReport | None = None
         for _ in range(args.repeat):
             shutil.rmtree(out, ignore_errors=True)
+            state_path(config).unlink(missing_ok=True)
             posts = index_site(config, NOW).posts  # fresh Post values: nothing rendered yet
             t = time.perf_counter()
             report = build_feeds(config, posts)
@@ -64,17 +70,30 @@ def main() -> None:
         for _ in range(args.repeat):
             posts = index_site(config, NOW).posts
             shutil.rmtree(out, ignore_errors=True)
+            state_path(config).unlink(missing_ok=True)
             t = time.perf_counter()
             build_feeds(config, posts, dry_run=True)
             render_times.append(time.perf_counter() - t)
         render_s = min(render_times)
         build_feeds(config, index_site(config, NOW).posts)
 
-        posts = index_site(config, NOW).posts
-        t = time.perf_counter()
-        again = build_feeds(config, posts)
-        unchanged_s = time.perf_counter() - t
-        assert again.written == (), again.written
+        unchanged_times = []
+        for _ in range(args.repeat):
+            posts = index_site(config, NOW).posts
+            t = time.perf_counter()
+            again = build_feeds(config, posts)
+            unchanged_times.append(time.perf_counter() - t)
+            assert again.written == (), again.written
+        unchanged_s = min(unchanged_times)
+
+        edit_times = []
+        for n in range(args.repeat):
+            posts = list(index_site(config, NOW).posts)
+            posts[0] = replace(posts[0], title=f"{posts[0].title} ({n + 1})")
+            t = time.perf_counter()
+            edited = build_feeds(config, posts)
+            edit_times.append(time.perf_counter() - t)
+        edit_s = min(edit_times)
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
@@ -86,6 +105,7 @@ def main() -> None:
         ("feeds, all formats", feeds_s, "target <= 0.25x"),
         ("  of which rendering", render_s, "dry run: the same without writing"),
         ("feeds, nothing changed", unchanged_s, f"wrote {len(again.written)} files"),
+        ("feeds, one post edited", edit_s, f"wrote {len(edited.written)} files"),
     ]
     for name, seconds, note in rows:
         print(f"{name:<24} {seconds * 1000:8.0f} ms  {seconds / cold_s:5.2f}x  ({note})")

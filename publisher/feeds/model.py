@@ -10,7 +10,7 @@ import hashlib
 import logging
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path, PurePosixPath
@@ -111,13 +111,46 @@ def category_slug(name: str) -> str:
     return slug or "c-" + hashlib.sha1(name.encode("utf-8")).hexdigest()[:8]  # noqa: S324
 
 
+@dataclass(frozen=True)
+class FeedPlan:
+    """A feed before any post in it is cleaned: its category, folder and posts (newest first)."""
+
+    category: str
+    slug: str
+    posts: tuple[Post, ...]
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which posts every feed shows, what else decides their items, and what was wrong.
+
+    Settled from the posts' fields alone, without reading or cleaning a body, so a build
+    can tell which feeds are unchanged before doing the costly part.
+    """
+
+    feeds: tuple[FeedPlan, ...]
+    shifts: Mapping[str, int]  # post id -> seconds added to its update time (0 omitted)
+    lengths: Mapping[str, int | None]  # post id -> byte length of its image, when known
+    problems: tuple[Problem, ...]
+
+
 def plan_feeds(
     config: Config, posts: Sequence[Post]
 ) -> tuple[tuple[Feed, ...], tuple[Problem, ...]]:
     """The feeds to write for these posts (newest first), and what was wrong on the way."""
+    selection = select_posts(config, posts)
+    shown = {p.id: p for plan in selection.feeds for p in plan.posts}
+    items = make_items(config, selection, shown.values())
+    feeds = tuple(
+        make_feed(config, plan, [items[p.id] for p in plan.posts]) for plan in selection.feeds
+    )
+    return feeds, selection.problems
+
+
+def select_posts(config: Config, posts: Sequence[Post]) -> Selection:
+    """The site feed and one per category with the posts each shows (the site's first)."""
     problems: list[Problem] = []
     limit = config.feeds.limit
-    shifts = update_shifts(posts)
     site_posts: list[Post] = []
     by_slug: dict[str, list[Post]] = {}
     folders = _Folders(problems)
@@ -146,16 +179,22 @@ def plan_feeds(
             if len(bucket) < limit:
                 bucket.append(post)
 
-    # Cleaning is the costly part: once per post, whatever number of feeds shows it.
     shown = {p.id: p for p in site_posts} | {p.id: p for b in by_slug.values() for p in b}
-    items = {
-        p.id: make_item(config, p, problems, shift=shifts.get(p.id, 0)) for p in shown.values()
+    lengths = {
+        p.id: image_length(config, p, problems) for p in shown.values() if p.image is not None
     }
-    feeds = [_feed(config, "", "", [items[p.id] for p in site_posts])]
-    for slug in sorted(by_slug):
-        posts_in = [items[p.id] for p in by_slug[slug]]
-        feeds.append(_feed(config, folders.names[slug], slug, posts_in))
-    return tuple(feeds), tuple(problems)
+    plans = [FeedPlan("", "", tuple(site_posts))]
+    plans.extend(FeedPlan(folders.names[s], s, tuple(by_slug[s])) for s in sorted(by_slug))
+    return Selection(tuple(plans), update_shifts(posts), lengths, tuple(problems))
+
+
+def make_items(config: Config, selection: Selection, posts: Iterable[Post]) -> dict[str, FeedItem]:
+    """The items of `posts` by post id, each post cleaned once."""
+    shifts, lengths = selection.shifts, selection.lengths
+    return {
+        p.id: make_item(config, p, length=lengths.get(p.id), shift=shifts.get(p.id, 0))
+        for p in posts
+    }
 
 
 class _Folders:
@@ -216,23 +255,34 @@ def update_shifts(posts: Sequence[Post]) -> dict[str, int]:
     return result
 
 
-def _feed(config: Config, category: str, slug: str, items: list[FeedItem]) -> Feed:
-    site = config.site
+def feed_files(config: Config, slug: str) -> tuple[FeedFile, ...]:
+    """The files of the site feed (`slug` empty) or of one category's, one per format."""
     folder = PurePosixPath(config.feeds.category_dir, slug) if slug else PurePosixPath()
     names: dict[Format, str] = {
         "atom": config.feeds.atom_name,
         "rss": config.feeds.rss_name,
         "json": config.feeds.json_name,
     }
-    files = tuple(
+    return tuple(
         FeedFile(fmt, folder / names[fmt], public_url(config, folder / names[fmt]))
         for fmt in dict.fromkeys(config.feeds.formats)
     )
-    title = clean_line(site.title)
+
+
+def feed_title(config: Config, category: str) -> str:
+    """The title of the site feed (`category` empty) or of one category's."""
+    title = clean_line(config.site.title)
+    return f"{title} – {category}" if category else title
+
+
+def make_feed(config: Config, plan: FeedPlan, items: list[FeedItem]) -> Feed:
+    """The feed of `plan`, with the items of its posts in order."""
+    site = config.site
+    category, slug = plan.category, plan.slug
     return Feed(
-        id=public_url(config, folder) if slug else site.url,
+        id=public_url(config, PurePosixPath(config.feeds.category_dir, slug)) if slug else site.url,
         category=category,
-        title=f"{title} – {category}" if category else title,
+        title=feed_title(config, category),
         subtitle=clean_line(site.description),
         home_url=site.url,
         language=site.language,
@@ -245,7 +295,7 @@ def _feed(config: Config, category: str, slug: str, items: list[FeedItem]) -> Fe
         # The newest change among the items, never the clock: an unchanged site rebuilds
         # byte for byte.
         updated=max((i.updated for i in items), default=_NO_ITEMS),
-        files=files,
+        files=feed_files(config, slug),
         items=tuple(items),
     )
 
@@ -272,14 +322,11 @@ def _site_asset(path: str, site_url: str) -> str:
     return absolute_uri(path, site_url)
 
 
-def make_item(config: Config, post: Post, problems: list[Problem], *, shift: int = 0) -> FeedItem:
-    """One post, cleaned for feeds (images sized from static_dir when possible)."""
+def make_item(config: Config, post: Post, *, length: int | None, shift: int = 0) -> FeedItem:
+    """One post, cleaned for feeds; `length` is its image's byte length (see image_length)."""
     image = None
     if post.image is not None:
         url = absolute_uri(post.image.url, post.url)
-        length = post.image.length
-        if length is None:
-            length = _local_length(config, url, post.source, problems)
         image = FeedImage(url, post.image.mime_type, length, clean_line(post.image.alt))
     excerpt_only = config.feeds.excerpt_only or post.excerpt_only
     content = None
@@ -306,6 +353,14 @@ def make_item(config: Config, post: Post, problems: list[Problem], *, shift: int
         content_html=content,
         image=image,
     )
+
+
+def image_length(config: Config, post: Post, problems: list[Problem]) -> int | None:
+    """The byte length of the post's image: given, or read from [content] static_dir."""
+    assert post.image is not None
+    if post.image.length is not None:
+        return post.image.length
+    return _local_length(config, absolute_uri(post.image.url, post.url), post.source, problems)
 
 
 def _local_length(config: Config, url: str, source: str, problems: list[Problem]) -> int | None:
@@ -339,8 +394,15 @@ __all__ = [
     "FeedFile",
     "FeedImage",
     "FeedItem",
+    "FeedPlan",
     "Format",
+    "Selection",
     "category_slug",
+    "feed_files",
+    "feed_title",
+    "make_feed",
+    "make_items",
     "plan_feeds",
     "public_url",
+    "select_posts",
 ]

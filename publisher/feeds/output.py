@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 
 from publisher.atomic import write_atomic
-from publisher.feeds.model import FORMAT_LABELS, MEDIA_TYPES, Feed
+from publisher.feeds.model import FORMAT_LABELS, MEDIA_TYPES, FeedFile
 
 
 def stylesheet_bytes() -> bytes:
@@ -15,13 +16,13 @@ def stylesheet_bytes() -> bytes:
     return resources.files("publisher").joinpath("static/feed.xsl").read_bytes()
 
 
-def discovery_snippet(feed: Feed) -> bytes:
-    """`<link rel="alternate">` tags for the site's `<head>`, one per format of `feed`."""
+def discovery_snippet(title: str, files: Sequence[FeedFile]) -> bytes:
+    """`<link rel="alternate">` tags for the site's `<head>`, one per file of the site feed."""
     lines = [
         f'<link rel="alternate" type="{MEDIA_TYPES[f.format]}" '
-        f'title="{html.escape(feed.title)} ({FORMAT_LABELS[f.format]})" '
+        f'title="{html.escape(title)} ({FORMAT_LABELS[f.format]})" '
         f'href="{html.escape(f.url)}">'
-        for f in feed.files
+        for f in files
     ]
     return ("\n".join(lines) + "\n").encode("utf-8")
 

@@ -1,0 +1,183 @@
+"""What decides each feed file's bytes, fingerprinted and kept between runs to skip rendering.
+
+Cron runs `publisher run` every few minutes and most runs find nothing new, yet rendering
+the 51 feeds of a 10,000-post site only to find their bytes unchanged costs as much as
+writing them the first time. So each file is recorded, once written (or found identical),
+with a fingerprint of everything its bytes depend on (the package's code and version, the
+libraries that render it, the [site] and [feeds] settings, and for each of its posts every
+field, the size and times of the post's file, its image's length and its update shift) and
+with the file's own size, times and inode as they were left. The next build renders only
+the files whose fingerprint or on-disk stamp differs: a changed post, setting or version,
+a deleted file and a hand-edited one (its ctime moves even if its mtime is put back) are
+all rendered again, and still written only if their bytes differ.
+
+The record is a small JSON file next to the store, written atomically, and only when it
+changed, so a nothing-changed run writes nothing at all. It is not kept in the output
+folder: that folder is published as it is, and every file in it is a feed file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+import os
+import platform
+from collections.abc import Iterable
+from functools import cache
+from pathlib import Path
+
+import feedgen.version
+import lxml.etree
+import markdown_it
+
+import publisher
+from publisher.atomic import write_atomic
+from publisher.config import Config
+from publisher.content.post import Post
+from publisher.feeds.model import FeedFile, FeedPlan, Selection, feed_files
+
+log = logging.getLogger(__name__)
+
+STATE_NAME = "feed-fingerprints.json"
+_FORMAT = 1  # bumped when the record's layout or the fingerprints' recipe changes
+_POST_FIELDS = tuple(f.name for f in dataclasses.fields(Post) if f.name != "body")
+
+Stamp = tuple[int, int, int, int]  # size, mtime_ns, ctime_ns, inode
+
+
+def state_path(config: Config) -> Path:
+    """Where the fingerprints of the last build are kept: next to the store."""
+    return config.store.path.parent / STATE_NAME
+
+
+class Fingerprints:
+    """Per feed file: the fingerprint of its inputs and its stamp when last written or checked."""
+
+    def __init__(self, config: Config, recorded: dict[str, list[object]]) -> None:
+        self._config = config
+        self._out = config.feeds.output_dir
+        self._recorded = recorded
+        self._now: dict[str, list[object]] = {}
+        self._base = _base_key(config)
+        self._posts: dict[str, bytes] = {}
+
+    @classmethod
+    def load(cls, config: Config) -> Fingerprints:
+        """The last build's fingerprints (none when missing, unreadable or for another site)."""
+        path = state_path(config)
+        try:
+            data = json.loads(path.read_bytes())
+            valid = (
+                data["format"] == _FORMAT
+                and data["output_dir"] == str(config.feeds.output_dir.resolve())
+                and isinstance(data["files"], dict)
+            )
+        except FileNotFoundError:
+            return cls(config, {})
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            log.debug("%s: unreadable (%s): every feed is rendered", path, e)
+            return cls(config, {})
+        return cls(config, data["files"] if valid else {})
+
+    def check(self, selection: Selection, plan: FeedPlan) -> list[tuple[FeedFile, str, bool]]:
+        """Each file of `plan`'s feed, its fingerprint, and whether it can be left as it is."""
+        h = hashlib.blake2b(self._base, digest_size=16)
+        h.update(repr((plan.category, plan.slug)).encode())
+        for post in plan.posts:
+            h.update(self._post_key(selection, post))
+        feed_key = h.digest()
+        checked = []
+        for file in feed_files(self._config, plan.slug):
+            name = str(file.path)
+            about = repr((file.format, name, file.url)).encode()
+            key = hashlib.blake2b(feed_key + about, digest_size=16).hexdigest()
+            checked.append((file, key, self._fresh(name, key)))
+        return checked
+
+    def _fresh(self, name: str, key: str) -> bool:
+        """Whether file `name` was left with the bytes of `key` and is on disk as it was left."""
+        recorded = self._recorded.get(name)
+        if recorded is None or recorded[0] != key:
+            return False
+        now = stamp(os.path.join(self._out, name))
+        if now is None or list(now) != recorded[1:]:
+            return False
+        self._now[name] = recorded
+        return True
+
+    def record(self, file: FeedFile, key: str, left: Stamp) -> None:
+        """Note that `file` now holds the bytes of `key` and was left on disk as `left`."""
+        self._now[str(file.path)] = [key, *left]
+
+    def save(self) -> None:
+        """Keep the fingerprints for the next build, when they changed (atomically)."""
+        if self._now == self._recorded:
+            return
+        path = state_path(self._config)
+        data = {
+            "format": _FORMAT,
+            "output_dir": str(self._out.resolve()),
+            "files": dict(sorted(self._now.items())),
+        }
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(path, json.dumps(data, separators=(",", ":")).encode("utf-8"))
+        except OSError as e:
+            # The feeds themselves are written; only the next run's shortcut is lost.
+            log.warning(
+                "%s: cannot keep the feed fingerprints (%s): the next run renders every feed "
+                "again; check the [store] path folder and its permissions",
+                path,
+                e,
+            )
+
+    def _post_key(self, selection: Selection, post: Post) -> bytes:
+        key = self._posts.get(post.id)
+        if key is None:
+            body = post.body
+            # A body read from its file is known by the file's stamp, not by its text:
+            # reading 711 bodies is what a nothing-changed run must not do.
+            source = stamp(body.path) if body.path else body.inline
+            fields = tuple(getattr(post, name) for name in _POST_FIELDS)
+            shift, length = selection.shifts.get(post.id, 0), selection.lengths.get(post.id)
+            extra = (body.format, body.path, source, shift, length)
+            key = hashlib.blake2b(repr((fields, extra)).encode(), digest_size=16).digest()
+            self._posts[post.id] = key
+        return key
+
+
+def stamp(path: str | Path) -> Stamp | None:
+    """Size, modification and change times and inode of `path` (None when it is missing)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+
+
+def _base_key(config: Config) -> bytes:
+    """What every file depends on: the code, the libraries and the settings that shape feeds."""
+    versions = (
+        publisher.__version__,
+        feedgen.version.version_str,
+        lxml.etree.LXML_VERSION,
+        lxml.etree.LIBXML_VERSION,
+        markdown_it.__version__,
+        platform.python_version(),
+    )
+    settings = (repr(config.site), repr(config.feeds), repr(config.content.static_dir))
+    return repr((_FORMAT, versions, _code_stamps(), settings)).encode()
+
+
+@cache
+def _code_stamps() -> tuple[tuple[str, int, int], ...]:
+    """Size and mtime of each module of the package: an edited checkout renders again."""
+    root = Path(publisher.__file__).parent
+    files: Iterable[Path] = sorted(root.rglob("*.py"))
+    stamps = []
+    for path in files:
+        st = path.stat()
+        stamps.append((path.relative_to(root).as_posix(), st.st_size, st.st_mtime_ns))
+    return tuple(stamps)
