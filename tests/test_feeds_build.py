@@ -323,3 +323,12 @@ def test_no_posts_still_gives_valid_empty_feeds(tmp_path: Path) -> None:
     assert atom.feed.updated == "2000-01-01T00:00:00+00:00"
     parse(tmp_path / "out" / "rss.xml")
     check_json_feed(tmp_path / "out" / "feed.json")
+
+
+def test_a_body_with_references_to_control_characters_still_builds(tmp_path: Path) -> None:
+    config = make_config(tmp_path, feeds={"output_dir": str(tmp_path / "out")})
+    build_feeds(config, [make_post(body="<p>벨&#7; 소리&#x1b;</p>")])
+    for name in ("atom.xml", "rss.xml"):
+        assert parse(tmp_path / "out" / name).entries[0].content[0].value.endswith("<p>벨 소리</p>")
+    item = json.loads((tmp_path / "out" / "feed.json").read_text(encoding="utf-8"))["items"][0]
+    assert item["content_html"].endswith("<p>벨 소리</p>")

@@ -134,3 +134,8 @@ def test_to_uri(url: str, expected: str) -> None:
 )  # fmt: skip
 def test_category_slug(name: str, slug: str) -> None:
     assert category_slug(name) == slug
+
+
+def test_character_references_to_characters_xml_forbids_go() -> None:
+    html = clean_html('<p title="x&#2;">a&#1;b&#xFFFE;c&#11;d &amp; &#9;</p>', BASE)
+    assert html == '<p title="x">abcd &amp; \t</p>'

@@ -23,6 +23,9 @@ _BAD_CHARS = re.compile(
     "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ue000\ue001\ufffd\ufffe\uffff]"
 )
 _WHITESPACE = re.compile(r"\s+")
+# What XML 1.0 cannot hold at all: a character reference in the HTML ('&#1;') brings it
+# back after clean_text, once the parser has decoded it.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 # What a feed may carry: the validator's list of acceptable HTML elements.
 _ALLOWED_WORDS = (
@@ -117,6 +120,8 @@ def clean_html(fragment: str, base_url: str, *, lead_image: tuple[str, str] | No
         root.text = None
         root.insert(0, paragraph)
     text: str = lxml.etree.tostring(root, method="html", encoding="unicode")
+    if "&#" in fragment:
+        text = _NOT_XML.sub("", text)
     # Drop the wrapping <div> and </div>.
     return text[5:-6].strip()
 
