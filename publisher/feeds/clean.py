@@ -98,21 +98,25 @@ def clean_html(fragment: str, base_url: str, *, lead_image: tuple[str, str] | No
 
     `lead_image` is (url, alt) of an image to show first, unless the content already shows it.
     """
-    root = _parse(clean_text(fragment))
-    lxml.etree.strip_elements(
-        root, lxml.etree.Comment, lxml.etree.ProcessingInstruction, *_DROPPED, with_tail=False
-    )
+    root = _parse(clean_text(fragment))  # comments and processing instructions left out
+    lxml.etree.strip_elements(root, *_DROPPED, with_tail=False)
     for element in list(root.iter("iframe", "embed", "object")):
         _replace_embed(element, base_url)
-    unknown = {e.tag for e in root.iter() if e.tag not in _ALLOWED and e is not root}
-    if unknown:
-        lxml.etree.strip_tags(root, *unknown)
+    # One pass over the elements: the tags to unwrap, the attributes to fix, the images.
+    unknown: set[str] = set()
+    shown: set[str] = set()
     for element in root.iter():
+        tag = element.tag
+        if tag not in _ALLOWED:
+            unknown.add(tag)
         for name in element.keys():  # noqa: SIM118 (an lxml element iterates its children)
             kind = _attribute_kind(name)
             if kind != "keep":
                 _clean_attribute(element, name, kind, base_url)
-    shown = {img.get("src", "") for img in root.iter("img")}
+        if tag == "img":
+            shown.add(element.get("src", ""))
+    if unknown:
+        lxml.etree.strip_tags(root, *unknown)
     if lead_image is not None and lead_image[0] not in shown:
         paragraph = lxml.etree.Element("p")
         lxml.etree.SubElement(paragraph, "img", src=lead_image[0], alt=lead_image[1])
@@ -126,7 +130,14 @@ def clean_html(fragment: str, base_url: str, *, lead_image: tuple[str, str] | No
     return text[5:-6].strip()
 
 
-_HTML_PARSER = lxml.etree.HTMLParser(remove_blank_text=False, no_network=True, huge_tree=True)
+_HTML_PARSER = lxml.etree.HTMLParser(
+    remove_blank_text=False,
+    # Comments may hold '--' (or anything): never kept, so never built.
+    remove_comments=True,
+    remove_pis=True,
+    no_network=True,
+    huge_tree=True,
+)
 
 
 def _parse(fragment: str) -> Any:
