@@ -18,13 +18,15 @@ from pathlib import Path
 from publisher.config import Config
 from publisher.content.post import Post
 from publisher.errors import FeedError, Problem
-from publisher.feeds.fingerprint import Fingerprints, Stamp, stamp
+from publisher.feeds.fingerprint import Checked, Fingerprints, Stamp, stamp
 from publisher.feeds.jsonfeed import JsonItems
 from publisher.feeds.model import (
     STYLESHEET_NAME,
     Feed,
     FeedFile,
+    FeedPlan,
     Format,
+    Selection,
     category_slug,
     feed_files,
     feed_title,
@@ -55,82 +57,71 @@ def build_feeds(config: Config, posts: Sequence[Post], *, dry_run: bool = False)
     selection = select_posts(config, posts)
     prints = Fingerprints.load(config)
     out = config.feeds.output_dir
-    xml = XmlEntries()  # an entry shown in several feeds is rendered once
-    renderers: dict[Format, Callable[[Feed], bytes]] = {
-        "atom": xml.render_atom,
-        "rss": xml.render_rss,
-        "json": JsonItems().render_json,
-    }
     checked = [(plan, prints.check(selection, plan)) for plan in selection.feeds]
-    # Cleaning is the costly part: once per post, and only for the feeds to render.
-    stale = {
-        post.id: post
-        for plan, files in checked
-        if not all(fresh for _, _, fresh in files)
-        for post in plan.posts
-    }
-    items = make_items(config, selection, stale.values())
-    files: list[tuple[FeedFile, str, bytes | None]] = []  # None: left as the last build left it
-    for plan, plan_files in checked:
-        feed: Feed | None = None
-        for file, key, fresh in plan_files:
-            if fresh:
-                files.append((file, key, None))
-                continue
-            if feed is None:
-                feed = make_feed(config, plan, [items[post.id] for post in plan.posts])
-            files.append((file, key, renderers[file.format](feed)))
+    rendered = _render(config, selection, checked)
     extras: list[tuple[Path, bytes]] = []
     if config.feeds.stylesheet:
         extras.append((out / STYLESHEET_NAME, stylesheet_bytes()))
     if config.feeds.discovery_name:
         snippet = discovery_snippet(feed_title(config, ""), feed_files(config, ""))
         extras.append((out / config.feeds.discovery_name, snippet))
-
+    to_write = [(out / file.path, data) for file, _, data in rendered] + extras
     try:
         # Each write waits on fsync, which releases the GIL: a few at once keep the disk busy.
         with ThreadPoolExecutor(max_workers=8) as pool:
-            done = list(
-                pool.map(
-                    lambda f: None if f[2] is None else _put(out / f[0].path, f[2], dry_run), files
-                )
-            )
-            extras_done = list(pool.map(lambda f: _put(f[0], f[1], dry_run), extras))
+            done = list(pool.map(lambda f: _put(f[0], f[1], dry_run), to_write))
     except OSError as e:
         raise FeedError(
             f"{out}: cannot write the feeds ({e}): check [feeds] output_dir and its permissions"
         ) from e
 
-    written: list[Path] = []
-    unchanged: list[Path] = []
-    changed_urls: list[str] = []
-    for (file, key, _), result in zip(files, done, strict=True):
-        if result is not None and result[1] is not None:
-            prints.record(file, key, result[1])
-        if result is not None and result[0]:
-            written.append(out / file.path)
-            changed_urls.append(file.url)
-        else:
-            unchanged.append(out / file.path)
-    for (path, _), (changed, _) in zip(extras, extras_done, strict=True):
-        (written if changed else unchanged).append(path)
+    changed = {path for (path, _), (did, _) in zip(to_write, done, strict=True) if did}
+    for (file, key, _), (_, left) in zip(rendered, done[: len(rendered)], strict=True):
+        if left is not None:
+            prints.record(file, key, left)
     if not dry_run:
         prints.save()
+    # Every file in the order written: each feed's formats, then the files beside them.
+    paths = [(out / file.path, file.url) for _, files in checked for file, _, _ in files]
+    paths += [(path, "") for path, _ in extras]
+    written = tuple(path for path, _ in paths if path in changed)
     log.info(
         "feeds: %d written, %d unchanged (%d feeds)%s",
         len(written),
-        len(unchanged),
+        len(paths) - len(written),
         len(selection.feeds),
         " (dry run)" if dry_run else "",
     )
     return FeedReport(
-        written=tuple(written),
-        unchanged=tuple(unchanged),
-        changed_urls=tuple(changed_urls),
+        written=written,
+        unchanged=tuple(path for path, _ in paths if path not in changed),
+        changed_urls=tuple(url for path, url in paths if url and path in changed),
         problems=selection.problems,
         feeds=len(selection.feeds),
         items=sum(len(plan.posts) for plan in selection.feeds),
     )
+
+
+def _render(
+    config: Config, selection: Selection, checked: list[tuple[FeedPlan, list[Checked]]]
+) -> list[tuple[FeedFile, str, bytes]]:
+    """The bytes of every file that is not known to be unchanged, with its fingerprint."""
+    xml = XmlEntries()  # an entry shown in several feeds is rendered once
+    renderers: dict[Format, Callable[[Feed], bytes]] = {
+        "atom": xml.render_atom,
+        "rss": xml.render_rss,
+        "json": JsonItems().render_json,
+    }
+    stale = [(plan, [(f, k) for f, k, fresh in files if not fresh]) for plan, files in checked]
+    # Cleaning is the costly part: once per post, and only for the feeds to render.
+    shown = {post.id: post for plan, files in stale if files for post in plan.posts}
+    items = make_items(config, selection, shown.values())
+    rendered: list[tuple[FeedFile, str, bytes]] = []
+    for plan, files in stale:
+        if files:
+            feed = make_feed(config, plan, [items[post.id] for post in plan.posts])
+            rendered.extend((file, key, renderers[file.format](feed)) for file, key in files)
+    return rendered
 
 
 def _put(path: Path, data: bytes, dry_run: bool) -> tuple[bool, Stamp | None]:

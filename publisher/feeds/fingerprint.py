@@ -45,6 +45,7 @@ _FORMAT = 1  # bumped when the record's layout or the fingerprints' recipe chang
 _POST_FIELDS = tuple(f.name for f in dataclasses.fields(Post) if f.name != "body")
 
 Stamp = tuple[int, int, int, int]  # size, mtime_ns, ctime_ns, inode
+Checked = tuple[FeedFile, str, bool]  # a file, its fingerprint, whether it is unchanged
 
 
 def state_path(config: Config) -> Path:
@@ -81,14 +82,14 @@ class Fingerprints:
             return cls(config, {})
         return cls(config, data["files"] if valid else {})
 
-    def check(self, selection: Selection, plan: FeedPlan) -> list[tuple[FeedFile, str, bool]]:
+    def check(self, selection: Selection, plan: FeedPlan) -> list[Checked]:
         """Each file of `plan`'s feed, its fingerprint, and whether it can be left as it is."""
         h = hashlib.blake2b(self._base, digest_size=16)
         h.update(repr((plan.category, plan.slug)).encode())
         for post in plan.posts:
             h.update(self._post_key(selection, post))
         feed_key = h.digest()
-        checked = []
+        checked: list[Checked] = []
         for file in feed_files(self._config, plan.slug):
             name = str(file.path)
             about = repr((file.format, name, file.url)).encode()
