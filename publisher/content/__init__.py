@@ -72,7 +72,11 @@ def index_posts(
     fingerprint = _fingerprint(config, ctx)
     files = discover(content_dir, drafts=drafts)
     cache = load_cache(store, fingerprint)
-    identities: dict[str, Identity] | None = None  # read only if some file needs parsing
+    # A file is read again when its size or modification time differs from the cache's.
+    misses = {
+        f.rel for f in files if (hit := cache.get(f.rel)) is None or hit[:2] != (f.size, f.mtime_ns)
+    }
+    identities = load_identities(store, misses) if misses else {}
 
     settled: dict[str, Post] = {}
     authors: dict[Row, Author] = {}
@@ -80,14 +84,11 @@ def index_posts(
     new_ids: list[Identity] = []
     moved: dict[str, str] = {}
     for source in files:
-        hit = cache.get(source.rel)
-        if hit is not None and hit[0] == source.size and hit[1] == source.mtime_ns:
-            cached = decode(hit[2], authors)
+        if source.rel not in misses:
+            cached = decode(cache[source.rel][2], authors)
             if cached is not None:
                 settled[source.rel] = cached
             continue
-        if identities is None:
-            identities = load_identities(store)
         known = identities.get(source.rel)
         readable, post = _read_one(source, ctx, now, known, problems, config)
         if not readable:

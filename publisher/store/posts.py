@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import marshal
 import zlib
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -55,10 +55,20 @@ def bucket_of(source: str) -> int:
     return zlib.crc32(source.encode("utf-8")) % BUCKETS
 
 
-def load_identities(store: Store) -> dict[str, Identity]:
-    """Every known post identity, by source path."""
-    rows = store.conn.execute("SELECT source, id, url, first_seen FROM post_identity")
-    return {r[0]: Identity(r[0], r[1], r[2], datetime.fromisoformat(r[3])) for r in rows}
+def load_identities(store: Store, sources: Collection[str] | None = None) -> dict[str, Identity]:
+    """Known post identities by source path: all of them, or those of `sources`."""
+    query = "SELECT source, id, url, first_seen FROM post_identity"
+    if sources is None or len(sources) > 500:
+        rows = store.conn.execute(query).fetchall()
+    else:
+        # A warm run with a few changed files looks up just those.
+        rows = [r for s in sources for r in store.conn.execute(query + " WHERE source = ?", (s,))]
+    wanted = None if sources is None else set(sources)
+    return {
+        r[0]: Identity(r[0], r[1], r[2], datetime.fromisoformat(r[3]))
+        for r in rows
+        if wanted is None or r[0] in wanted
+    }
 
 
 def add_identities(store: Store, identities: Sequence[Identity]) -> dict[str, Identity]:
@@ -74,8 +84,7 @@ def add_identities(store: Store, identities: Sequence[Identity]) -> dict[str, Id
         ).rowcount
     if inserted == len(rows):
         return {i.source: i for i in identities}
-    wanted = {r[0] for r in rows}
-    return {s: i for s, i in load_identities(store).items() if s in wanted}
+    return load_identities(store, [r[0] for r in rows])
 
 
 def update_urls(store: Store, urls: dict[str, str]) -> None:
