@@ -5,11 +5,12 @@ the 51 feeds of a 10,000-post site only to find their bytes unchanged costs as m
 writing them the first time. So each file is recorded, once written (or found identical),
 with a fingerprint of everything its bytes depend on (the package's code and version, the
 libraries that render it, the [site] and [feeds] settings, and for each of its posts every
-field, the size and times of the post's file, its image's length and its update shift) and
-with the file's own size, times and inode as they were left. The next build renders only
-the files whose fingerprint or on-disk stamp differs: a changed post, setting or version,
-a deleted file and a hand-edited one (its ctime moves even if its mtime is put back) are
-all rendered again, and still written only if their bytes differ.
+field, the size and times of the post's file, its image's length, its update shift and the
+UTC offsets its dates are shown with) and with the file's own size, times and inode as they
+were left. The next build renders only the files whose fingerprint or on-disk stamp
+differs: a changed post, setting or version, a deleted file and a hand-edited one (its
+ctime moves even if its mtime is put back) are all rendered again, and still written only
+if their bytes differ.
 
 The record is a small JSON file next to the store, written atomically, and only when it
 changed, so a nothing-changed run writes nothing at all. It is not kept in the output
@@ -20,11 +21,13 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import importlib.metadata
 import json
 import logging
 import os
 import platform
 from collections.abc import Iterable
+from datetime import timedelta
 from functools import cache
 from pathlib import Path
 
@@ -143,7 +146,11 @@ class Fingerprints:
             source = stamp(body.path) if body.path else body.inline
             fields = tuple(getattr(post, name) for name in _POST_FIELDS)
             shift, length = selection.shifts.get(post.id, 0), selection.lengths.get(post.id)
-            extra = (body.format, body.path, source, shift, length)
+            # The offsets the feeds show the dates with: time zone rules change too.
+            tz = self._config.site.tz
+            moment = max(post.updated, post.date) + timedelta(seconds=shift)
+            zones = (post.date.astimezone(tz).utcoffset(), moment.astimezone(tz).utcoffset())
+            extra = (body.format, body.path, source, shift, length, zones)
             key = hashlib.blake2b(repr((fields, extra)).encode(), digest_size=16).digest()
             self._posts[post.id] = key
         return key
@@ -166,10 +173,19 @@ def _base_key(config: Config) -> bytes:
         lxml.etree.LXML_VERSION,
         lxml.etree.LIBXML_VERSION,
         markdown_it.__version__,
+        _version("python-frontmatter"),  # splits the front matter off a body
         platform.python_version(),
     )
     settings = (repr(config.site), repr(config.feeds), repr(config.content.static_dir))
     return repr((_FORMAT, versions, _code_stamps(), settings)).encode()
+
+
+@cache
+def _version(distribution: str) -> str:
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return ""
 
 
 @cache
