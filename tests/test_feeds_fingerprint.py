@@ -12,6 +12,7 @@ import os
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from factories import make_config, make_post
 from feeds_corpus import T0, hostile_config, hostile_posts
 
@@ -209,3 +210,14 @@ def test_a_dry_run_uses_the_record_but_keeps_none(tmp_path: Path) -> None:
     report = build_feeds(config, posts, dry_run=True)
     assert written(tmp_path, report) == ["atom.xml"]
     assert not (tmp_path / "out" / "atom.xml").exists()
+
+
+def test_a_record_that_cannot_be_kept_warns_and_the_feeds_stay(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / "state").write_text("a file where the store's folder should be")
+    report = build_feeds(site(tmp_path), two_posts(tmp_path))
+    assert len(report.written) == 11
+    assert "cannot keep the feed fingerprints" in caplog.text
+    assert "the next run renders every feed again" in caplog.text
+    assert "check the [store] path folder" in caplog.text
