@@ -156,6 +156,7 @@ def select_posts(config: Config, posts: Sequence[Post]) -> Selection:
     folders = _Folders(problems)
     seen: set[str] = set()
     combos: dict[tuple[str, ...], tuple[str, ...]] = {}
+    categories = config.feeds.categories
     for post in posts:
         if post.id in seen:
             problems.append(
@@ -167,7 +168,7 @@ def select_posts(config: Config, posts: Sequence[Post]) -> Selection:
         seen.add(post.id)
         if len(site_posts) < limit:
             site_posts.append(post)
-        if not config.feeds.categories:
+        if not categories:
             continue
         slugs = combos.get(post.categories)
         if slugs is None:
@@ -175,8 +176,10 @@ def select_posts(config: Config, posts: Sequence[Post]) -> Selection:
             slugs = unique(folders.slug(raw, post.source) for raw in post.categories)
             combos[post.categories] = slugs
         for slug in slugs:
-            bucket = by_slug.setdefault(slug, [])
-            if len(bucket) < limit:
+            bucket = by_slug.get(slug)
+            if bucket is None:
+                by_slug[slug] = [post]
+            elif len(bucket) < limit:
                 bucket.append(post)
 
     shown = {p.id: p for p in site_posts} | {p.id: p for b in by_slug.values() for p in b}
@@ -238,9 +241,12 @@ def update_shifts(posts: Sequence[Post]) -> dict[str, int]:
     taken: dict[int, int] = {}  # a second in use -> the next second that may be free
     result: dict[str, int] = {}
     for post in reversed(posts):
-        moment = max(post.updated, post.date)
+        updated, date = post.updated, post.date
         # Whole seconds since the epoch: cheap to compare, whatever each date's zone.
-        wanted = int(moment.timestamp())
+        wanted = int((updated if updated > date else date).timestamp())
+        if wanted not in taken:  # the common case, without the bookkeeping below
+            taken[wanted] = wanted + 1
+            continue
         second, passed = wanted, []
         while second in taken:
             passed.append(second)
