@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from publisher.feeds.model import Feed, FeedItem
+from publisher.feeds.items import FeedItem
+from publisher.feeds.model import Feed
 
 VERSION = "https://jsonfeed.org/version/1.1"
 

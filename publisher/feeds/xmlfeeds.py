@@ -25,7 +25,8 @@ from feedgen.ext.media import MediaEntryExtension
 from feedgen.feed import FeedGenerator
 
 from publisher.feeds.clean import html_text
-from publisher.feeds.model import GENERATOR, MEDIA_TYPES, Feed, FeedItem, Format
+from publisher.feeds.items import FeedItem
+from publisher.feeds.model import GENERATOR, MEDIA_TYPES, Feed, Format
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 MEDIA_NS = "http://search.yahoo.com/mrss/"

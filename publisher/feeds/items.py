@@ -1,0 +1,114 @@
+"""One post as every feed shows it: cleaned once, whatever number of feeds shows it."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from publisher.config import Config
+from publisher.content.post import Author, Post
+from publisher.errors import Problem
+from publisher.feeds.clean import absolute_uri, clean_html, clean_line, clean_text, to_uri, unique
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FeedImage:
+    """A post's image as feeds carry it; `length` None means no enclosure can be written."""
+
+    url: str
+    mime_type: str
+    length: int | None
+    alt: str
+
+    @property
+    def enclosable(self) -> bool:
+        """An enclosure needs both a length and a type; without them only media:content."""
+        return self.length is not None and bool(self.mime_type)
+
+
+@dataclass(frozen=True)
+class FeedItem:
+    """One post as every feed shows it; `content_html` is None when only the excerpt goes out."""
+
+    id: str
+    url: str
+    title: str
+    published: datetime
+    updated: datetime
+    author: Author
+    categories: tuple[str, ...]
+    summary: str
+    content_html: str | None
+    image: FeedImage | None
+
+
+def make_item(config: Config, post: Post, *, length: int | None, shift: int = 0) -> FeedItem:
+    """One post, cleaned for feeds; `length` is its image's byte length (see image_length)."""
+    image = None
+    if post.image is not None:
+        url = absolute_uri(post.image.url, post.url)
+        image = FeedImage(url, post.image.mime_type, length, clean_line(post.image.alt))
+    excerpt_only = config.feeds.excerpt_only or post.excerpt_only
+    content = None
+    if not excerpt_only:
+        lead = (image.url, image.alt) if image is not None else None
+        content = clean_html(post.content_html, post.url, lead_image=lead)
+    author = post.author
+    name = (
+        clean_line(author.name) or clean_line(config.site.author) or clean_line(config.site.title)
+    )
+    email = author.email or ("" if author.name else config.site.author_email)
+    return FeedItem(
+        id=to_uri(post.id),
+        url=to_uri(post.url),
+        title=clean_line(post.title) or clean_line(post.excerpt)[:80] or post.url,
+        # Shown in the site's zone: the instant is the same, and readers see local times.
+        published=post.date.replace(microsecond=0).astimezone(config.site.tz),
+        updated=(
+            max(post.updated, post.date).replace(microsecond=0) + timedelta(seconds=shift)
+        ).astimezone(config.site.tz),
+        author=Author(name, clean_line(email), to_uri(author.uri) if author.uri else ""),
+        categories=unique(clean_line(c) for c in (*post.categories, *post.tags)),
+        summary=clean_text(post.excerpt).strip(),
+        content_html=content,
+        image=image,
+    )
+
+
+def image_length(config: Config, post: Post, problems: list[Problem]) -> int | None:
+    """The byte length of the post's image: given, or read from [content] static_dir."""
+    assert post.image is not None
+    if post.image.length is not None:
+        return post.image.length
+    return _local_length(config, absolute_uri(post.image.url, post.url), post.source, problems)
+
+
+def _local_length(config: Config, url: str, source: str, problems: list[Problem]) -> int | None:
+    """The byte length of an image served from the site, read from [content] static_dir."""
+    static_dir = config.content.static_dir
+    if static_dir is None or not url.startswith(config.site.url):
+        log.debug("%s: image %s has no known length: no enclosure", source, url)
+        return None
+    relative = unquote(urlsplit(url[len(config.site.url) :]).path).lstrip("/")
+    root = Path(static_dir).resolve()
+    path = (root / relative).resolve()
+    if not path.is_relative_to(root) or not path.is_file():
+        problems.append(
+            Problem(
+                source,
+                f"image {url!r} is not a file under [content] static_dir ({root / relative}): "
+                "its size is unknown, so feeds carry it as media:content without an enclosure; "
+                "add the file or fix the image path",
+                warning=True,
+            )
+        )
+        return None
+    return path.stat().st_size
+
+
+__all__ = ["FeedImage", "FeedItem", "image_length", "make_item"]
