@@ -2,9 +2,9 @@
 
 `build_feeds` chooses the posts of each feed (`model`), skips the files whose inputs and
 on-disk state match the last build's (`fingerprint`), cleans each remaining post once
-(`clean`), renders the rest in every configured format (`xmlfeeds`, `jsonfeed`) and writes
-only the files whose bytes changed (`output`), so a run with nothing new touches nothing and
-WebSub hears only of real changes.
+(`items`, `clean`), renders the rest in every configured format (`xmlfeeds`, `jsonfeed`)
+and writes only the files whose bytes changed (`output`), so a run with nothing new
+touches nothing and WebSub hears only of real changes.
 """
 
 from __future__ import annotations
