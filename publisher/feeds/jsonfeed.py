@@ -15,7 +15,7 @@ class JsonItems:
     """JSON Feed items, each encoded once per build and reused by every feed showing it."""
 
     def __init__(self) -> None:
-        self._items: dict[str, str] = {}
+        self._items: dict[str, bytes] = {}
 
     def render_json(self, feed: Feed) -> bytes:
         """The JSON Feed 1.1 document for `feed`, as UTF-8 bytes (keys in a fixed order)."""
@@ -38,13 +38,16 @@ class JsonItems:
         items = [self._encoded(item) for item in feed.items]
         # The feed's own keys indented, one item a line: indenting every item would send
         # the encoding through json's slow pure-Python path.
-        listed = "[\n    " + ",\n    ".join(items) + "\n  ]" if items else "[]"
-        return (head[:-2] + f',\n  "items": {listed}\n}}\n').encode("utf-8")
+        listed = [b"[\n    ", b",\n    ".join(items), b"\n  ]"] if items else [b"[]"]
+        return b"".join([(head[:-2] + ',\n  "items": ').encode("utf-8"), *listed, b"\n}\n"])
 
-    def _encoded(self, item: FeedItem) -> str:
-        if item.id not in self._items:
-            self._items[item.id] = json.dumps(_item(item), ensure_ascii=False)
-        return self._items[item.id]
+    def _encoded(self, item: FeedItem) -> bytes:
+        """The item as one line of UTF-8 JSON, encoded once per build."""
+        encoded = self._items.get(item.id)
+        if encoded is None:
+            encoded = json.dumps(_item(item), ensure_ascii=False).encode("utf-8")
+            self._items[item.id] = encoded
+        return encoded
 
 
 def render_json(feed: Feed) -> bytes:

@@ -109,7 +109,7 @@ def _escape_text(text: str) -> bytes:
 
 def _splice(document: bytes, before: bytes, entries: list[bytes]) -> bytes:
     at = document.rindex(before)
-    return document[:at] + b"".join(entries) + document[at:]
+    return b"".join([document[:at], *entries, document[at:]])  # one copy of the entries
 
 
 def _atom_entry(item: FeedItem) -> bytes:
