@@ -20,8 +20,8 @@ from typing import Any
 
 import lxml.etree
 from feedgen.entry import FeedEntry
-from feedgen.ext.dc import DcEntryExtension
-from feedgen.ext.media import MediaEntryExtension
+from feedgen.ext.dc import DcEntryExtension, DcExtension
+from feedgen.ext.media import MediaEntryExtension, MediaExtension
 from feedgen.feed import FeedGenerator
 
 from publisher.feeds.clean import html_text
@@ -171,9 +171,10 @@ def _rss_refs(data: bytes) -> bytes:
 
 def _generator(feed: Feed, fmt: Format) -> Any:
     fg = FeedGenerator()
-    fg.load_extension("media")
+    # register_extension, not load_extension: that one retries a failing import each time.
+    fg.register_extension("media", MediaExtension, MediaEntryExtension)
     if fmt == "rss":
-        fg.load_extension("dc", atom=False, rss=True)
+        fg.register_extension("dc", DcExtension, DcEntryExtension, atom=False, rss=True)
     fg.id(feed.id)
     fg.title(_text(feed.title, fmt))
     if feed.subtitle or fmt == "rss":
