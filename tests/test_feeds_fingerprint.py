@@ -187,7 +187,9 @@ def test_a_lost_or_damaged_record_only_costs_a_render(tmp_path: Path) -> None:
     config = site(tmp_path)
     build_feeds(config, two_posts(tmp_path))
     state = tmp_path / "state" / STATE_NAME
-    for damage in (b"{not json", b'{"format": 1}', None):
+    out = json.dumps(str((tmp_path / "out").resolve()))
+    damaged_entries = f'{{"format": 1, "output_dir": {out}, "files": {{"atom.xml": {{}}}}}}'
+    for damage in (b"{not json", b'{"format": 1}', damaged_entries.encode(), None):
         if damage is None:
             state.unlink()
         else:

@@ -83,7 +83,11 @@ class Fingerprints:
         except (OSError, ValueError, KeyError, TypeError) as e:
             log.debug("%s: unreadable (%s): every feed is rendered", path, e)
             return cls(config, {})
-        return cls(config, data["files"] if valid else {})
+        if not valid:
+            return cls(config, {})
+        # An entry of another shape (a hand-edited record) only costs that file a render.
+        files = data["files"].items()
+        return cls(config, {k: v for k, v in files if isinstance(v, list) and len(v) == 5})
 
     def check(self, selection: Selection, plan: FeedPlan) -> list[Checked]:
         """Each file of `plan`'s feed, its fingerprint, and whether it can be left as it is."""
