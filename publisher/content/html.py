@@ -13,8 +13,9 @@ from markdown_it import MarkdownIt
 from publisher.content.urls import absolute_url
 
 _WHITESPACE = re.compile(r"\s+")
-# A start tag, and inside it one href/src/srcset attribute with its quoted or bare value.
-_TAG = re.compile(r"<[a-zA-Z][^<>]*>")
+# A start tag holding a URL attribute (most tags hold none and are never looked at), and
+# inside it one href/src/srcset/poster attribute with its quoted or bare value.
+_TAG = re.compile(r"<[a-zA-Z][^<>]*?\s(?:href|src|srcset|poster)\s*=[^<>]*>", re.IGNORECASE)
 _URL_ATTR = re.compile(
     r"""(?P<name>\s(?:href|src|srcset|poster)\s*=\s*)(?:"(?P<dq>[^"]*)"|'(?P<sq>[^']*)'|(?P<bare>[^\s"'=<>`]+))""",
     re.IGNORECASE,
