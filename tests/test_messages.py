@@ -31,13 +31,6 @@ def rendered_for(config: Config, posts: list[Post], more: int = 0) -> RenderedIs
     return render_issue(config, issue, posts)
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Store:
-    s = Store.open(tmp_path / "state.sqlite3")
-    yield s  # type: ignore[misc]
-    s.close()
-
-
 def test_a_message_is_multipart_alternative_text_then_html_in_base64(
     tmp_path: Path, store: Store
 ) -> None:

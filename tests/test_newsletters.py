@@ -13,13 +13,6 @@ from publisher.store import Store
 from publisher.store import announced as announced_store
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Store:
-    s = Store.open(tmp_path / "state.sqlite3")
-    yield s  # type: ignore[misc]
-    s.close()
-
-
 def send(store: Store, issue: Issue) -> None:
     with store.transaction():
         mark_announced(store, issue)

@@ -32,13 +32,6 @@ def config(tmp_path: Path) -> Config:
     return email_config(tmp_path)
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Store:
-    s = Store.open(tmp_path / "state.sqlite3")
-    yield s  # type: ignore[misc]
-    s.close()
-
-
 def test_the_same_address_in_another_case_is_the_same_person(config: Config, store: Store) -> None:
     first = add_subscriber(config, store, "Kim@Example.COM", T0, name="김철수")
     again = add_subscriber(config, store, "kim@example.com", T0, newsletters=["daily"])
