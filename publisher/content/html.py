@@ -12,7 +12,6 @@ from markdown_it import MarkdownIt
 
 from publisher.content.urls import absolute_url
 
-_WHITESPACE = re.compile(r"\s+")
 # A start tag holding a URL attribute (most tags hold none and are never looked at), and
 # inside it one href/src/srcset/poster attribute with its quoted or bare value.
 _TAG = re.compile(r"<[a-zA-Z][^<>]*?\s(?:href|src|srcset|poster)\s*=[^<>]*>", re.IGNORECASE)
@@ -91,7 +90,7 @@ def html_to_text(fragment: str) -> str:
 
 def collapse_whitespace(text: str) -> str:
     """Runs of whitespace (newlines included) become one space; ends trimmed."""
-    return _WHITESPACE.sub(" ", text).strip()
+    return " ".join(text.split())
 
 
 def first_paragraph_text(body_html: str) -> str:

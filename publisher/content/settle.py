@@ -75,11 +75,11 @@ def settle(
     def problem(key: str, message: str) -> None:
         problems.append((raw.line_of(key), message))
 
-    stem = os.path.splitext(os.path.basename(source.rel))[0]
+    stem, suffix = os.path.splitext(os.path.basename(source.rel))
     file_date, title_slug = split_filename_date(stem)
 
     title_html = collapse_whitespace(str(meta.get("title") or ""))
-    title = html_to_text(title_html) if title_html else ""
+    title = html_to_text(title_html) if "<" in title_html or "&" in title_html else title_html
     if not title:
         # Jekyll: 2014-03-02-march-the-second.md -> "March The Second"
         title = " ".join(w.capitalize() for w in title_slug.replace("_", " ").split("-") if w)
@@ -99,7 +99,7 @@ def settle(
     tags = _words(meta, "tags", "tag", problem)
 
     body = raw.body
-    body_format: BodyFormat = _body_format(source.rel, body)
+    body_format: BodyFormat = _body_format(suffix.lower(), body)
     excerpt = _excerpt(meta, body, body_format, ctx.excerpt_length)
 
     feature_source = meta.get("feature_text")
@@ -187,8 +187,7 @@ def _words(meta: dict[str, Any], plural: str, single: str, problem: Any) -> tupl
     return tuple(dict.fromkeys(items))
 
 
-def _body_format(rel: str, body: str) -> BodyFormat:
-    suffix = os.path.splitext(rel)[1].lower()
+def _body_format(suffix: str, body: str) -> BodyFormat:
     if suffix in (".html", ".htm"):
         return "html"
     if suffix == ".txt" and body.lstrip().startswith("<"):
