@@ -7,6 +7,7 @@ never stops the others.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import logging
 import sys
@@ -62,6 +63,20 @@ def index_posts(
     config: Config, store: Store, now: datetime, *, drafts: bool = False, dry_run: bool = False
 ) -> IndexResult:
     """Index the content folder; `dry_run` reads the store but writes nothing to it."""
+    # Indexing makes tens of thousands of long-lived objects and no reference cycles, so
+    # the cyclic collector would only re-scan them over and over (5% of a cold index).
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _index(config, store, now, drafts=drafts, dry_run=dry_run)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _index(
+    config: Config, store: Store, now: datetime, *, drafts: bool, dry_run: bool
+) -> IndexResult:
     content_dir = config.content.dir
     if not content_dir.is_dir():
         raise ContentError(

@@ -99,23 +99,11 @@ def expand_permalink(
 
 
 def _date_part(name: str, date: datetime) -> str:
-    formats = {
-        "year": "%Y",
-        "month": "%m",
-        "day": "%d",
-        "hour": "%H",
-        "minute": "%M",
-        "second": "%S",
-        "short_month": "%b",
-        "long_month": "%B",
-        "short_day": "%a",
-        "long_day": "%A",
-    }
-    if name in ("year", "month", "day", "hour", "minute", "second"):
+    if name in _NUMERIC:
         value: int = getattr(date, name)
         return f"{value:04d}" if name == "year" else f"{value:02d}"
-    if name in formats:
-        return date.strftime(formats[name])
+    if name in _STRFTIME:
+        return date.strftime(_STRFTIME[name])
     if name == "short_year":
         return f"{date.year % 100:02d}"
     if name in ("i_month", "i_day"):
@@ -127,10 +115,15 @@ def _date_part(name: str, date: datetime) -> str:
     return ".html"  # :output_ext
 
 
+_NUMERIC = frozenset({"year", "month", "day", "hour", "minute", "second"})
+_STRFTIME = {"short_month": "%b", "long_month": "%B", "short_day": "%a", "long_day": "%A"}
+
+
 @cache
 def _category_slug(category: str) -> str:
-    # Jekyll lower-cases categories in URLs.
-    return slugify(category, cased=False)
+    # Jekyll lower-cases categories in URLs; percent-encoded here, once per category, so
+    # the path is usually plain ASCII by the time the whole URL is encoded.
+    return iri_to_uri(slugify(category, cased=False))
 
 
 @cache
