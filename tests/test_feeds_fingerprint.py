@@ -19,7 +19,7 @@ from feeds_corpus import T0, hostile_config, hostile_posts
 from publisher.config import Config
 from publisher.content.post import Body, Image, Post
 from publisher.feeds import build_feeds
-from publisher.feeds.fingerprint import STATE_NAME
+from publisher.feeds.fingerprint import RECORD_FORMAT, STATE_NAME
 
 NEWS = "categories/news"
 
@@ -188,8 +188,10 @@ def test_a_lost_or_damaged_record_only_costs_a_render(tmp_path: Path) -> None:
     build_feeds(config, two_posts(tmp_path))
     state = tmp_path / "state" / STATE_NAME
     out = json.dumps(str((tmp_path / "out").resolve()))
-    damaged_entries = f'{{"format": 1, "output_dir": {out}, "files": {{"atom.xml": {{}}}}}}'
-    for damage in (b"{not json", b'{"format": 1}', damaged_entries.encode(), None):
+    damaged_entries = (
+        f'{{"format": {RECORD_FORMAT}, "output_dir": {out}, "files": {{"atom.xml": {{}}}}}}'
+    )
+    for damage in (b"{not json", b'{"format": %d}' % RECORD_FORMAT, damaged_entries.encode(), None):
         if damage is None:
             state.unlink()
         else:
@@ -198,7 +200,7 @@ def test_a_lost_or_damaged_record_only_costs_a_render(tmp_path: Path) -> None:
         report = build_feeds(config, posts)
         assert report.written == ()
         assert all(rendered(p) for p in posts)
-        assert json.loads(state.read_bytes())["format"] == 1
+        assert json.loads(state.read_bytes())["format"] == RECORD_FORMAT
 
 
 def test_a_dry_run_uses_the_record_but_keeps_none(tmp_path: Path) -> None:

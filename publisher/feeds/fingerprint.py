@@ -19,11 +19,11 @@ folder: that folder is published as it is, and every file in it is a feed file.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import importlib.metadata
 import json
 import logging
+import marshal
 import os
 import platform
 from collections.abc import Iterable
@@ -38,14 +38,14 @@ import markdown_it
 import publisher
 from publisher.atomic import write_atomic
 from publisher.config import Config
+from publisher.content.codec import encode
 from publisher.content.post import Post
 from publisher.feeds.model import FeedFile, FeedPlan, Selection, feed_files
 
 log = logging.getLogger(__name__)
 
 STATE_NAME = "feed-fingerprints.json"
-_FORMAT = 1  # bumped when the record's layout or the fingerprints' recipe changes
-_POST_FIELDS = tuple(f.name for f in dataclasses.fields(Post) if f.name != "body")
+RECORD_FORMAT = 2  # bumped when the record's layout or the fingerprints' recipe changes
 
 Stamp = tuple[int, int, int, int]  # size, mtime_ns, ctime_ns, inode
 Checked = tuple[FeedFile, str, bool]  # a file, its fingerprint, whether it is unchanged
@@ -74,7 +74,7 @@ class Fingerprints:
         try:
             data = json.loads(path.read_bytes())
             valid = (
-                data["format"] == _FORMAT
+                data["format"] == RECORD_FORMAT
                 and data["output_dir"] == str(config.feeds.output_dir.resolve())
                 and isinstance(data["files"], dict)
             )
@@ -125,7 +125,7 @@ class Fingerprints:
             return
         path = state_path(self._config)
         data = {
-            "format": _FORMAT,
+            "format": RECORD_FORMAT,
             "output_dir": str(self._out.resolve()),
             "files": dict(sorted(self._now.items())),
         }
@@ -148,14 +148,14 @@ class Fingerprints:
             # A body read from its file is known by the file's stamp, not by its text:
             # reading 711 bodies is what a nothing-changed run must not do.
             source = stamp(body.path) if body.path else body.inline
-            fields = tuple(getattr(post, name) for name in _POST_FIELDS)
+            fields = encode(post)  # every field as plain values (the parse cache's row)
             shift, length = selection.shifts.get(post.id, 0), selection.lengths.get(post.id)
             # The offsets the feeds show the dates with: time zone rules change too.
             tz = self._config.site.tz
             moment = max(post.updated, post.date) + timedelta(seconds=shift)
             zones = (post.date.astimezone(tz).utcoffset(), moment.astimezone(tz).utcoffset())
-            extra = (body.format, body.path, source, shift, length, zones)
-            key = hashlib.blake2b(repr((fields, extra)).encode(), digest_size=16).digest()
+            extra = (source, shift, length, tuple(z.total_seconds() if z else 0 for z in zones))
+            key = hashlib.blake2b(marshal.dumps((fields, extra)), digest_size=16).digest()
             self._posts[post.id] = key
         return key
 
@@ -181,7 +181,7 @@ def _base_key(config: Config) -> bytes:
         platform.python_version(),
     )
     settings = (repr(config.site), repr(config.feeds), repr(config.content.static_dir))
-    return repr((_FORMAT, versions, _code_stamps(), settings)).encode()
+    return repr((RECORD_FORMAT, versions, _code_stamps(), settings)).encode()
 
 
 @cache
