@@ -23,7 +23,6 @@ import hashlib
 import importlib.metadata
 import json
 import logging
-import marshal
 import os
 import platform
 from collections.abc import Iterable
@@ -45,7 +44,7 @@ from publisher.feeds.model import FeedFile, FeedPlan, Selection, feed_files
 log = logging.getLogger(__name__)
 
 STATE_NAME = "feed-fingerprints.json"
-RECORD_FORMAT = 2  # bumped when the record's layout or the fingerprints' recipe changes
+RECORD_FORMAT = 3  # bumped when the record's layout or the fingerprints' recipe changes
 
 Stamp = tuple[int, int, int, int]  # size, mtime_ns, ctime_ns, inode
 Checked = tuple[FeedFile, str, bool]  # a file, its fingerprint, whether it is unchanged
@@ -155,7 +154,8 @@ class Fingerprints:
             moment = max(post.updated, post.date) + timedelta(seconds=shift)
             zones = (post.date.astimezone(tz).utcoffset(), moment.astimezone(tz).utcoffset())
             extra = (source, shift, length, tuple(z.total_seconds() if z else 0 for z in zones))
-            key = hashlib.blake2b(marshal.dumps((fields, extra)), digest_size=16).digest()
+            # repr, not marshal: marshal's bytes depend on which objects happen to be shared.
+            key = hashlib.blake2b(repr((fields, extra)).encode(), digest_size=16).digest()
             self._posts[post.id] = key
         return key
 
