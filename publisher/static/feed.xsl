@@ -47,7 +47,7 @@
         </p>
         <h1><xsl:value-of select="$title"/></h1>
         <p><xsl:value-of select="$subtitle"/></p>
-        <p><a href="{$home}">Visit the site</a></p>
+        <p><a href="{$home}">Visit the site · 사이트로 가기</a></p>
         <ul>
           <xsl:apply-templates select="/atom:feed/atom:entry | /rss/channel/item"/>
         </ul>
