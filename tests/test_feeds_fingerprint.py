@@ -7,7 +7,6 @@ bytes differed) and a post's body (read and cleaned only when one of its feeds i
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -19,7 +18,8 @@ from feeds_corpus import T0, hostile_config, hostile_posts
 from publisher.config import Config
 from publisher.content.post import Body, Image, Post
 from publisher.feeds import build_feeds
-from publisher.feeds.fingerprint import RECORD_FORMAT, STATE_NAME
+from publisher.store import Store
+from publisher.store.fingerprints import load_fingerprints
 
 NEWS = "categories/news"
 
@@ -58,7 +58,7 @@ def rendered(post: Post) -> bool:
 def test_nothing_changed_renders_nothing_and_writes_nothing(tmp_path: Path) -> None:
     config = site(tmp_path)
     build_feeds(config, two_posts(tmp_path))
-    state = tmp_path / "state" / STATE_NAME
+    state = config.store.path
     files = sorted(p for p in tmp_path.rglob("*") if p.is_file() and "content" not in p.parts)
     before = {p: (p.stat().st_mtime_ns, p.stat().st_ino) for p in files}
     posts = two_posts(tmp_path)  # the same posts, as fresh values
@@ -183,24 +183,28 @@ def test_warnings_are_reported_again_when_nothing_is_rendered(tmp_path: Path) ->
     assert [str(p) for p in second.problems] == [str(p) for p in first.problems]
 
 
-def test_a_lost_or_damaged_record_only_costs_a_render(tmp_path: Path) -> None:
+def test_a_lost_or_stale_record_only_costs_a_render(tmp_path: Path) -> None:
     config = site(tmp_path)
     build_feeds(config, two_posts(tmp_path))
-    state = tmp_path / "state" / STATE_NAME
-    out = json.dumps(str((tmp_path / "out").resolve()))
-    damaged_entries = (
-        f'{{"format": {RECORD_FORMAT}, "output_dir": {out}, "files": {{"atom.xml": {{}}}}}}'
-    )
-    for damage in (b"{not json", b'{"format": %d}' % RECORD_FORMAT, damaged_entries.encode(), None):
-        if damage is None:
-            state.unlink()
-        else:
-            state.write_bytes(damage)
+    out = str(config.feeds.output_dir.resolve())
+    damages = [
+        "DELETE FROM feed_fingerprints",
+        "UPDATE feed_fingerprints SET fingerprint = 'stale'",
+        "UPDATE feed_fingerprints SET inode = inode + 1",
+    ]
+    for damage in damages:
+        with Store.open(config.store.path) as store, store.transaction() as conn:
+            conn.execute(damage)
         posts = two_posts(tmp_path)
         report = build_feeds(config, posts)
         assert report.written == ()
         assert all(rendered(p) for p in posts)
-        assert json.loads(state.read_bytes())["format"] == RECORD_FORMAT
+        with Store.open(config.store.path) as store:
+            assert len(load_fingerprints(store, out)) == 9
+    config.store.path.unlink()
+    posts = two_posts(tmp_path)
+    assert build_feeds(config, posts).written == ()
+    assert all(rendered(p) for p in posts)
 
 
 def test_a_dry_run_uses_the_record_but_keeps_none(tmp_path: Path) -> None:
@@ -222,6 +226,5 @@ def test_a_record_that_cannot_be_kept_warns_and_the_feeds_stay(
     (tmp_path / "state").write_text("a file where the store's folder should be")
     report = build_feeds(site(tmp_path), two_posts(tmp_path))
     assert len(report.written) == 11
-    assert "cannot keep the feed fingerprints" in caplog.text
-    assert "the next run renders every feed again" in caplog.text
-    assert "check the [store] path folder" in caplog.text
+    assert "cannot open the state file" in caplog.text
+    assert "cannot keep the feed fingerprints: the next run renders every feed again" in caplog.text

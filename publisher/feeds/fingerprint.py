@@ -12,8 +12,8 @@ differs: a changed post, setting or version, a deleted file and a hand-edited on
 ctime moves even if its mtime is put back) are all rendered again, and still written only
 if their bytes differ.
 
-The record is a small JSON file next to the store, written atomically, and only when it
-changed, so a nothing-changed run writes nothing at all. It is not kept in the output
+The record is kept in the state file (`publisher.store.fingerprints`), written only when
+it changed, so a nothing-changed run writes nothing at all. It is not kept in the output
 folder: that folder is published as it is, and every file in it is a feed file.
 """
 
@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import importlib.metadata
-import json
 import logging
 import os
 import platform
@@ -35,58 +34,45 @@ import lxml.etree
 import markdown_it
 
 import publisher
-from publisher.atomic import write_atomic
 from publisher.config import Config
 from publisher.content.codec import encode
 from publisher.content.post import Post
+from publisher.errors import StoreError
 from publisher.feeds.model import FeedFile, FeedPlan, Selection, feed_files
+from publisher.store import Store
+from publisher.store.fingerprints import Record, load_fingerprints, save_fingerprints
 
 log = logging.getLogger(__name__)
 
-STATE_NAME = "feed-fingerprints.json"
-RECORD_FORMAT = 3  # bumped when the record's layout or the fingerprints' recipe changes
+RECORD_FORMAT = 3  # bumped when the recipe of the fingerprints changes
 
 Stamp = tuple[int, int, int, int]  # size, mtime_ns, ctime_ns, inode
 Checked = tuple[FeedFile, str, bool]  # a file, its fingerprint, whether it is unchanged
 
 
-def state_path(config: Config) -> Path:
-    """Where the fingerprints of the last build are kept: next to the store."""
-    return config.store.path.parent / STATE_NAME
-
-
 class Fingerprints:
     """Per feed file: the fingerprint of its inputs and its stamp when last written or checked."""
 
-    def __init__(self, config: Config, recorded: dict[str, list[object]]) -> None:
+    def __init__(self, config: Config, recorded: dict[str, Record]) -> None:
         self._config = config
         self._out = config.feeds.output_dir
         self._recorded = recorded
-        self._now: dict[str, list[object]] = {}
+        self._now: dict[str, Record] = {}
         self._base = _base_key(config)
         self._posts: dict[str, bytes] = {}
 
     @classmethod
     def load(cls, config: Config) -> Fingerprints:
-        """The last build's fingerprints (none when missing, unreadable or for another site)."""
-        path = state_path(config)
+        """The last build's fingerprints, from the state file (none when there is none yet)."""
+        if not config.store.path.exists():
+            return cls(config, {})  # and a dry run creates no state file just to look
         try:
-            data = json.loads(path.read_bytes())
-            valid = (
-                data["format"] == RECORD_FORMAT
-                and data["output_dir"] == str(config.feeds.output_dir.resolve())
-                and isinstance(data["files"], dict)
-            )
-        except FileNotFoundError:
+            with Store.open(config.store.path) as store:
+                recorded = load_fingerprints(store, str(config.feeds.output_dir.resolve()))
+        except StoreError as e:
+            log.debug("%s: every feed is rendered", e)
             return cls(config, {})
-        except (OSError, ValueError, KeyError, TypeError) as e:
-            log.debug("%s: unreadable (%s): every feed is rendered", path, e)
-            return cls(config, {})
-        if not valid:
-            return cls(config, {})
-        # An entry of another shape (a hand-edited record) only costs that file a render.
-        files = data["files"].items()
-        return cls(config, {k: v for k, v in files if isinstance(v, list) and len(v) == 5})
+        return cls(config, recorded)
 
     def check(self, selection: Selection, plan: FeedPlan) -> list[Checked]:
         """Each file of `plan`'s feed, its fingerprint, and whether it can be left as it is."""
@@ -109,34 +95,26 @@ class Fingerprints:
         if recorded is None or recorded[0] != key:
             return False
         now = stamp(os.path.join(self._out, name))
-        if now is None or list(now) != recorded[1:]:
+        if now is None or now != recorded[1:]:
             return False
         self._now[name] = recorded
         return True
 
     def record(self, file: FeedFile, key: str, left: Stamp) -> None:
         """Note that `file` now holds the bytes of `key` and was left on disk as `left`."""
-        self._now[str(file.path)] = [key, *left]
+        self._now[str(file.path)] = (key, *left)
 
     def save(self) -> None:
-        """Keep the fingerprints for the next build, when they changed (atomically)."""
+        """Keep the fingerprints for the next build, when they changed."""
         if self._now == self._recorded:
             return
-        path = state_path(self._config)
-        data = {
-            "format": RECORD_FORMAT,
-            "output_dir": str(self._out.resolve()),
-            "files": dict(sorted(self._now.items())),
-        }
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            write_atomic(path, json.dumps(data, separators=(",", ":")).encode("utf-8"))
-        except OSError as e:
+            with Store.open(self._config.store.path) as store:
+                save_fingerprints(store, str(self._out.resolve()), self._now)
+        except StoreError as e:
             # The feeds themselves are written; only the next run's shortcut is lost.
             log.warning(
-                "%s: cannot keep the feed fingerprints (%s): the next run renders every feed "
-                "again; check the [store] path folder and its permissions",
-                path,
+                "%s: cannot keep the feed fingerprints: the next run renders every feed again",
                 e,
             )
 

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from publisher.errors import StoreError
-from publisher.store import announced, journal, posts, subscribers
+from publisher.store import announced, fingerprints, journal, posts, subscribers
 
 # Every module's tables, created on open; add a module here when it declares a SCHEMA.
 _SCHEMAS: tuple[str, ...] = (
@@ -22,6 +22,7 @@ _SCHEMAS: tuple[str, ...] = (
     announced.SCHEMA,
     subscribers.SCHEMA,
     journal.SCHEMA,
+    fingerprints.SCHEMA,
 )
 
 
