@@ -18,10 +18,10 @@ from typing import Any, Literal
 from markupsafe import Markup, escape
 
 from publisher.config import Config, NewsletterConfig
-from publisher.content.html import absolutize_html
 from publisher.content.post import Author, Body, Image, Post
 from publisher.content.urls import absolute_url
 from publisher.errors import Problem, PublisherError, TemplateError
+from publisher.feeds.clean import clean_html
 from publisher.messages import SharedParts, prepare
 from publisher.newsletters import Issue
 from publisher.subscribers import clean_text
@@ -92,8 +92,9 @@ class RenderedIssue:
 
 def _view(post: Post, level: Level) -> PostView:
     if level == "full" and post.feature_text:
-        # The site's own front matter, rendered from Markdown by the indexer: trusted.
-        summary_html = Markup(absolutize_html(post.feature_html, post.url))  # noqa: S704
+        # Markdown from the front matter, which may hold raw HTML: cleaned like feed content
+        # (no script, style, event handlers or javascript: links; every URL absolute).
+        summary_html = Markup(clean_html(post.feature_html, post.url))  # noqa: S704
         summary_text = post.feature_text
     else:
         summary_html = Markup("<p>") + escape(post.excerpt) + Markup("</p>")

@@ -81,6 +81,22 @@ def test_html_is_escaped_and_text_is_not(config: Config) -> None:
     assert "&amp;" not in rendered.text
 
 
+def test_raw_html_in_feature_text_is_cleaned(config: Config) -> None:
+    feature = (
+        "## 속보\n\n<script>alert(1)</script><style>p{}</style>"
+        '<p onclick="steal()">본문 <a href="javascript:alert(1)">링크</a> '
+        '<a href="../more/">더보기</a></p>\n'
+    )
+    rendered = render(config, [post_at(1, T0, feature_text=feature)])
+    summary = rendered.html[rendered.html.index("속보</h2>") :]
+    assert "<script" not in rendered.html
+    assert "alert(1)" not in rendered.html
+    assert "onclick" not in rendered.html
+    assert "steal()" not in rendered.html
+    assert 'href="https://newsdao.kr/news/2024/06/19/more/"' in summary
+    assert "본문" in summary
+
+
 def test_titles_lose_line_breaks_in_the_subject(config: Config) -> None:
     post = post_at(1, T0, title="속보\r\nBcc: evil@example.com")
     assert render(config, [post]).subject == "[속보] 속보 Bcc: evil@example.com"
