@@ -138,3 +138,13 @@ def test_check_names_a_missing_smtp_password(site: Site) -> None:
     assert result.exit_code == 1
     assert "NEWS_SMTP_PASSWORD" in result.stderr
     assert result.stderr.splitlines()[0].startswith("[delivery.smtp] password_env: ")
+
+
+def test_verbose_works_before_and_after_the_command(site: Site) -> None:
+    site.add_seeds()
+    quiet = invoke(site, "run", "--now", NOW)
+    assert quiet == (0, "", "")
+    for args in (("-v", "run"), ("run", "-v")):
+        code, out, err = invoke(site, *args, "--now", NOW)
+        assert (code, err) == (0, "")
+        assert out == "2 posts, 0 feed files written, 0 new issues, 0 emails sent\n"
