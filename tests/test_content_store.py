@@ -6,7 +6,7 @@ import marshal
 import os
 import shutil
 import sqlite3
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from content_site import NOW, Site
@@ -17,7 +17,20 @@ def test_first_seen_date_and_id_survive_a_second_run(site: Site) -> None:
     first = site.index(NOW).posts
     later = site.index(NOW + timedelta(hours=5)).posts
     assert [(p.date, p.id, p.url) for p in later] == [(p.date, p.id, p.url) for p in first]
-    assert all(p.date == NOW for p in later)
+    assert [p.date for p in later] == [NOW, NOW - timedelta(seconds=1)]
+
+
+def test_posts_first_seen_together_get_a_second_each_in_path_order(site: Site) -> None:
+    for name in ("c.md", "a.md", "b.md"):
+        site.write(name, "---\ntitle: Breaking\n---\nBody\n")
+    site.write("dated.md", "---\ndate: 2024-06-19\n---\nBody\n")
+    posts = site.index(NOW).posts
+    assert [(p.source, p.date) for p in posts] == [
+        ("a.md", NOW),
+        ("b.md", NOW - timedelta(seconds=1)),
+        ("c.md", NOW - timedelta(seconds=2)),
+        ("dated.md", datetime(2024, 6, 18, 15, 0, tzinfo=UTC)),
+    ]
 
 
 def test_first_seen_date_and_id_survive_a_fresh_clone(site: Site) -> None:
@@ -119,9 +132,9 @@ def test_broken_file_is_reported_on_every_run_until_fixed(site: Site) -> None:
 def test_dry_run_writes_nothing_to_the_store(site: Site) -> None:
     site.add_seeds()
     dry = site.index(NOW, dry_run=True)
-    assert all(p.date == NOW for p in dry.posts)
+    assert [p.date for p in dry.posts] == [NOW, NOW - timedelta(seconds=1)]
     later = site.index(NOW + timedelta(hours=1))
-    assert all(p.date == NOW + timedelta(hours=1) for p in later.posts)
+    assert later.posts[0].date == NOW + timedelta(hours=1)
 
 
 def test_the_first_writer_of_an_identity_wins(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ import hashlib
 import logging
 import sys
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -105,7 +105,11 @@ def _index(
                 settled[source.rel] = cached
             continue
         known = identities.get(source.rel)
-        readable, post = _read_one(source, ctx, now, known, problems, config)
+        # Posts first seen in one run are given one second each, back from `now` in path
+        # order: a dateless archive keeps the order ties would give it, no two posts share
+        # a date (feeds must not), and none is dated later than the run that saw it.
+        seen = now - timedelta(seconds=len(new_ids))
+        readable, post = _read_one(source, ctx, seen, known, problems, config)
         if not readable:
             continue  # a broken file is read again next run, never cached
         fresh[source.rel] = (source.size, source.mtime_ns, encode(post))
@@ -113,7 +117,7 @@ def _index(
             continue
         settled[source.rel] = post
         if known is None:
-            new_ids.append(Identity(source.rel, post.id, post.url, now))
+            new_ids.append(Identity(source.rel, post.id, post.url, seen))
         elif known.url != post.url:
             moved[source.rel] = post.url
             problems.append(
@@ -132,7 +136,7 @@ def _index(
             winner = stored.get(ident.source)
             if winner is not None and winner != ident:
                 source = next(f for f in files if f.rel == ident.source)
-                _, post = _read_one(source, ctx, now, winner, problems, config)
+                _, post = _read_one(source, ctx, winner.first_seen, winner, problems, config)
                 if post is not None:
                     settled[source.rel] = post
                     fresh[source.rel] = (source.size, source.mtime_ns, encode(post))
