@@ -14,15 +14,18 @@ import sys
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
-
-import yaml
 
 from publisher import __version__
 from publisher.config import Config
 from publisher.content.codec import LAYOUT, Row, decode, encode
 from publisher.content.post import Author, Post
-from publisher.content.settle import PostProblems, SettleContext, is_unpublished, settle
+from publisher.content.settle import (
+    PostProblems,
+    SettleContext,
+    is_unpublished,
+    settle,
+    settle_context,
+)
 from publisher.content.source import SourceFile, SourceProblem, discover, read_post
 from publisher.errors import ContentError, Problem
 from publisher.store import Store
@@ -83,7 +86,7 @@ def _index(
             f"{content_dir}: the content folder does not exist: create it or fix [content] dir"
         )
     now = now.replace(microsecond=0)  # first-seen dates are stored to the second
-    ctx, problems = _settle_context(config)
+    ctx, problems = settle_context(config)
     fingerprint = _fingerprint(config, ctx)
     files = discover(content_dir, drafts=drafts)
     cache = load_cache(store, fingerprint)
@@ -235,49 +238,6 @@ def _display_rel(config: Config, path: Path) -> str:
         return path.relative_to(config.path.parent).as_posix()
     except ValueError:
         return str(path)
-
-
-def _settle_context(config: Config) -> tuple[SettleContext, list[Problem]]:
-    """Config values for settling, and problems with the authors file."""
-    site = config.site
-    default = Author(name=site.author or site.title, email=site.author_email)
-    problems: list[Problem] = []
-    authors: dict[str, Author] = {}
-    path = config.content.authors_file
-    if path is not None:
-        try:
-            data: Any = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
-            problems.append(
-                Problem(
-                    str(path),
-                    f"cannot read the authors file ({e}): fix it or remove [content] authors_file",
-                )
-            )
-            data = {}
-        if not isinstance(data, dict):
-            problems.append(
-                Problem(str(path), "the authors file must map keys to {name, email, uri}")
-            )
-            data = {}
-        for key, value in data.items():
-            if isinstance(value, dict) and value.get("name"):
-                authors[str(key)] = Author(
-                    name=str(value["name"]),
-                    email=str(value.get("email") or ""),
-                    uri=str(value.get("uri") or value.get("url") or ""),
-                )
-            elif isinstance(value, str):
-                authors[str(key)] = Author(name=value)
-    ctx = SettleContext(
-        site_url=site.url,
-        tz=site.tz,
-        permalink=config.content.permalink,
-        excerpt_length=config.content.excerpt_length,
-        default_author=default,
-        authors=authors,
-    )
-    return ctx, problems
 
 
 def _fingerprint(config: Config, ctx: SettleContext) -> str:

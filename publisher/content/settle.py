@@ -7,9 +7,13 @@ import os
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import yaml
+
+from publisher.config import Config
 from publisher.content.dates import DateValueError, split_filename_date, to_datetime
 from publisher.content.html import (
     collapse_whitespace,
@@ -21,6 +25,7 @@ from publisher.content.html import (
 from publisher.content.post import Author, Body, BodyFormat, DateSource, Image, Post
 from publisher.content.source import RawPost, SourceFile
 from publisher.content.urls import expand_permalink, site_url, slugify
+from publisher.errors import Problem
 
 # Characters that make a front matter excerpt worth rendering as Markdown/HTML first.
 _MARKUP = re.compile(r"[<&*_`\[#]|^\s*[-+>]|^\s*\d+\.", re.MULTILINE)
@@ -237,14 +242,56 @@ def _author(value: Any, ctx: SettleContext, problem: Any) -> Author:
         return ctx.default_author
     if isinstance(value, str):
         return ctx.authors.get(value) or Author(name=collapse_whitespace(value))
-    if isinstance(value, dict) and value.get("name"):
-        return Author(
-            name=collapse_whitespace(str(value["name"])),
-            email=str(value.get("email") or ""),
-            uri=str(value.get("uri") or value.get("url") or ""),
-        )
+    author = author_from_table(value)
+    if author is not None:
+        return author
     problem(
         "author",
         f"'author' must be a name, a key of the authors file or {{name: ...}}, got {value!r}",
     )
     return ctx.default_author
+
+
+def author_from_table(value: Any) -> Author | None:
+    """`{name, email, uri}` (or `url`) as an Author; None when it is not such a table."""
+    if not (isinstance(value, dict) and value.get("name")):
+        return None
+    return Author(
+        name=collapse_whitespace(str(value["name"])),
+        email=str(value.get("email") or ""),
+        uri=str(value.get("uri") or value.get("url") or ""),
+    )
+
+
+def settle_context(config: Config) -> tuple[SettleContext, list[Problem]]:
+    """What settling needs from the config (the authors file read), and its problems."""
+    site = config.site
+    authors, problems = _read_authors(config.content.authors_file)
+    ctx = SettleContext(
+        site_url=site.url,
+        tz=site.tz,
+        permalink=config.content.permalink,
+        excerpt_length=config.content.excerpt_length,
+        default_author=Author(name=site.author or site.title, email=site.author_email),
+        authors=authors,
+    )
+    return ctx, problems
+
+
+def _read_authors(path: Path | None) -> tuple[dict[str, Author], list[Problem]]:
+    """Jekyll's _data/authors.yml: key -> {name, email, uri}, or key -> name."""
+    if path is None:
+        return {}, []
+    try:
+        data: Any = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
+        message = f"cannot read the authors file ({e}): fix it or remove [content] authors_file"
+        return {}, [Problem(str(path), message)]
+    if not isinstance(data, dict):
+        return {}, [Problem(str(path), "the authors file must map keys to {name, email, uri}")]
+    authors = {}
+    for key, value in data.items():
+        author = Author(name=value) if isinstance(value, str) else author_from_table(value)
+        if author is not None:
+            authors[str(key)] = author
+    return authors, []
