@@ -376,3 +376,15 @@ def test_missing_content_folder(site: Site) -> None:
     assert str(e.value) == (
         f"{config.content.dir}: the content folder does not exist: create it or fix [content] dir"
     )
+
+
+def test_a_missing_authors_file_is_reported_and_posts_still_index(site: Site) -> None:
+    site.content_extra = 'authors_file = "authors.yml"'
+    site.add("author-key.md")
+    result = site.index()
+    assert [p.author.name for p in result.posts] == ["park"]
+    (problem,) = result.problems
+    assert str(problem) == (
+        f"{site.root / 'authors.yml'}: cannot read the authors file ([Errno 2] No such file or "
+        f"directory: '{site.root / 'authors.yml'}'): fix it or remove [content] authors_file"
+    )
