@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import shutil
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import feedparser
 import pytest
 from click.testing import CliRunner
-from test_websub import Hub
+from hub_server import Hub
 
 from publisher.cli import cli
 from publisher.config import load_config
@@ -18,17 +16,6 @@ from publisher.errors import ConfigError
 
 ROOT = Path(__file__).parent.parent
 NOW = "2024-06-20T09:00:00+09:00"
-
-
-@pytest.fixture
-def hub() -> Iterator[Hub]:
-    server = Hub(204)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-    thread.join()
 
 
 def site(tmp_path: Path, feeds: str = "") -> Path:

@@ -3,52 +3,11 @@
 from __future__ import annotations
 
 import socket
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, HTTPServer
-from urllib.parse import parse_qs
 
 import pytest
+from hub_server import Hub
 
 from publisher.websub import notify_hub
-
-
-class Hub(HTTPServer):
-    """Records every POST; answers with `status`."""
-
-    def __init__(self, status: int) -> None:
-        super().__init__(("127.0.0.1", 0), HubHandler)
-        self.status = status
-        self.received: list[tuple[str, str, dict[str, list[str]]]] = []
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}/hub"
-
-
-class HubHandler(BaseHTTPRequestHandler):
-    server: Hub
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers["Content-Length"])).decode("ascii")
-        self.server.received.append((self.path, self.headers["Content-Type"], parse_qs(body)))
-        self.send_response(self.server.status)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass  # keep test output quiet
-
-
-@pytest.fixture
-def hub(request: pytest.FixtureRequest) -> Iterator[Hub]:
-    server = Hub(getattr(request, "param", 204))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-    thread.join()
 
 
 def test_publish_ping_per_changed_feed(hub: Hub) -> None:
