@@ -17,15 +17,14 @@ from __future__ import annotations
 import argparse
 import shutil
 import tempfile
-import time
 import tomllib
-from collections.abc import Callable
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.policy import SMTP
 from pathlib import Path
 
 from benchmarks.corpus import generate
+from benchmarks.timing import best
 from publisher.config import parse_config
 from publisher.content import index_site
 from publisher.digest import _context, _view, render_issue
@@ -38,16 +37,6 @@ from publisher.templating import environment
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
 TEMPLATES = Path(__file__).resolve().parent.parent / "email_templates"
 SECRET = b"benchmark-secret-0123456789abcdef"
-
-
-def best(repeat: int, work: Callable[[], object]) -> float:
-    """The fastest of `repeat` runs of `work()`, in seconds."""
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        work()
-        times.append(time.perf_counter() - t)
-    return min(times)
 
 
 def main() -> None:

@@ -15,14 +15,13 @@ import argparse
 import os
 import shutil
 import tempfile
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 import yaml
 
 from benchmarks.corpus import generate
+from benchmarks.timing import best
 from publisher.config import load_config
 from publisher.content import index_site
 
@@ -41,15 +40,6 @@ def floor(content: Path) -> int:
     return n
 
 
-def best(fn: Callable[[], object], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=10_000)
@@ -61,15 +51,15 @@ def main() -> None:
         generate(root, args.count)
         config = load_config(root / "publisher.toml")
         content = root / "content"
-        floor_s = best(lambda: floor(content), args.repeat)
+        floor_s = best(args.repeat, lambda: floor(content))
 
         def cold() -> None:
             shutil.rmtree(root / "state", ignore_errors=True)
             result = index_site(config, NOW)
             assert len(result.posts) == args.count, (len(result.posts), result.problems[:3])
 
-        cold_s = best(cold, args.repeat)
-        warm_s = best(lambda: index_site(config, NOW), args.repeat)
+        cold_s = best(args.repeat, cold)
+        warm_s = best(args.repeat, lambda: index_site(config, NOW))
         victim = next(content.rglob("*.html"))
 
         def warm_one() -> None:
@@ -77,7 +67,7 @@ def main() -> None:
             result = index_site(config, NOW)
             assert result.parsed == 1, result.parsed
 
-        warm1_s = best(warm_one, args.repeat)
+        warm1_s = best(args.repeat, warm_one)
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
