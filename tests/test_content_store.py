@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import marshal
 import os
+import pickle
 import shutil
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from content_site import NOW, Site
 
 
@@ -102,6 +105,25 @@ def test_cached_posts_equal_freshly_parsed_ones(site: Site) -> None:
     warm = site.index().posts
     assert warm == cold
     assert [p.content_html for p in warm] == [p.content_html for p in cold]
+
+
+def test_cached_posts_decode_their_text_only_when_read(site: Site) -> None:
+    site.add_seeds()
+    site.index()
+    warm, same = site.index().posts, site.index().posts
+    post = warm[0]
+    # Indexing read only what it needs; the titles, excerpts and bodies wait in the row.
+    assert "title" not in vars(post) and "excerpt" not in vars(post)
+    assert post.title == "북·러 침략 시 상호 지원 협정 체결"
+    assert "excerpt" in vars(post)
+    # The same value as a post decoded whole: equal, hashable, printable, replaceable.
+    assert hash(same[1]) == hash(warm[1]) and same[1] == warm[1]
+    assert repr(same[0]) == repr(post) and "title='북·러" in repr(post)
+    edited = dataclasses.replace(warm[1], title="고친 제목")
+    assert (edited.title, edited.excerpt) == ("고친 제목", warm[1].excerpt)
+    assert pickle.loads(pickle.dumps(post)) == post
+    with pytest.raises(AttributeError):
+        _ = post.no_such_field  # type: ignore[attr-defined]
 
 
 def test_settings_change_invalidates_the_cache(site: Site) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import logging
+import operator
 import sys
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -17,8 +18,8 @@ from pathlib import Path
 
 from publisher import __version__
 from publisher.config import Config
-from publisher.content.codec import LAYOUT, Row, decode, encode
-from publisher.content.post import Author, Post
+from publisher.content.codec import LAYOUT, decode, encode, loader
+from publisher.content.post import Post
 from publisher.content.settle import (
     PostProblems,
     SettleContext,
@@ -90,23 +91,24 @@ def _index(
     fingerprint = _fingerprint(config, ctx)
     files = discover(content_dir, drafts=drafts)
     cache = load_cache(store, fingerprint)
-    # A file is read again when its size or modification time differs from the cache's.
-    misses = {
-        f.rel for f in files if (hit := cache.get(f.rel)) is None or hit[:2] != (f.size, f.mtime_ns)
-    }
-    identities = load_identities(store, misses) if misses else {}
 
+    # Unchanged files (same size and modification time) come from the cache; the others are
+    # read again, and decide the order of `settled` below.
     settled: dict[str, Post] = {}
-    authors: dict[Row, Author] = {}
+    load = loader()
+    misses: list[SourceFile] = []
+    for source in files:
+        hit = cache.get(source.rel)
+        if hit is None or hit[0] != source.size or hit[1] != source.mtime_ns:
+            misses.append(source)
+        elif hit[2] is not None:
+            settled[source.rel] = decode(hit[2], load)
+
+    identities = load_identities(store, [f.rel for f in misses]) if misses else {}
     fresh: dict[str, CacheEntry] = {}
     new_ids: list[Identity] = []
     moved: dict[str, str] = {}
-    for source in files:
-        if source.rel not in misses:
-            cached = decode(cache[source.rel][2], authors)
-            if cached is not None:
-                settled[source.rel] = cached
-            continue
+    for source in misses:
         known = identities.get(source.rel)
         # Posts first seen in one run are given one second each, back from `now` in path
         # order: a dateless archive keeps the order ties would give it, no two posts share
@@ -144,17 +146,22 @@ def _index(
                     settled[source.rel] = post
                     fresh[source.rel] = (source.size, source.mtime_ns, encode(post))
         update_urls(store, moved)
-        present = {f.rel for f in files}
-        gone = cache.keys() - present
+        gone = cache.keys() - {f.rel for f in files} if len(cache) != len(files) else set()
         if fresh or gone:
+            present = {f.rel for f in files}
             kept = {s: e for s, e in cache.items() if s in present}
             save_cache(store, fingerprint, kept | fresh, changed=fresh.keys() | gone)
 
-    # `settled` was filled in path order (discover sorts), which decides who keeps a twin URL.
-    posts = _without_duplicates(list(settled.values()), config, problems)
-    posts.sort(key=lambda p: (-p.date.timestamp(), p.source))
-    published = tuple(p for p in posts if p.date <= now)
-    future = tuple(p for p in posts if p.date > now)
+    # Path order (discover sorts) decides who keeps a twin URL, and breaks ties in the order:
+    # a stable sort, even reversed, keeps equal dates in it.
+    in_order = list(settled.values())
+    if misses:
+        in_order.sort(key=_by_source)
+    posts = _without_duplicates(in_order, config, problems)
+    posts.sort(key=_by_date, reverse=True)
+    # Posts dated after `now` are the first ones.
+    first = next((i for i, p in enumerate(posts) if p.date <= now), len(posts))
+    published, future = tuple(posts[first:]), tuple(posts[:first])
     log.debug(
         "indexed %d posts (%d read, %d from cache)",
         len(posts),
@@ -162,6 +169,10 @@ def _index(
         len(settled) - len(fresh),
     )
     return IndexResult(published, future, tuple(problems), parsed=len(fresh))
+
+
+_by_date = operator.attrgetter("date")
+_by_source = operator.attrgetter("source")
 
 
 def _read_one(

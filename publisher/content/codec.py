@@ -1,34 +1,41 @@
-"""Posts to and from rows of plain values for the parse cache (stored with marshal)."""
+"""Posts to and from rows of plain values for the parse cache (stored with marshal).
+
+A row keeps what indexing itself reads (source, id, URL, date, categories) as plain
+values and packs the rest (titles, excerpt, feature text, image, author, body) into one
+marshalled string that a post decodes only when something reads those fields.
+"""
 
 from __future__ import annotations
 
+import marshal
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from publisher.content.post import Author, Body, Image, Post
 
 # Bump when the row layout changes; it is part of the cache fingerprint.
-LAYOUT = 1
+LAYOUT = 2
 
 
 Row = tuple[Any, ...]
+Loader = Callable[[bytes], dict[str, Any]]
 
 
-def encode(post: Post | None) -> Row | None:
-    """A Post (or None for a file that is not published) as a tuple of plain values."""
-    if post is None:
-        return None
+def values(post: Post) -> Row:
+    """Every field of a post as plain values, in a fixed order (cache rows and fingerprints)."""
     image = post.image
-    row = (
+    return (
         post.source,
         post.id,
         post.url,
-        post.title,
-        post.title_html,
         post.date.timestamp(),
         post.date_source,
-        post.updated.timestamp(),
         post.categories,
+        post.excerpt_only,
+        post.title,
+        post.title_html,
+        post.updated.timestamp(),
         post.tags,
         post.excerpt,
         post.feature_source,
@@ -36,34 +43,57 @@ def encode(post: Post | None) -> Row | None:
         (post.author.name, post.author.email, post.author.uri),
         post.body.format,
         post.body.path,
-        post.excerpt_only,
     )
-    return row
 
 
-def decode(row: Row | None, authors: dict[Row, Author]) -> Post | None:
-    """The Post that `encode` wrote; `authors` shares one Author value among posts."""
-    if row is None:
+_EAGER = 7  # values() up to here stay plain in a row; the rest is packed
+
+
+def encode(post: Post | None) -> Row | None:
+    """A Post (or None for a file that is not published) as a row for the parse cache."""
+    if post is None:
         return None
-    image = row[12]
-    author = authors.get(row[13])
-    if author is None:
-        author = authors[row[13]] = Author(*row[13])
-    return Post(
-        source=row[0],
-        id=row[1],
-        url=row[2],
-        title=row[3],
-        title_html=row[4],
-        date=datetime.fromtimestamp(row[5], UTC),
-        date_source=row[6],
-        updated=datetime.fromtimestamp(row[7], UTC),
-        categories=row[8],
-        tags=row[9],
-        excerpt=row[10],
-        feature_source=row[11],
-        image=None if image is None else Image(*image),
-        author=author,
-        body=Body(row[14], path=row[15]),
-        excerpt_only=row[16],
+    row = values(post)
+    return (*row[:_EAGER], marshal.dumps(row[_EAGER:]))
+
+
+def loader() -> Loader:
+    """What decodes the packed part of rows; posts it decodes share equal Author values."""
+    authors: dict[tuple[str, str, str], Author] = {}
+
+    def load(packed: bytes) -> dict[str, Any]:
+        fields = marshal.loads(packed)  # noqa: S302 (our own state file)
+        title, title_html, updated, tags, excerpt, feature, image, who, fmt, path = fields
+        author = authors.get(who)
+        if author is None:
+            author = authors[who] = Author(*who)
+        return {
+            "title": title,
+            "title_html": title_html,
+            "updated": datetime.fromtimestamp(updated, UTC),
+            "tags": tags,
+            "excerpt": excerpt,
+            "feature_source": feature,
+            "image": None if image is None else Image(*image),
+            "author": author,
+            "body": Body(fmt, path=path),
+        }
+
+    return load
+
+
+def decode(row: Row, load: Loader) -> Post:
+    """The Post that `encode` wrote, its packed fields left for `load` to decode on use."""
+    return Post.deferred(
+        {
+            "source": row[0],
+            "id": row[1],
+            "url": row[2],
+            "date": datetime.fromtimestamp(row[3], UTC),
+            "date_source": row[4],
+            "categories": row[5],
+            "excerpt_only": row[6],
+        },
+        load,
+        row[7],
     )

@@ -58,22 +58,26 @@ class SourceProblem(Exception):
 
 def discover(content_dir: Path, *, drafts: bool) -> list[SourceFile]:
     """Every candidate post file under `content_dir`, hidden files skipped, sorted by path."""
+    # A warm run spends most of its time here (10,000 stat calls), so the loop is kept bare.
     found: list[SourceFile] = []
     stack = [(str(content_dir), "")]
+    new = tuple.__new__
     while stack:
         folder, prefix = stack.pop()
         with os.scandir(folder) as entries:
             for entry in entries:
                 name = entry.name
-                if name.startswith("."):
+                if name[0] == ".":
                     continue
                 if entry.is_dir():
                     if name != DRAFTS_DIR or drafts:
                         stack.append((entry.path, f"{prefix}{name}/"))
-                elif os.path.splitext(name)[1].lower() in POST_SUFFIXES:
+                elif name[name.rfind(".") :].lower() in POST_SUFFIXES:
                     st = entry.stat()
-                    found.append(SourceFile(prefix + name, entry.path, st.st_size, st.st_mtime_ns))
-    found.sort(key=lambda f: f.rel)
+                    found.append(
+                        new(SourceFile, (prefix + name, entry.path, st.st_size, st.st_mtime_ns))
+                    )
+    found.sort()  # by `rel`, the first field (unique)
     return found
 
 

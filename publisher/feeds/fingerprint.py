@@ -35,7 +35,7 @@ import markdown_it
 
 import publisher
 from publisher.config import Config
-from publisher.content.codec import encode
+from publisher.content.codec import values
 from publisher.content.post import Post
 from publisher.errors import StoreError
 from publisher.feeds.model import FeedFile, FeedPlan, Selection, feed_files
@@ -44,7 +44,7 @@ from publisher.store.fingerprints import Record, load_fingerprints, save_fingerp
 
 log = logging.getLogger(__name__)
 
-RECORD_FORMAT = 3  # bumped when the recipe of the fingerprints changes
+RECORD_FORMAT = 4  # bumped when the recipe of the fingerprints changes
 
 Stamp = tuple[int, int, int, int]  # size, mtime_ns, ctime_ns, inode
 Checked = tuple[FeedFile, str, bool]  # a file, its fingerprint, whether it is unchanged
@@ -125,7 +125,7 @@ class Fingerprints:
             # A body read from its file is known by the file's stamp, not by its text:
             # reading 711 bodies is what a nothing-changed run must not do.
             source = stamp(body.path) if body.path else body.inline
-            fields = encode(post)  # every field as plain values (the parse cache's row)
+            fields = values(post)  # every field as plain values
             shift, length = selection.shifts.get(post.id, 0), selection.lengths.get(post.id)
             # The offsets the feeds show the dates with: time zone rules change too.
             tz = self._config.site.tz
