@@ -7,8 +7,12 @@ import tempfile
 from pathlib import Path
 
 
-def write_atomic(path: Path, data: bytes) -> bool:
-    """Put `data` at `path` (temporary file, fsync, rename); False when it already held it."""
+def write_atomic(path: Path, data: bytes, *, sync_dir: bool = True) -> bool:
+    """Put `data` at `path` (temporary file, fsync, rename); False when it already held it.
+
+    `sync_dir=False` leaves making the rename durable (`fsync_dir`) to the caller, who may
+    write many files to one folder and sync it once.
+    """
     try:
         if path.stat().st_size == len(data) and path.read_bytes() == data:
             return False
@@ -26,7 +30,8 @@ def write_atomic(path: Path, data: bytes) -> bool:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    fsync_dir(path.parent)
+    if sync_dir:
+        fsync_dir(path.parent)
     return True
 
 

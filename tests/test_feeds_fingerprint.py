@@ -52,7 +52,7 @@ def written(tmp_path: Path, report: object) -> list[str]:
 
 
 def rendered(post: Post) -> bool:
-    return "content_html" in vars(post)
+    return "body_html" in vars(post)
 
 
 def test_nothing_changed_renders_nothing_and_writes_nothing(tmp_path: Path) -> None:

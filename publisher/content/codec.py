@@ -1,8 +1,9 @@
 """Posts to and from rows of plain values for the parse cache (stored with marshal).
 
-A row keeps what indexing itself reads (source, id, URL, date, categories) as plain
-values and packs the rest (titles, excerpt, feature text, image, author, body) into one
-marshalled string that a post decodes only when something reads those fields.
+A row keeps what indexing and choosing each feed's posts read of every post (source, id,
+URL, dates, categories) as plain values and packs the rest (titles, excerpt, feature
+text, image, author, body) into one marshalled string that a post decodes only when
+something reads those fields.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 from publisher.content.post import Author, Body, Image, Post
 
 # Bump when the row layout changes; it is part of the cache fingerprint.
-LAYOUT = 2
+LAYOUT = 3
 
 
 Row = tuple[Any, ...]
@@ -33,9 +34,9 @@ def values(post: Post) -> Row:
         post.date_source,
         post.categories,
         post.excerpt_only,
+        post.updated.timestamp(),
         post.title,
         post.title_html,
-        post.updated.timestamp(),
         post.tags,
         post.excerpt,
         post.feature_source,
@@ -46,7 +47,8 @@ def values(post: Post) -> Row:
     )
 
 
-_EAGER = 7  # values() up to here stay plain in a row; the rest is packed
+_EAGER = 8  # values() up to here stay plain in a row (all that indexing and feed
+# selection read of every post); the rest is packed
 
 
 def encode(post: Post | None) -> Row | None:
@@ -54,7 +56,10 @@ def encode(post: Post | None) -> Row | None:
     if post is None:
         return None
     row = values(post)
-    return (*row[:_EAGER], marshal.dumps(row[_EAGER:]))
+    eager = row[:_EAGER]
+    if post.updated == post.date:
+        eager = (*eager[:-1], None)  # the common case: one datetime made, shared
+    return (*eager, marshal.dumps(row[_EAGER:]))
 
 
 def loader() -> Loader:
@@ -63,14 +68,13 @@ def loader() -> Loader:
 
     def load(packed: bytes) -> dict[str, Any]:
         fields = marshal.loads(packed)  # noqa: S302 (our own state file)
-        title, title_html, updated, tags, excerpt, feature, image, who, fmt, path = fields
+        title, title_html, tags, excerpt, feature, image, who, fmt, path = fields
         author = authors.get(who)
         if author is None:
             author = authors[who] = Author(*who)
         return {
             "title": title,
             "title_html": title_html,
-            "updated": datetime.fromtimestamp(updated, UTC),
             "tags": tags,
             "excerpt": excerpt,
             "feature_source": feature,
@@ -84,16 +88,18 @@ def loader() -> Loader:
 
 def decode(row: Row, load: Loader) -> Post:
     """The Post that `encode` wrote, its packed fields left for `load` to decode on use."""
+    date = datetime.fromtimestamp(row[3], UTC)
     return Post.deferred(
         {
             "source": row[0],
             "id": row[1],
             "url": row[2],
-            "date": datetime.fromtimestamp(row[3], UTC),
+            "date": date,
             "date_source": row[4],
             "categories": row[5],
             "excerpt_only": row[6],
+            "updated": date if row[7] is None else datetime.fromtimestamp(row[7], UTC),
         },
         load,
-        row[7],
+        row[8],
     )

@@ -34,12 +34,6 @@ def markdown_to_html(text: str) -> str:
     return rendered
 
 
-def render_body(body: str, body_format: str, base_url: str) -> str:
-    """A post body as HTML, every relative href/src/srcset made absolute against `base_url`."""
-    rendered = markdown_to_html(body) if body_format == "markdown" else body
-    return absolutize_html(rendered, base_url)
-
-
 def absolutize_html(fragment: str, base_url: str) -> str:
     """Make relative URLs in href, src, poster and srcset absolute; nothing else moves."""
 

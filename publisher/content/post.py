@@ -140,11 +140,19 @@ class Post:
         return self.body.format
 
     @cached_property
+    def body_html(self) -> str:
+        """The body as HTML (Markdown rendered), its URLs as written."""
+        from publisher.content.html import markdown_to_html
+
+        text = self.body.text
+        return markdown_to_html(text) if self.body.format == "markdown" else text
+
+    @cached_property
     def content_html(self) -> str:
         """The body as HTML, relative href/src/srcset made absolute against the post's URL."""
-        from publisher.content.html import render_body
+        from publisher.content.html import absolutize_html
 
-        return render_body(self.body.text, self.body.format, self.url)
+        return absolutize_html(self.body_html, self.url)
 
     @cached_property
     def feature_html(self) -> str:

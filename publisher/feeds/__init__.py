@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from publisher.atomic import fsync_dir
 from publisher.config import Config
 from publisher.content.post import Post
 from publisher.errors import FeedError, Problem
@@ -70,6 +71,11 @@ def build_feeds(config: Config, posts: Sequence[Post], *, dry_run: bool = False)
         # Each write waits on fsync, which releases the GIL: a few at once keep the disk busy.
         with ThreadPoolExecutor(max_workers=8) as pool:
             done = list(pool.map(lambda f: _put(f[0], f[1], dry_run), to_write))
+            # One fsync per folder makes the renames in it durable.
+            folders = {
+                path.parent for (path, _), (did, _) in zip(to_write, done, strict=True) if did
+            }
+            list(pool.map(fsync_dir, folders if not dry_run else ()))
     except OSError as e:
         raise FeedError(
             f"{out}: cannot write the feeds ({e}): check [feeds] output_dir and its permissions"

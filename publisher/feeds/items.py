@@ -57,7 +57,8 @@ def make_item(config: Config, post: Post, *, length: int | None, shift: int = 0)
     content = None
     if not excerpt_only:
         lead = (image.url, image.alt) if image is not None else None
-        content = clean_html(post.content_html, post.url, lead_image=lead)
+        # Cleaning makes every URL absolute against the post's: the body goes in as written.
+        content = clean_html(post.body_html, post.url, lead_image=lead)
     author = post.author
     name = (
         clean_line(author.name) or clean_line(config.site.author) or clean_line(config.site.title)

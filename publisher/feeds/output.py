@@ -28,9 +28,12 @@ def discovery_snippet(title: str, files: Sequence[FeedFile]) -> bytes:
 
 
 def put(path: Path, data: bytes, *, dry_run: bool) -> bool:
-    """Write `data` at `path` unless it already holds it; with dry_run, only say if it would."""
+    """Write `data` at `path` unless it already holds it; with dry_run, only say if it would.
+
+    The rename is made durable by `fsync_dir` on the folder, once for all its files.
+    """
     if not dry_run:
-        return write_atomic(path, data)
+        return write_atomic(path, data, sync_dir=False)
     try:
         return path.read_bytes() != data
     except FileNotFoundError:
