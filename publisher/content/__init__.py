@@ -7,7 +7,6 @@ never stops the others.
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import logging
 import operator
@@ -29,6 +28,7 @@ from publisher.content.settle import (
 )
 from publisher.content.source import SourceFile, SourceProblem, discover, read_post
 from publisher.errors import ContentError, Problem
+from publisher.gcpause import gc_paused
 from publisher.store import Store
 from publisher.store.posts import (
     CacheEntry,
@@ -67,15 +67,8 @@ def index_posts(
     config: Config, store: Store, now: datetime, *, drafts: bool = False, dry_run: bool = False
 ) -> IndexResult:
     """Index the content folder; `dry_run` reads the store but writes nothing to it."""
-    # Indexing makes tens of thousands of long-lived objects and no reference cycles, so
-    # the cyclic collector would only re-scan them over and over (5% of a cold index).
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with gc_paused():
         return _index(config, store, now, drafts=drafts, dry_run=dry_run)
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _index(

@@ -1,26 +1,25 @@
 """Atom, RSS and JSON feeds, site-wide and per category, from the indexed posts.
 
 `build_feeds` chooses the posts of each feed (`model`), skips the files whose inputs and
-on-disk state match the last build's (`fingerprint`), cleans each remaining post once
-(`items`, `clean`), renders the rest in every configured format (`xmlfeeds`, `jsonfeed`)
-and writes only the files whose bytes changed (`output`), so a run with nothing new
-touches nothing and WebSub hears only of real changes.
+on-disk state match the last build's (`fingerprint`), cleans and renders each remaining
+post once in every configured format (`render`: `items`, `clean`, `xmlfeeds`, `jsonfeed`),
+puts each feed's document together around its posts' entries and writes only the files
+whose bytes changed (`output`), so a run with nothing new touches nothing and WebSub
+hears only of real changes.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from publisher.atomic import fsync_dir
 from publisher.config import Config
 from publisher.content.post import Post
 from publisher.errors import FeedError, Problem
-from publisher.feeds.fingerprint import Checked, Fingerprints, Stamp, stamp
-from publisher.feeds.jsonfeed import JsonItems
+from publisher.feeds.fingerprint import Checked, Fingerprints, stamp
+from publisher.feeds.jsonfeed import render_json
 from publisher.feeds.model import (
     STYLESHEET_NAME,
     Feed,
@@ -32,11 +31,12 @@ from publisher.feeds.model import (
     feed_files,
     feed_title,
     make_feed,
-    make_items,
     select_posts,
 )
-from publisher.feeds.output import discovery_snippet, put, stylesheet_bytes
-from publisher.feeds.xmlfeeds import XmlEntries
+from publisher.feeds.output import discovery_snippet, put_all, stylesheet_bytes
+from publisher.feeds.render import render_posts
+from publisher.feeds.xmlfeeds import render_atom, render_rss
+from publisher.gcpause import gc_paused
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +55,11 @@ class FeedReport:
 
 def build_feeds(config: Config, posts: Sequence[Post], *, dry_run: bool = False) -> FeedReport:
     """Write every configured feed for `posts` (published, newest first); report what changed."""
+    with gc_paused():
+        return _build(config, posts, dry_run=dry_run)
+
+
+def _build(config: Config, posts: Sequence[Post], *, dry_run: bool) -> FeedReport:
     selection = select_posts(config, posts)
     prints = Fingerprints.load(config)
     out = config.feeds.output_dir
@@ -68,23 +73,18 @@ def build_feeds(config: Config, posts: Sequence[Post], *, dry_run: bool = False)
         extras.append((out / config.feeds.discovery_name, snippet))
     to_write = [(out / file.path, data) for file, _, data in rendered] + extras
     try:
-        # Each write waits on fsync, which releases the GIL: a few at once keep the disk busy.
-        with ThreadPoolExecutor(max_workers=8) as pool:
-            done = list(pool.map(lambda f: _put(f[0], f[1], dry_run), to_write))
-            # One fsync per folder makes the renames in it durable.
-            folders = {
-                path.parent for (path, _), (did, _) in zip(to_write, done, strict=True) if did
-            }
-            list(pool.map(fsync_dir, folders if not dry_run else ()))
+        changed_flags = put_all(to_write, dry_run=dry_run)
     except OSError as e:
         raise FeedError(
             f"{out}: cannot write the feeds ({e}): check [feeds] output_dir and its permissions"
         ) from e
 
-    changed = {path for (path, _), (did, _) in zip(to_write, done, strict=True) if did}
-    for (file, key, _), (_, left) in zip(rendered, done[: len(rendered)], strict=True):
-        if left is not None:
-            prints.record(file, key, left)
+    changed = {path for (path, _), did in zip(to_write, changed_flags, strict=True) if did}
+    if not dry_run:
+        for file, key, _ in rendered:
+            left = stamp(out / file.path)
+            if left is not None:
+                prints.record(file, key, left)
     if not dry_run:
         prints.save()
     # Every file in the order written: each feed's formats, then the files beside them.
@@ -112,28 +112,25 @@ def _render(
     config: Config, selection: Selection, checked: list[tuple[FeedPlan, list[Checked]]]
 ) -> list[tuple[FeedFile, str, bytes]]:
     """The bytes of every file that is not known to be unchanged, with its fingerprint."""
-    xml = XmlEntries()  # an entry shown in several feeds is rendered once
-    renderers: dict[Format, Callable[[Feed], bytes]] = {
-        "atom": xml.render_atom,
-        "rss": xml.render_rss,
-        "json": JsonItems().render_json,
-    }
     stale = [(plan, [(f, k) for f, k, fresh in files if not fresh]) for plan, files in checked]
-    # Cleaning is the costly part: once per post, and only for the feeds to render.
+    # Cleaning and rendering posts is the costly part: once per post, in every format, and
+    # only for the feeds to render; each feed then splices its posts' entries.
     shown = {post.id: post for plan, files in stale if files for post in plan.posts}
-    items = make_items(config, selection, shown.values())
+    posts = render_posts(config, selection, list(shown.values()))
+    renderers: dict[Format, Callable[[Feed, Mapping[str, bytes]], bytes]] = {
+        "atom": render_atom,
+        "rss": render_rss,
+        "json": render_json,
+    }
     rendered: list[tuple[FeedFile, str, bytes]] = []
     for plan, files in stale:
         if files:
-            feed = make_feed(config, plan, [items[post.id] for post in plan.posts])
-            rendered.extend((file, key, renderers[file.format](feed)) for file, key in files)
+            feed = make_feed(config, plan, [posts.items[post.id] for post in plan.posts])
+            rendered.extend(
+                (file, key, renderers[file.format](feed, posts.entries[file.format]))
+                for file, key in files
+            )
     return rendered
-
-
-def _put(path: Path, data: bytes, dry_run: bool) -> tuple[bool, Stamp | None]:
-    """Whether `path` changed (or would), and its stamp as left (None in a dry run)."""
-    changed = put(path, data, dry_run=dry_run)
-    return changed, None if dry_run else stamp(path)
 
 
 __all__ = ["FeedReport", "build_feeds", "category_slug"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from publisher.feeds.items import FeedItem
@@ -11,48 +12,39 @@ from publisher.feeds.model import Feed
 VERSION = "https://jsonfeed.org/version/1.1"
 
 
-class JsonItems:
-    """JSON Feed items, each encoded once per build and reused by every feed showing it."""
+def render_json(feed: Feed, items: Mapping[str, bytes] | None = None) -> bytes:
+    """The JSON Feed 1.1 document for `feed` as UTF-8 bytes, keys in a fixed order.
 
-    def __init__(self) -> None:
-        self._items: dict[str, bytes] = {}
-
-    def render_json(self, feed: Feed) -> bytes:
-        """The JSON Feed 1.1 document for `feed`, as UTF-8 bytes (keys in a fixed order)."""
-        doc: dict[str, Any] = {
-            "version": VERSION,
-            "title": feed.title,
-            "home_page_url": feed.home_url,
-            "feed_url": feed.file("json").url,
-        }
-        if feed.subtitle:
-            doc["description"] = feed.subtitle
-        if feed.logo or feed.icon:
-            doc["icon"] = feed.logo or feed.icon
-        if feed.icon:
-            doc["favicon"] = feed.icon
-        doc["language"] = feed.language
-        if feed.hub:
-            doc["hubs"] = [{"type": "WebSub", "url": feed.hub}]
-        head = json.dumps(doc, ensure_ascii=False, indent=2)
-        items = [self._encoded(item) for item in feed.items]
-        # The feed's own keys indented, one item a line: indenting every item would send
-        # the encoding through json's slow pure-Python path.
-        listed = [b"[\n    ", b",\n    ".join(items), b"\n  ]"] if items else [b"[]"]
-        return b"".join([(head[:-2] + ',\n  "items": ').encode("utf-8"), *listed, b"\n}\n"])
-
-    def _encoded(self, item: FeedItem) -> bytes:
-        """The item as one line of UTF-8 JSON, encoded once per build."""
-        encoded = self._items.get(item.id)
-        if encoded is None:
-            encoded = json.dumps(_item(item), ensure_ascii=False).encode("utf-8")
-            self._items[item.id] = encoded
-        return encoded
+    `items` holds each item's `json_items` by item id; without it they are encoded here.
+    """
+    doc: dict[str, Any] = {
+        "version": VERSION,
+        "title": feed.title,
+        "home_page_url": feed.home_url,
+        "feed_url": feed.file("json").url,
+    }
+    if feed.subtitle:
+        doc["description"] = feed.subtitle
+    if feed.logo or feed.icon:
+        doc["icon"] = feed.logo or feed.icon
+    if feed.icon:
+        doc["favicon"] = feed.icon
+    doc["language"] = feed.language
+    if feed.hub:
+        doc["hubs"] = [{"type": "WebSub", "url": feed.hub}]
+    head = json.dumps(doc, ensure_ascii=False, indent=2)
+    if items is None:
+        items = json_items(feed.items)
+    encoded = [items[i.id] for i in feed.items]
+    # The feed's own keys indented, one item a line: indenting every item would send
+    # the encoding through json's slow pure-Python path.
+    listed = [b"[\n    ", b",\n    ".join(encoded), b"\n  ]"] if encoded else [b"[]"]
+    return b"".join([(head[:-2] + ',\n  "items": ').encode("utf-8"), *listed, b"\n}\n"])
 
 
-def render_json(feed: Feed) -> bytes:
-    """The JSON Feed 1.1 document for `feed` alone."""
-    return JsonItems().render_json(feed)
+def json_items(items: Sequence[FeedItem]) -> dict[str, bytes]:
+    """Each item as one line of UTF-8 JSON, by item id."""
+    return {i.id: json.dumps(_item(i), ensure_ascii=False).encode("utf-8") for i in items}
 
 
 def _item(item: FeedItem) -> dict[str, Any]:

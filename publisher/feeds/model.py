@@ -1,9 +1,9 @@
 """The feeds to write, as values: which posts go in which feed.
 
 `select_posts` settles which posts each feed shows (the site feed and one per category)
-from the posts' fields alone; `make_items` cleans each shown post once (`items`) and
-`make_feed` puts a feed together; `plan_feeds` does all three. The renderers in
-`xmlfeeds` and `jsonfeed` only read the resulting `Feed` values.
+from the posts' fields alone, and `make_feed` puts a feed together from the items of its
+posts (`items`, made once per post by `render`). The renderers in `xmlfeeds` and
+`jsonfeed` only read the resulting `Feed` values.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import PurePosixPath
@@ -23,7 +23,7 @@ from publisher.config import Config
 from publisher.content.post import Post
 from publisher.errors import Problem
 from publisher.feeds.clean import absolute_uri, clean_line, unique
-from publisher.feeds.items import FeedImage, FeedItem, image_length, make_item
+from publisher.feeds.items import FeedImage, FeedItem, image_length
 
 Format = Literal["atom", "rss", "json"]
 MEDIA_TYPES: dict[Format, str] = {
@@ -103,19 +103,6 @@ class Selection:
     problems: tuple[Problem, ...]
 
 
-def plan_feeds(
-    config: Config, posts: Sequence[Post]
-) -> tuple[tuple[Feed, ...], tuple[Problem, ...]]:
-    """The feeds to write for these posts (newest first), and what was wrong on the way."""
-    selection = select_posts(config, posts)
-    shown = {p.id: p for plan in selection.feeds for p in plan.posts}
-    items = make_items(config, selection, shown.values())
-    feeds = tuple(
-        make_feed(config, plan, [items[p.id] for p in plan.posts]) for plan in selection.feeds
-    )
-    return feeds, selection.problems
-
-
 def select_posts(config: Config, posts: Sequence[Post]) -> Selection:
     """The site feed and one per category with the posts each shows (the site's first)."""
     problems: list[Problem] = []
@@ -158,15 +145,6 @@ def select_posts(config: Config, posts: Sequence[Post]) -> Selection:
     plans = [FeedPlan("", "", tuple(site_posts))]
     plans.extend(FeedPlan(folders.names[s], s, tuple(by_slug[s])) for s in sorted(by_slug))
     return Selection(tuple(plans), update_shifts(posts), lengths, tuple(problems))
-
-
-def make_items(config: Config, selection: Selection, posts: Iterable[Post]) -> dict[str, FeedItem]:
-    """The items of `posts` by post id, each post cleaned once."""
-    shifts, lengths = selection.shifts, selection.lengths
-    return {
-        p.id: make_item(config, p, length=lengths.get(p.id), shift=shifts.get(p.id, 0))
-        for p in posts
-    }
 
 
 class _Folders:
@@ -312,8 +290,6 @@ __all__ = [
     "feed_files",
     "feed_title",
     "make_feed",
-    "make_items",
-    "plan_feeds",
     "public_url",
     "select_posts",
 ]

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 
-from publisher.atomic import write_atomic
+from publisher.atomic import write_all_atomic
 from publisher.feeds.model import FORMAT_LABELS, MEDIA_TYPES, FeedFile
 
 
@@ -27,13 +27,14 @@ def discovery_snippet(title: str, files: Sequence[FeedFile]) -> bytes:
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
-def put(path: Path, data: bytes, *, dry_run: bool) -> bool:
-    """Write `data` at `path` unless it already holds it; with dry_run, only say if it would.
-
-    The rename is made durable by `fsync_dir` on the folder, once for all its files.
-    """
+def put_all(files: Sequence[tuple[Path, bytes]], *, dry_run: bool) -> list[bool]:
+    """Write each file unless it already holds its data; whether each changed (or would)."""
     if not dry_run:
-        return write_atomic(path, data, sync_dir=False)
+        return write_all_atomic(files)
+    return [_differs(path, data) for path, data in files]
+
+
+def _differs(path: Path, data: bytes) -> bool:
     try:
         return path.read_bytes() != data
     except FileNotFoundError:

@@ -6,16 +6,17 @@ type back, Atom enclosure links and the RSS hub link are added to the tree, medi
 elements are not wrapped in `media:group`, and an enclosure is only written with a length.
 
 A post shows in several feeds (the site's and its categories'), so each entry is built
-and serialized once per format (`XmlEntries`) and spliced, in order, into each feed's
-feed-level document. The HTML content, the bulk of an entry, goes through feedgen as a
-short stand-in and is escaped once per post for both formats (exactly as libxml2 escapes
-text), then put in its place: feedgen and lxml would otherwise check, copy and escape
-every body twice.
+and serialized once per format (`xml_entries`) and spliced, in order, into each feed's
+feed-level document (`render_atom`, `render_rss`). The HTML content, the bulk of an
+entry, goes through feedgen as a short stand-in and is escaped once per post for both
+formats (exactly as libxml2 escapes text), then put in its place: feedgen and lxml would
+otherwise check, copy and escape every body twice.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 import lxml.etree
@@ -50,55 +51,61 @@ _ATOM_CONTENT = b'<content type="html">' + _CONTENT.encode()
 _RSS_CONTENT = b"<content:encoded>" + _CONTENT.encode()
 
 
-class XmlEntries:
-    """Atom entries and RSS items, each rendered once per build and reused by every feed."""
+def xml_entries(
+    items: Sequence[FeedItem], formats: Collection[Format]
+) -> dict[Format, dict[str, bytes]]:
+    """The Atom entries and RSS items (those of `formats`) of `items`, by format and item id.
 
-    def __init__(self) -> None:
-        self._atom: dict[str, bytes] = {}
-        self._rss: dict[str, bytes] = {}
-        self._content: dict[str, bytes] = {}  # escaped once for both formats
+    Each format is done for all the items before the next: the same code and data stay in
+    the CPU's caches.
+    """
+    contents = [_escape_text(i.content_html) if i.content_html else b"" for i in items]
+    entries: dict[Format, dict[str, bytes]] = {}
+    if "atom" in formats:
+        entries["atom"] = {
+            i.id: _with_content(_atom_entry(i), _ATOM_CONTENT, c)
+            for i, c in zip(items, contents, strict=True)
+        }
+    if "rss" in formats:
+        entries["rss"] = {
+            i.id: _with_content(_rss_item(i), _RSS_CONTENT, c)
+            for i, c in zip(items, contents, strict=True)
+        }
+    return entries
 
-    def render_atom(self, feed: Feed) -> bytes:
-        """The Atom 1.0 document for `feed`, as UTF-8 bytes."""
-        fg = _generator(feed, "atom")
-        root = lxml.etree.fromstring(fg.atom_str(), _PARSER)
-        _fix_title(root.find(f"{{{ATOM_NS}}}title"))
-        entries = [self._entry(self._atom, item, _atom_entry, _ATOM_CONTENT) for item in feed.items]
-        return _splice(_serialize(root, feed), b"\n</feed>", entries)
 
-    def render_rss(self, feed: Feed) -> bytes:
-        """The RSS 2.0 document for `feed` (content:encoded, Media RSS), as UTF-8 bytes."""
-        fg = _generator(feed, "rss")
-        root = lxml.etree.fromstring(fg.rss_str(), _PARSER)
-        if feed.hub:
-            # feedgen writes only the self link of the atom:link elements in RSS.
-            self_link = root.find(f"channel/{{{ATOM_NS}}}link")
-            assert self_link is not None
-            self_link.addnext(lxml.etree.Element(f"{{{ATOM_NS}}}link", href=feed.hub, rel="hub"))
-        items = [self._entry(self._rss, item, _rss_item, _RSS_CONTENT) for item in feed.items]
-        return _splice(_rss_refs(_serialize(root, feed)), b"\n  </channel>", items)
+def render_atom(feed: Feed, entries: Mapping[str, bytes] | None = None) -> bytes:
+    """The Atom 1.0 document for `feed` as UTF-8 bytes, with `entries` by item id (or its own)."""
+    fg = _generator(feed, "atom")
+    root = lxml.etree.fromstring(fg.atom_str(), _PARSER)
+    _fix_title(root.find(f"{{{ATOM_NS}}}title"))
+    return _splice(_serialize(root, feed), b"\n</feed>", _entries(feed, "atom", entries))
 
-    def _entry(self, cache: dict[str, bytes], item: FeedItem, render: Any, mark: bytes) -> bytes:
-        entry = cache.get(item.id)
-        if entry is None:
-            entry = render(item)
-            if item.content_html:
-                content = self._content.get(item.id)
-                if content is None:
-                    content = self._content[item.id] = _escape_text(item.content_html)
-                entry = entry.replace(mark, mark[: -len(_CONTENT)] + content, 1)
-            cache[item.id] = entry
+
+def render_rss(feed: Feed, entries: Mapping[str, bytes] | None = None) -> bytes:
+    """The RSS 2.0 document for `feed` (content:encoded, Media RSS), as UTF-8 bytes."""
+    fg = _generator(feed, "rss")
+    root = lxml.etree.fromstring(fg.rss_str(), _PARSER)
+    if feed.hub:
+        # feedgen writes only the self link of the atom:link elements in RSS.
+        self_link = root.find(f"channel/{{{ATOM_NS}}}link")
+        assert self_link is not None
+        self_link.addnext(lxml.etree.Element(f"{{{ATOM_NS}}}link", href=feed.hub, rel="hub"))
+    document = _rss_refs(_serialize(root, feed))
+    return _splice(document, b"\n  </channel>", _entries(feed, "rss", entries))
+
+
+def _entries(feed: Feed, fmt: Format, entries: Mapping[str, bytes] | None) -> list[bytes]:
+    if entries is None:
+        entries = xml_entries(feed.items, (fmt,))[fmt]
+    return [entries[item.id] for item in feed.items]
+
+
+def _with_content(entry: bytes, mark: bytes, content: bytes) -> bytes:
+    """The entry with the escaped content in place of the stand-in feedgen wrote."""
+    if not content:
         return entry
-
-
-def render_atom(feed: Feed) -> bytes:
-    """The Atom 1.0 document for `feed` alone (no entries shared with other feeds)."""
-    return XmlEntries().render_atom(feed)
-
-
-def render_rss(feed: Feed) -> bytes:
-    """The RSS 2.0 document for `feed` alone."""
-    return XmlEntries().render_rss(feed)
+    return entry.replace(mark, mark[: -len(_CONTENT)] + content, 1)
 
 
 def _escape_text(text: str) -> bytes:
