@@ -17,7 +17,7 @@ from pathlib import Path
 
 from publisher import __version__
 from publisher.config import Config
-from publisher.content.codec import LAYOUT, decode, encode, loader
+from publisher.content.codec import LAYOUT, Row, decode, encode, loader
 from publisher.content.post import Post
 from publisher.content.settle import (
     PostProblems,
@@ -87,15 +87,15 @@ def _index(
 
     # Unchanged files (same size and modification time) come from the cache; the others are
     # read again, and decide the order of `settled` below.
-    settled: dict[str, Post] = {}
-    load = loader()
+    hits: list[Row] = []
     misses: list[SourceFile] = []
     for source in files:
         hit = cache.get(source.rel)
         if hit is None or hit[0] != source.size or hit[1] != source.mtime_ns:
             misses.append(source)
         elif hit[2] is not None:
-            settled[source.rel] = decode(hit[2], load)
+            hits.append(hit[2])
+    settled = {post.source: post for post in decode(hits, loader())}
 
     identities = load_identities(store, [f.rel for f in misses]) if misses else {}
     fresh: dict[str, CacheEntry] = {}

@@ -9,7 +9,7 @@ something reads those fields.
 from __future__ import annotations
 
 import marshal
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -86,20 +86,23 @@ def loader() -> Loader:
     return load
 
 
-def decode(row: Row, load: Loader) -> Post:
-    """The Post that `encode` wrote, its packed fields left for `load` to decode on use."""
-    date = datetime.fromtimestamp(row[3], UTC)
-    return Post.deferred(
-        {
-            "source": row[0],
-            "id": row[1],
-            "url": row[2],
-            "date": date,
-            "date_source": row[4],
-            "categories": row[5],
-            "excerpt_only": row[6],
-            "updated": date if row[7] is None else datetime.fromtimestamp(row[7], UTC),
-        },
-        load,
-        row[8],
+def decode(rows: Iterable[Row], load: Loader) -> list[Post]:
+    """The Posts that `encode` wrote, their packed fields left for `load` to decode on use."""
+    when = datetime.fromtimestamp
+    fields = (
+        (
+            {
+                "source": row[0],
+                "id": row[1],
+                "url": row[2],
+                "date": (date := when(row[3], UTC)),
+                "date_source": row[4],
+                "categories": row[5],
+                "excerpt_only": row[6],
+                "updated": date if row[7] is None else when(row[7], UTC),
+            },
+            row[8],
+        )
+        for row in rows
     )
+    return Post.deferred(fields, load)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
@@ -98,20 +98,24 @@ class Post:
 
     @classmethod
     def deferred(
-        cls, fields: dict[str, Any], load: Callable[[bytes], dict[str, Any]], packed: bytes
-    ) -> Post:
-        """A post holding `fields` now and the rest as `packed`, decoded by `load` on first use.
+        cls, posts: Iterable[tuple[dict[str, Any], bytes]], load: Callable[[bytes], dict[str, Any]]
+    ) -> list[Post]:
+        """Posts holding their `fields` now and the rest `packed`, decoded by `load` on first use.
 
         A warm index makes 10,000 posts from the parse cache, and feeds and emails read the
-        titles, excerpts and images of a few hundred: the others never decode theirs. `fields`
-        must hold `excerpt_only` (it has a class default) and aware dates; `load(packed)`
-        returns every other field. The post is the same value either way: equal, hashable,
-        printable and `dataclasses.replace`-able like one built whole.
+        titles, excerpts and images of a few hundred: the others never decode theirs. Each
+        `fields` must hold `excerpt_only` (it has a class default) and aware dates;
+        `load(packed)` returns every other field. A post is the same value either way:
+        equal, hashable, printable and `dataclasses.replace`-able like one built whole.
         """
-        post = object.__new__(cls)
-        fields[_DEFERRED] = (load, packed)
-        object.__setattr__(post, "__dict__", fields)
-        return post
+        made: list[Post] = []
+        new, set_dict = object.__new__, object.__setattr__
+        for fields, packed in posts:
+            post = new(cls)
+            fields[_DEFERRED] = (load, packed)
+            set_dict(post, "__dict__", fields)
+            made.append(post)
+        return made
 
     def __getstate__(self) -> dict[str, Any]:
         # A pickled post is whole: the decoder of the parse cache does not travel.
