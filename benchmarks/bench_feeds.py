@@ -1,6 +1,6 @@
 """Feed stage speed for a corpus, as a ratio against the cold index of the same corpus.
 
-    python -m benchmarks.bench_feeds [--count 10000] [--categories 50] [--repeat 3]
+    python -m benchmarks.bench_feeds [--count 10000] [--categories 50] [--repeat 5]
 
 cold index: index with an empty store (the floor, 1.00x).
 feeds:      build_feeds into an empty folder with no fingerprints kept, all formats, the
@@ -42,7 +42,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=10_000)
     parser.add_argument("--categories", type=int, default=50)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
 
     root = Path(tempfile.mkdtemp(prefix="publisher-bench-feeds-"))

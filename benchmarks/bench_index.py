@@ -1,6 +1,6 @@
 """Index speed for a corpus, each figure a ratio against a floor measured in the same run.
 
-    python benchmarks/bench_index.py [--count 10000] [--repeat 3]
+    python -m benchmarks.bench_index [--count 10000] [--repeat 5]
 
 floor: read every file and parse its front matter with PyYAML's C loader.
 cold:  index with an empty store (parse everything, fill the cache).
@@ -43,7 +43,7 @@ def floor(content: Path) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=10_000)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
 
     root = Path(tempfile.mkdtemp(prefix="publisher-bench-"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -70,3 +71,17 @@ def test_a_large_site_writes_the_same_feeds_from_two_processes_as_from_one(
     one = build("one")
     assert two == one
     assert len(one) == 8 * 3 + 2 and one["atom.xml"].count(b"<entry>") == count
+
+
+def _die() -> int:
+    os._exit(3)  # the child process ends at once, as a crash or the OOM killer would end it
+
+
+def test_a_child_that_dies_leaves_its_share_to_the_parent(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    config, posts = hostile_config(tmp_path), hostile_posts()
+    whole = rendered(config, posts, 1)
+    monkeypatch.setattr(render, "_render_adopted", _die)
+    assert rendered(config, posts, 2) == whole
+    assert "the helper process died" in caplog.text

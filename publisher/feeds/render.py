@@ -116,18 +116,27 @@ def _in_two(
     # are ever allocated. A collection while the child lives would write to every object and
     # so copy every page the two processes share; the build makes no cycles to collect.
     job = (config, selection, theirs, formats)
-    with mmap.mmap(-1, _BUFFER_PER_POST * len(theirs)) as buffer, gc_paused():
+    try:
+        buffer = mmap.mmap(-1, _BUFFER_PER_POST * len(theirs))
+    except OSError as e:  # no memory to map: no room for a child either
+        log.debug("feeds: no shared memory for a helper process (%s): rendering here", e)
+        return _render(config, selection, posts, formats)
+    with buffer, gc_paused():
         pool = ProcessPoolExecutor(
             1, mp_context=context, initializer=_adopt, initargs=(job, buffer)
         )
         try:
             future = pool.submit(_render_adopted)
+        except OSError as e:  # fork refused: process or memory limits
+            pool.shutdown(wait=False)
+            log.debug("feeds: cannot start a helper process (%s): rendering here", e)
+            return _render(config, selection, posts, formats)
+        try:
             mine = _render(config, selection, ours, formats)
-            try:
-                result = future.result()
-            except BrokenProcessPool as e:
-                log.warning("feeds: the helper process died (%s): rendering its share here", e)
-                return mine | _render(config, selection, theirs, formats)
+            result = future.result()
+        except BrokenProcessPool as e:
+            log.warning("feeds: the helper process died (%s): rendering its share here", e)
+            return mine | _render(config, selection, theirs, formats)
         finally:
             pool.shutdown(wait=False)  # the child is done: nothing to wait for but its exit
         # Our own child's output, either way.
