@@ -1,4 +1,4 @@
-"""Posts rendered for feeds in two processes give the same items and bytes as in one."""
+"""Feeds rendered and written by two processes are the same bytes as by one."""
 
 from __future__ import annotations
 
@@ -12,40 +12,58 @@ from feeds_corpus import hostile_config, hostile_posts
 
 from publisher.config import Config
 from publisher.content.post import Post
-from publisher.feeds import build_feeds, render
-from publisher.feeds.model import select_posts
-from publisher.feeds.render import Rendered, render_posts
+from publisher.feeds import FeedReport, build_feeds, produce
+from publisher.feeds.model import FeedPlan
 
 
-def rendered(config: Config, posts: list[Post], processes: int) -> Rendered:
-    return render_posts(config, select_posts(config, posts), posts, processes=processes)
+def files(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*.*")}
 
 
-def test_two_processes_render_what_one_does(tmp_path: Path) -> None:
-    config, posts = hostile_config(tmp_path), hostile_posts()
-    one = rendered(config, posts, 1)
-    two = rendered(config, posts, 2)
-    assert len(one.items) == len(posts) and set(one.entries) == {"atom", "rss", "json"}
-    assert all(len(entries) == len(posts) for entries in one.entries.values())
-    assert two.items == one.items
-    assert two.entries == one.entries
+def build(
+    config: Config, posts: list[Post], monkeypatch: pytest.MonkeyPatch, *, fork: bool
+) -> FeedReport:
+    # PARALLEL_MIN is the size from which a build forks: 1 forks any build of two feeds.
+    monkeypatch.setattr(produce, "PARALLEL_MIN", 1 if fork else 10**9)
+    return build_feeds(config, posts)
 
 
-def test_a_share_too_large_for_the_shared_memory_comes_back_whole(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    config, posts = hostile_config(tmp_path), hostile_posts()
-    monkeypatch.setattr(render, "_BUFFER_PER_POST", 16)  # no share fits: the pipe carries it
-    assert rendered(config, posts, 2) == rendered(config, posts, 1)
-
-
-def test_a_large_site_writes_the_same_feeds_from_two_processes_as_from_one(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # More shown posts than PARALLEL_MIN: a build on a machine with two CPUs forks.
-    if render._cpus() < 2:
+def test_two_processes_write_what_one_does(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    if produce._cpus() < 2:
         pytest.skip("one CPU: builds never fork here")
-    count = render.PARALLEL_MIN + 20
+    one = build(hostile_config(tmp_path / "one"), hostile_posts(), monkeypatch, fork=False)
+    two = build(hostile_config(tmp_path / "two"), hostile_posts(), monkeypatch, fork=True)
+    assert files(tmp_path / "two" / "public") == files(tmp_path / "one" / "public")
+    assert len(two.written) == len(one.written) == 23
+    # The child's files are recorded like ours: the next build writes nothing.
+    again = build(hostile_config(tmp_path / "two"), hostile_posts(), monkeypatch, fork=True)
+    assert again.written == ()
+
+
+def _die() -> list[produce.Produced]:
+    os._exit(3)  # the child process ends at once, as a crash or the OOM killer would end it
+
+
+def test_a_child_that_dies_leaves_its_feeds_to_the_parent(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    if produce._cpus() < 2:
+        pytest.skip("one CPU: builds never fork here")
+    build(hostile_config(tmp_path / "one"), hostile_posts(), monkeypatch, fork=False)
+    monkeypatch.setattr(produce, "_produce_adopted", _die)
+    report = build(hostile_config(tmp_path / "two"), hostile_posts(), monkeypatch, fork=True)
+    assert "the helper process died" in caplog.text
+    assert files(tmp_path / "two" / "public") == files(tmp_path / "one" / "public")
+    assert len(report.written) == 23
+
+
+def test_a_large_site_forks_and_writes_the_same_feeds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if produce._cpus() < 2:
+        pytest.skip("one CPU: builds never fork here")
+    # More shown posts than PARALLEL_MIN: a build on a machine with two CPUs forks.
+    count = produce.PARALLEL_MIN + 20
     posts = [
         make_post(
             n=n,
@@ -56,32 +74,40 @@ def test_a_large_site_writes_the_same_feeds_from_two_processes_as_from_one(
         for n in range(count)
     ]
 
-    def build(folder: str) -> dict[str, bytes]:
-        config = make_config(
+    def config(folder: str) -> Config:
+        return make_config(
             tmp_path,
             feeds={"output_dir": str(tmp_path / folder), "limit": count},
             store={"path": str(tmp_path / f"{folder}.sqlite3")},
         )
-        build_feeds(config, posts)
-        out = tmp_path / folder
-        return {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*.*")}
 
-    two = build("two")
-    monkeypatch.setattr(render, "PARALLEL_MIN", 10**9)
-    one = build("one")
-    assert two == one
+    forked = [0]
+    real = produce._in_two
+
+    def counted(*args: object) -> list[produce.Produced]:
+        forked[0] += 1
+        return real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(produce, "_in_two", counted)
+    build_feeds(config("two"), posts)
+    assert forked == [1]
+    monkeypatch.setattr(produce, "PARALLEL_MIN", 10**9)
+    build_feeds(config("one"), posts)
+    assert forked == [1]
+    one = files(tmp_path / "one")
+    assert files(tmp_path / "two") == one
     assert len(one) == 8 * 3 + 2 and one["atom.xml"].count(b"<entry>") == count
 
 
-def _die() -> int:
-    os._exit(3)  # the child process ends at once, as a crash or the OOM killer would end it
+def test_feeds_are_split_in_two_groups_sharing_few_posts() -> None:
+    posts = [make_post(n=n) for n in range(8)]
 
+    def plan(slug: str, *ns: int) -> produce.Stale:
+        return (FeedPlan(slug, slug, tuple(posts[n] for n in ns)), [])
 
-def test_a_child_that_dies_leaves_its_share_to_the_parent(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
-    config, posts = hostile_config(tmp_path), hostile_posts()
-    whole = rendered(config, posts, 1)
-    monkeypatch.setattr(render, "_render_adopted", _die)
-    assert rendered(config, posts, 2) == whole
-    assert "the helper process died" in caplog.text
+    site, a, b, c = plan("", 0, 1, 2, 3), plan("a", 0, 1), plan("b", 2, 3), plan("c", 4, 5, 6, 7)
+    ours, theirs = produce.split([site, a, b, c])
+    assert sorted(f[0].slug for f in ours + theirs) == ["", "a", "b", "c"]
+    # The site feed and its two categories in one group, the unrelated one in the other.
+    assert {f[0].slug for f in ours} in ({"", "a", "b"}, {"c"})
+    assert {f[0].slug for f in theirs} in ({"", "a", "b"}, {"c"})

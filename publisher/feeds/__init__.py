@@ -1,41 +1,33 @@
 """Atom, RSS and JSON feeds, site-wide and per category, from the indexed posts.
 
 `build_feeds` chooses the posts of each feed (`model`), skips the files whose inputs and
-on-disk state match the last build's (`fingerprint`), cleans and renders each remaining
-post once in every configured format (`render`: `items`, `clean`, `xmlfeeds`, `jsonfeed`),
-puts each feed's document together around its posts' entries and writes only the files
-whose bytes changed (`output`), so a run with nothing new touches nothing and WebSub
-hears only of real changes.
+on-disk state match the last build's (`fingerprint`), and for the rest (`produce`, in two
+processes for large builds) cleans and renders each post once in every configured format
+(`render`: `items`, `clean`, `xmlfeeds`, `jsonfeed`), puts each feed's document together
+around its posts' entries and writes only the files whose bytes changed (`output`), so a
+run with nothing new touches nothing and WebSub hears only of real changes.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from publisher.config import Config
 from publisher.content.post import Post
 from publisher.errors import FeedError, Problem
-from publisher.feeds.fingerprint import Checked, Fingerprints, stamp
-from publisher.feeds.jsonfeed import render_json
+from publisher.feeds.fingerprint import Fingerprints
 from publisher.feeds.model import (
     STYLESHEET_NAME,
-    Feed,
-    FeedFile,
-    FeedPlan,
-    Format,
-    Selection,
     category_slug,
     feed_files,
     feed_title,
-    make_feed,
     select_posts,
 )
 from publisher.feeds.output import discovery_snippet, put_all, stylesheet_bytes
-from publisher.feeds.render import render_posts
-from publisher.feeds.xmlfeeds import render_atom, render_rss
+from publisher.feeds.produce import produce_feeds
 from publisher.gcpause import gc_paused
 
 log = logging.getLogger(__name__)
@@ -64,27 +56,26 @@ def _build(config: Config, posts: Sequence[Post], *, dry_run: bool) -> FeedRepor
     prints = Fingerprints.load(config)
     out = config.feeds.output_dir
     checked = [(plan, prints.check(selection, plan)) for plan in selection.feeds]
-    rendered = _render(config, selection, checked)
+    stale = [(plan, [(f, k) for f, k, fresh in files if not fresh]) for plan, files in checked]
     extras: list[tuple[Path, bytes]] = []
     if config.feeds.stylesheet:
         extras.append((out / STYLESHEET_NAME, stylesheet_bytes()))
     if config.feeds.discovery_name:
         snippet = discovery_snippet(feed_title(config, ""), feed_files(config, ""))
         extras.append((out / config.feeds.discovery_name, snippet))
-    to_write = [(out / file.path, data) for file, _, data in rendered] + extras
     try:
-        changed_flags = put_all(to_write, dry_run=dry_run)
+        produced = produce_feeds(config, selection, [f for f in stale if f[1]], dry_run=dry_run)
+        extras_changed = put_all(extras, dry_run=dry_run)
     except OSError as e:
         raise FeedError(
             f"{out}: cannot write the feeds ({e}): check [feeds] output_dir and its permissions"
         ) from e
 
-    changed = {path for (path, _), did in zip(to_write, changed_flags, strict=True) if did}
-    if not dry_run:
-        for file, key, _ in rendered:
-            left = stamp(out / file.path)
-            if left is not None:
-                prints.record(file, key, left)
+    changed = {out / file.path for file, _, did, _ in produced if did}
+    changed |= {path for (path, _), did in zip(extras, extras_changed, strict=True) if did}
+    for file, key, _, left in produced:
+        if left is not None:
+            prints.record(file, key, left)
     if not dry_run:
         prints.save()
     # Every file in the order written: each feed's formats, then the files beside them.
@@ -106,31 +97,6 @@ def _build(config: Config, posts: Sequence[Post], *, dry_run: bool) -> FeedRepor
         feeds=len(selection.feeds),
         items=sum(len(plan.posts) for plan in selection.feeds),
     )
-
-
-def _render(
-    config: Config, selection: Selection, checked: list[tuple[FeedPlan, list[Checked]]]
-) -> list[tuple[FeedFile, str, bytes]]:
-    """The bytes of every file that is not known to be unchanged, with its fingerprint."""
-    stale = [(plan, [(f, k) for f, k, fresh in files if not fresh]) for plan, files in checked]
-    # Cleaning and rendering posts is the costly part: once per post, in every format, and
-    # only for the feeds to render; each feed then splices its posts' entries.
-    shown = {post.id: post for plan, files in stale if files for post in plan.posts}
-    posts = render_posts(config, selection, list(shown.values()))
-    renderers: dict[Format, Callable[[Feed, Mapping[str, bytes]], bytes]] = {
-        "atom": render_atom,
-        "rss": render_rss,
-        "json": render_json,
-    }
-    rendered: list[tuple[FeedFile, str, bytes]] = []
-    for plan, files in stale:
-        if files:
-            feed = make_feed(config, plan, [posts.items[post.id] for post in plan.posts])
-            rendered.extend(
-                (file, key, renderers[file.format](feed, posts.entries[file.format]))
-                for file, key in files
-            )
-    return rendered
 
 
 __all__ = ["FeedReport", "build_feeds", "category_slug"]

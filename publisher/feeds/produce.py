@@ -1,0 +1,151 @@
+"""Render and write the feeds a build must write: in two processes at once for large builds.
+
+A first build of a large site renders hundreds of posts, puts dozens of documents together
+and fsyncs a file for each: each feed independent of the others. With at least
+`PARALLEL_MIN` posts to render, two CPUs or more and `fork` (Linux), the feeds are split in
+two groups that share as few posts as possible, and a forked child renders and writes one
+group while this process does the other. Only the list of files written comes back. Should
+the child die, this process does its group too; files it already wrote are then found
+unchanged. The bytes are the same either way.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+
+from publisher.config import Config
+from publisher.feeds.fingerprint import Stamp, stamp
+from publisher.feeds.jsonfeed import render_json
+from publisher.feeds.model import Feed, FeedFile, FeedPlan, Format, Selection, make_feed
+from publisher.feeds.output import put_all
+from publisher.feeds.render import render_posts
+from publisher.feeds.xmlfeeds import render_atom, render_rss
+
+log = logging.getLogger(__name__)
+
+# Below this a child costs more than it saves (forking, rendering shared posts twice).
+PARALLEL_MIN = 200
+
+Stale = tuple[FeedPlan, list[tuple[FeedFile, str]]]  # a feed and its files to write, each
+# with the fingerprint of its inputs
+Produced = tuple[FeedFile, str, bool, Stamp | None]  # a file, its fingerprint, whether it
+# changed (or would, in a dry run), and its stamp as left (None in a dry run)
+
+_RENDERERS: dict[Format, Callable[[Feed, Mapping[str, bytes]], bytes]] = {
+    "atom": render_atom,
+    "rss": render_rss,
+    "json": render_json,
+}
+
+
+def produce_feeds(
+    config: Config,
+    selection: Selection,
+    stale: Sequence[Stale],
+    *,
+    dry_run: bool,
+    processes: int | None = None,
+) -> list[Produced]:
+    """Render and write (unless `dry_run`) the files of `stale`; `processes` 1, 2 or None."""
+    if processes is None:
+        posts = {post.id for plan, _ in stale for post in plan.posts}
+        parallel = len(posts) >= PARALLEL_MIN and _can_fork() and _cpus() > 1
+        processes = 2 if parallel else 1
+    if processes > 1 and len(stale) > 1:
+        return _in_two(config, selection, stale, dry_run)
+    return _produce(config, selection, stale, dry_run)
+
+
+def _produce(
+    config: Config, selection: Selection, stale: Sequence[Stale], dry_run: bool
+) -> list[Produced]:
+    # Cleaning and rendering posts is the costly part: once per post, in every format, and
+    # only for the feeds to write; each feed then splices its posts' entries.
+    shown = {post.id: post for plan, _ in stale for post in plan.posts}
+    posts = render_posts(config, selection, list(shown.values()))
+    files: list[tuple[FeedFile, str, bytes]] = []
+    for plan, to_write in stale:
+        feed = make_feed(config, plan, [posts.items[post.id] for post in plan.posts])
+        files.extend(
+            (file, key, _RENDERERS[file.format](feed, posts.entries[file.format]))
+            for file, key in to_write
+        )
+    out = config.feeds.output_dir
+    changed = put_all([(out / file.path, data) for file, _, data in files], dry_run=dry_run)
+    return [
+        (file, key, did, None if dry_run else stamp(out / file.path))
+        for (file, key, _), did in zip(files, changed, strict=True)
+    ]
+
+
+def split(stale: Sequence[Stale]) -> tuple[list[Stale], list[Stale]]:
+    """Two groups of feeds with about as many posts each and as few posts in both."""
+    groups: tuple[list[Stale], list[Stale]] = ([], [])
+    posts: tuple[set[str], set[str]] = (set(), set())
+    # Largest feeds first, each to the group it grows least (the smaller group on a tie).
+    for feed in sorted(stale, key=lambda f: len(f[0].posts), reverse=True):
+        ids = {post.id for post in feed[0].posts}
+        i = min((0, 1), key=lambda g: (len(posts[g] | ids), len(posts[g])))
+        groups[i].append(feed)
+        posts[i].update(ids)
+    return groups
+
+
+# The child's group: set in the child alone, from the job its parent forked it with.
+_job: tuple[Config, Selection, Sequence[Stale], bool] | None = None
+
+
+def _adopt(job: tuple[Config, Selection, Sequence[Stale], bool]) -> None:
+    global _job  # one job per child process, which exits after it
+    _job = job
+
+
+def _produce_adopted() -> list[Produced]:
+    assert _job is not None
+    return _produce(*_job)
+
+
+def _in_two(
+    config: Config, selection: Selection, stale: Sequence[Stale], dry_run: bool
+) -> list[Produced]:
+    ours, theirs = split(stale)
+    # Forked, the child inherits the job (posts, config) as it is: nothing is pickled on the
+    # way in, and only the short list of files comes back. (The garbage collector is paused
+    # by build_feeds: a collection would write to every object and so copy every page the
+    # two processes share.)
+    context = multiprocessing.get_context("fork")
+    job = (config, selection, theirs, dry_run)
+    pool = ProcessPoolExecutor(1, mp_context=context, initializer=_adopt, initargs=(job,))
+    try:
+        try:
+            future = pool.submit(_produce_adopted)
+        except OSError as e:  # fork refused: process or memory limits
+            log.debug("feeds: cannot start a helper process (%s): writing every feed here", e)
+            return _produce(config, selection, stale, dry_run)
+        mine = _produce(config, selection, ours, dry_run)
+        try:
+            theirs_done = future.result()
+        except BrokenProcessPool as e:
+            log.warning("feeds: the helper process died (%s): writing its feeds here", e)
+            theirs_done = _produce(config, selection, theirs, dry_run)
+    finally:
+        pool.shutdown(wait=False)  # the child is done: nothing to wait for but its exit
+    return mine + theirs_done
+
+
+def _can_fork() -> bool:
+    # Only Linux forks safely by default (macOS frameworks do not survive a fork).
+    return sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
+
+
+def _cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))  # the CPUs this process may run on
+    except AttributeError:
+        return os.cpu_count() or 1
