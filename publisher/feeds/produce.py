@@ -45,19 +45,11 @@ _RENDERERS: dict[Format, Callable[[Feed, Mapping[str, bytes]], bytes]] = {
 
 
 def produce_feeds(
-    config: Config,
-    selection: Selection,
-    stale: Sequence[Stale],
-    *,
-    dry_run: bool,
-    processes: int | None = None,
+    config: Config, selection: Selection, stale: Sequence[Stale], *, dry_run: bool
 ) -> list[Produced]:
-    """Render and write (unless `dry_run`) the files of `stale`; `processes` 1, 2 or None."""
-    if processes is None:
-        posts = {post.id for plan, _ in stale for post in plan.posts}
-        parallel = len(posts) >= PARALLEL_MIN and _can_fork() and _cpus() > 1
-        processes = 2 if parallel else 1
-    if processes > 1 and len(stale) > 1:
+    """Render and write (unless `dry_run`) the files of `stale`: what each became."""
+    posts = {post.id for plan, _ in stale for post in plan.posts}
+    if len(posts) >= PARALLEL_MIN and len(stale) > 1 and _can_fork() and _cpus() > 1:
         return _in_two(config, selection, stale, dry_run)
     return _produce(config, selection, stale, dry_run)
 
