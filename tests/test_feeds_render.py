@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from datetime import timedelta
 from pathlib import Path
 
@@ -91,11 +92,16 @@ def test_a_large_site_forks_and_writes_the_same_feeds(
     monkeypatch.setattr(produce, "_in_two", counted)
     build_feeds(config("two"), posts)
     assert forked == [1]
+    # From a thread (an application's pool, `publisher schedule`), a build never forks.
+    worker = threading.Thread(target=build_feeds, args=(config("thread"), posts))
+    worker.start()
+    worker.join()
+    assert forked == [1]
     monkeypatch.setattr(produce, "PARALLEL_MIN", 10**9)
     build_feeds(config("one"), posts)
     assert forked == [1]
     one = files(tmp_path / "one")
-    assert files(tmp_path / "two") == one
+    assert files(tmp_path / "two") == one == files(tmp_path / "thread")
     assert len(one) == 8 * 3 + 2 and one["atom.xml"].count(b"<entry>") == count
 
 

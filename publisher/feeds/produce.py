@@ -2,11 +2,11 @@
 
 A first build of a large site renders hundreds of posts, puts dozens of documents together
 and fsyncs a file for each: each feed independent of the others. With at least
-`PARALLEL_MIN` posts to render, two CPUs or more and `fork` (Linux), the feeds are split in
-two groups that share as few posts as possible, and a forked child renders and writes one
-group while this process does the other. Only the list of files written comes back. Should
-the child die, this process does its group too; files it already wrote are then found
-unchanged. The bytes are the same either way.
+`PARALLEL_MIN` posts to render, two CPUs or more, `fork` (Linux) and no other thread
+running, the feeds are split in two groups that share as few posts as possible, and a
+forked child renders and writes one group while this process does the other. Only the
+list of files written comes back. Should the child die, this process does its group too;
+files it already wrote are then found unchanged. The bytes are the same either way.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import logging
 import multiprocessing
 import os
 import sys
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -127,13 +128,20 @@ def _in_two(
             log.warning("feeds: the helper process died (%s): writing its feeds here", e)
             theirs_done = _produce(config, selection, theirs, dry_run)
     finally:
-        pool.shutdown(wait=False)  # the child is done: nothing to wait for but its exit
+        pool.shutdown()  # and the executor's thread with it: the next build may fork again
     return mine + theirs_done
 
 
 def _can_fork() -> bool:
-    # Only Linux forks safely by default (macOS frameworks do not survive a fork).
-    return sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
+    # Only Linux forks safely by default (macOS frameworks do not survive a fork), and only
+    # a process with one thread: another thread may hold a lock (libxml2's, say) that the
+    # child would wait on forever. `publisher run` and `build` have one; an application
+    # that calls build_feeds from a thread pool (or `publisher schedule`) renders here.
+    return (
+        sys.platform.startswith("linux")
+        and "fork" in multiprocessing.get_all_start_methods()
+        and threading.active_count() == 1
+    )
 
 
 def _cpus() -> int:
