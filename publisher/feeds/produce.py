@@ -108,6 +108,7 @@ def _in_two(
     config: Config, selection: Selection, stale: Sequence[Stale], dry_run: bool
 ) -> list[Produced]:
     ours, theirs = split(stale)
+    log.debug("feeds: %d feeds written here, %d by a child process", len(ours), len(theirs))
     # Forked, the child inherits the job (posts, config) as it is: nothing is pickled on the
     # way in, and only the short list of files comes back. (The garbage collector is paused
     # by build_feeds: a collection would write to every object and so copy every page the
