@@ -27,8 +27,11 @@ from publisher.content.source import RawPost, SourceFile
 from publisher.content.urls import expand_permalink, site_url, slugify
 from publisher.errors import Problem
 
-# Characters that make a front matter excerpt worth rendering as Markdown/HTML first.
-_MARKUP = re.compile(r"[<&*_`\[#]|^\s*[-+>]|^\s*\d+\.", re.MULTILINE)
+# What makes a front matter excerpt worth rendering as Markdown/HTML first: a markup
+# character, or a line starting a list or a quote. (Two searches: one alternation of all
+# three is twice as slow, and every cold index runs it on every excerpt.)
+_MARKUP_CHARS = re.compile(r"[<&*_`\[#]")
+_MARKUP_LINES = re.compile(r"^\s*(?:[-+>]|\d+\.)", re.MULTILINE)
 _MIME = {
     ".jpg": "image/jpeg",
     ".jpeg": "image/jpeg",
@@ -205,7 +208,7 @@ def _excerpt(meta: dict[str, Any], body: str, body_format: BodyFormat, length: i
         if key in meta and meta[key] is not None:
             # An explicit empty excerpt means none; HTML or Markdown in it is flattened to text.
             text = str(meta[key])
-            if _MARKUP.search(text) is None:
+            if _MARKUP_CHARS.search(text) is None and _MARKUP_LINES.search(text) is None:
                 return collapse_whitespace(text)
             return html_to_text(markdown_to_html(text))
     body_html = markdown_to_html(body) if body_format == "markdown" else body

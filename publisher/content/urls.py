@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime
 from functools import cache
 from urllib.parse import quote, urljoin, urlsplit
@@ -84,39 +85,47 @@ def expand_permalink(
     slug: str,
 ) -> str:
     """A Jekyll permalink pattern (or style name) filled in for one post: a site-relative path."""
-    out = []
-    for part in _split_pattern(PERMALINK_STYLES.get(pattern, pattern)):
-        if part[0] != ":":
-            out.append(part)
-        elif part == ":categories":
-            out.append("/".join(dict.fromkeys(_category_slug(c) for c in categories)))
-        elif part in (":title", ":slug"):
-            out.append(title_slug if part == ":title" else slug)
+    template, names = _compile(pattern)
+    values = []
+    for name in names:
+        if name == "categories":
+            values.append("/".join(dict.fromkeys(_category_slug(c) for c in categories)))
+        elif name in ("title", "slug"):
+            values.append(title_slug if name == "title" else slug)
         else:
-            out.append(_date_part(part[1:], date))
-    path = "".join(out)
+            values.append(_DATE_PARTS[name](date))
+    path = template.format(*values)
     return "/" + path.lstrip("/") if "//" not in path else re.sub(r"/{2,}", "/", "/" + path)
 
 
-def _date_part(name: str, date: datetime) -> str:
-    if name in _NUMERIC:
-        value: int = getattr(date, name)
-        return f"{value:04d}" if name == "year" else f"{value:02d}"
-    if name in _STRFTIME:
-        return date.strftime(_STRFTIME[name])
-    if name == "short_year":
-        return f"{date.year % 100:02d}"
-    if name in ("i_month", "i_day"):
-        return str(date.month if name == "i_month" else date.day)
-    if name == "y_day":
-        return f"{date.timetuple().tm_yday:03d}"
-    if name == "week":
-        return f"{date.isocalendar().week:02d}"
-    return ".html"  # :output_ext
+# Each date placeholder, from the post's date in the site's time zone.
+_DATE_PARTS: dict[str, Callable[[datetime], str]] = {
+    "year": lambda d: f"{d.year:04d}",
+    "month": lambda d: f"{d.month:02d}",
+    "day": lambda d: f"{d.day:02d}",
+    "hour": lambda d: f"{d.hour:02d}",
+    "minute": lambda d: f"{d.minute:02d}",
+    "second": lambda d: f"{d.second:02d}",
+    "short_year": lambda d: f"{d.year % 100:02d}",
+    "i_month": lambda d: str(d.month),
+    "i_day": lambda d: str(d.day),
+    "short_month": lambda d: d.strftime("%b"),
+    "long_month": lambda d: d.strftime("%B"),
+    "short_day": lambda d: d.strftime("%a"),
+    "long_day": lambda d: d.strftime("%A"),
+    "y_day": lambda d: f"{d.timetuple().tm_yday:03d}",
+    "week": lambda d: f"{d.isocalendar().week:02d}",
+    "output_ext": lambda d: ".html",
+}
 
 
-_NUMERIC = frozenset({"year", "month", "day", "hour", "minute", "second"})
-_STRFTIME = {"short_month": "%b", "long_month": "%B", "short_day": "%a", "long_day": "%A"}
+@cache
+def _compile(pattern: str) -> tuple[str, tuple[str, ...]]:
+    """'/:year/:title/' -> ('/{}/{}/', ('year', 'title')), once per pattern."""
+    parts = _PLACEHOLDER_SPLIT.split(PERMALINK_STYLES.get(pattern, pattern))
+    literal = [p.replace("{", "{{").replace("}", "}}") for p in parts[0::2]]
+    names = tuple(p[1:] for p in parts[1::2])
+    return "{}".join(literal), names
 
 
 @cache
@@ -124,9 +133,3 @@ def _category_slug(category: str) -> str:
     # Jekyll lower-cases categories in URLs; percent-encoded here, once per category, so
     # the path is usually plain ASCII by the time the whole URL is encoded.
     return iri_to_uri(slugify(category, cased=False))
-
-
-@cache
-def _split_pattern(pattern: str) -> tuple[str, ...]:
-    """'/:year/:title/' -> ('/', ':year', '/', ':title', '/'), once per pattern."""
-    return tuple(p for p in _PLACEHOLDER_SPLIT.split(pattern) if p)
