@@ -14,7 +14,7 @@ _BATCH = 128
 
 def write_atomic(path: Path, data: bytes) -> bool:
     """Put `data` at `path` (temporary file, fsync, rename); False when it already held it."""
-    if not _differs(path, data):
+    if not differs(path, data):
         return False
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -40,7 +40,7 @@ def write_all_atomic(files: Sequence[tuple[Path, bytes]]) -> list[bool]:
     commit carries many), renamed, and each folder is fsynced once. A reader sees every
     file whole, old or new; a crash leaves at worst a `.NAME.*.tmp` file, never half a file.
     """
-    changed = [_differs(path, data) for path, data in files]
+    changed = [differs(path, data) for path, data in files]
     todo = [f for f, differs in zip(files, changed, strict=True) if differs]
     with ThreadPoolExecutor(max_workers=8) as pool:
         for start in range(0, len(todo), _BATCH):
@@ -69,7 +69,8 @@ def write_all_atomic(files: Sequence[tuple[Path, bytes]]) -> list[bool]:
     return changed
 
 
-def _differs(path: Path, data: bytes) -> bool:
+def differs(path: Path, data: bytes) -> bool:
+    """Whether `path` is missing or holds other bytes than `data`."""
     try:
         return not (path.stat().st_size == len(data) and path.read_bytes() == data)
     except FileNotFoundError:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 
-from publisher.atomic import write_all_atomic
+from publisher.atomic import differs, write_all_atomic
 from publisher.feeds.model import FORMAT_LABELS, MEDIA_TYPES, FeedFile
 
 
@@ -31,11 +31,4 @@ def put_all(files: Sequence[tuple[Path, bytes]], *, dry_run: bool) -> list[bool]
     """Write each file unless it already holds its data; whether each changed (or would)."""
     if not dry_run:
         return write_all_atomic(files)
-    return [_differs(path, data) for path, data in files]
-
-
-def _differs(path: Path, data: bytes) -> bool:
-    try:
-        return path.read_bytes() != data
-    except FileNotFoundError:
-        return True
+    return [differs(path, data) for path, data in files]
