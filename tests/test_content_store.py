@@ -145,6 +145,17 @@ def test_deleted_file_leaves_the_index_and_the_cache(site: Site) -> None:
     assert sorted(source for blob in blobs for source in blob) == ["categories-list.md"]
 
 
+def test_a_file_deleted_as_another_is_added_leaves_the_cache(site: Site) -> None:
+    site.add("date-only.md", "categories-list.md")
+    site.index()
+    (site.content / "date-only.md").unlink()
+    site.write("new.md", "---\ntitle: New\n---\nBody\n")
+    assert sorted(p.source for p in site.index().posts) == ["categories-list.md", "new.md"]
+    with sqlite3.connect(site.root / "state" / "publisher.sqlite3") as conn:
+        blobs = [marshal.loads(b) for (b,) in conn.execute("SELECT entries FROM parse_buckets")]
+    assert sorted(source for blob in blobs for source in blob) == ["categories-list.md", "new.md"]
+
+
 def test_broken_file_is_reported_on_every_run_until_fixed(site: Site) -> None:
     site.add("date-unreadable.md")
     assert len(site.index().problems) == 1

@@ -139,9 +139,9 @@ def _index(
                     settled[source.rel] = post
                     fresh[source.rel] = (source.size, source.mtime_ns, encode(post))
         update_urls(store, moved)
-        gone = cache.keys() - {f.rel for f in files} if len(cache) != len(files) else set()
+        present = {f.rel for f in files}
+        gone = cache.keys() - present
         if fresh or gone:
-            present = {f.rel for f in files}
             kept = {s: e for s, e in cache.items() if s in present}
             save_cache(store, fingerprint, kept | fresh, changed=fresh.keys() | gone)
 
