@@ -12,11 +12,8 @@ from publisher.feeds.model import Feed
 VERSION = "https://jsonfeed.org/version/1.1"
 
 
-def render_json(feed: Feed, items: Mapping[str, bytes] | None = None) -> bytes:
-    """The JSON Feed 1.1 document for `feed` as UTF-8 bytes, keys in a fixed order.
-
-    `items` holds each item's `json_items` by item id; without it they are encoded here.
-    """
+def render_json(feed: Feed, items: Mapping[str, bytes]) -> bytes:
+    """The JSON Feed 1.1 document for `feed` (UTF-8, keys in a fixed order), `items` by id."""
     doc: dict[str, Any] = {
         "version": VERSION,
         "title": feed.title,
@@ -33,8 +30,6 @@ def render_json(feed: Feed, items: Mapping[str, bytes] | None = None) -> bytes:
     if feed.hub:
         doc["hubs"] = [{"type": "WebSub", "url": feed.hub}]
     head = json.dumps(doc, ensure_ascii=False, indent=2)
-    if items is None:
-        items = json_items(feed.items)
     encoded = [items[i.id] for i in feed.items]
     # The feed's own keys indented, one item a line: indenting every item would send
     # the encoding through json's slow pure-Python path.

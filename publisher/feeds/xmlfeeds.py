@@ -74,16 +74,16 @@ def xml_entries(
     return entries
 
 
-def render_atom(feed: Feed, entries: Mapping[str, bytes] | None = None) -> bytes:
-    """The Atom 1.0 document for `feed` as UTF-8 bytes, with `entries` by item id (or its own)."""
+def render_atom(feed: Feed, entries: Mapping[str, bytes]) -> bytes:
+    """The Atom 1.0 document for `feed` as UTF-8 bytes, its items' `entries` by item id."""
     fg = _generator(feed, "atom")
     root = lxml.etree.fromstring(fg.atom_str(), _PARSER)
     _fix_title(root.find(f"{{{ATOM_NS}}}title"))
-    return _splice(_serialize(root, feed), b"\n</feed>", _entries(feed, "atom", entries))
+    return _splice(_serialize(root, feed), b"\n</feed>", [entries[i.id] for i in feed.items])
 
 
-def render_rss(feed: Feed, entries: Mapping[str, bytes] | None = None) -> bytes:
-    """The RSS 2.0 document for `feed` (content:encoded, Media RSS), as UTF-8 bytes."""
+def render_rss(feed: Feed, entries: Mapping[str, bytes]) -> bytes:
+    """The RSS 2.0 document for `feed` as UTF-8 bytes, its items' `entries` by item id."""
     fg = _generator(feed, "rss")
     root = lxml.etree.fromstring(fg.rss_str(), _PARSER)
     if feed.hub:
@@ -92,13 +92,7 @@ def render_rss(feed: Feed, entries: Mapping[str, bytes] | None = None) -> bytes:
         assert self_link is not None
         self_link.addnext(lxml.etree.Element(f"{{{ATOM_NS}}}link", href=feed.hub, rel="hub"))
     document = _rss_refs(_serialize(root, feed))
-    return _splice(document, b"\n  </channel>", _entries(feed, "rss", entries))
-
-
-def _entries(feed: Feed, fmt: Format, entries: Mapping[str, bytes] | None) -> list[bytes]:
-    if entries is None:
-        entries = xml_entries(feed.items, (fmt,))[fmt]
-    return [entries[item.id] for item in feed.items]
+    return _splice(document, b"\n  </channel>", [entries[i.id] for i in feed.items])
 
 
 def _with_content(entry: bytes, mark: bytes, content: bytes) -> bytes:
