@@ -3,9 +3,9 @@
 A first build of a large site renders hundreds of posts, puts dozens of documents together
 and fsyncs a file for each: each feed independent of the others. With at least
 `PARALLEL_MIN` posts to render, two CPUs or more, `fork` (Linux) and no other thread
-running, the feeds are split in two groups that share as few posts as possible, and a
-forked child renders and writes one group while this process does the other. Only the
-list of files written comes back. Should the child die, this process does its group too;
+running, the feeds are split in two groups that share as few posts as possible; the posts
+both show are rendered first, then a forked child renders and writes one group while this
+process does the other. Only the list of files written comes back. Should the child die, this process does its group too;
 files it already wrote are then found unchanged. The bytes are the same either way.
 """
 
@@ -25,12 +25,12 @@ from publisher.feeds.fingerprint import Stamp, stamp
 from publisher.feeds.jsonfeed import render_json
 from publisher.feeds.model import Feed, FeedFile, FeedPlan, Format, Selection, make_feed
 from publisher.feeds.output import put_all
-from publisher.feeds.render import render_posts
+from publisher.feeds.render import NOTHING, Rendered, render_posts
 from publisher.feeds.xmlfeeds import render_atom, render_rss
 
 log = logging.getLogger(__name__)
 
-# Below this a child costs more than it saves (forking, rendering shared posts twice).
+# Below this a child costs more than it saves.
 PARALLEL_MIN = 200
 
 Stale = tuple[FeedPlan, list[tuple[FeedFile, str]]]  # a feed and its files to write, each
@@ -56,12 +56,17 @@ def produce_feeds(
 
 
 def _produce(
-    config: Config, selection: Selection, stale: Sequence[Stale], dry_run: bool
+    config: Config,
+    selection: Selection,
+    stale: Sequence[Stale],
+    dry_run: bool,
+    rendered: Rendered = NOTHING,
 ) -> list[Produced]:
-    # Cleaning and rendering posts is the costly part: once per post, in every format, and
-    # only for the feeds to write; each feed then splices its posts' entries.
-    shown = {post.id: post for plan, _ in stale for post in plan.posts}
-    posts = render_posts(config, selection, list(shown.values()))
+    # Cleaning and rendering posts is the costly part: once per post (`rendered` holds those
+    # already done), in every format, and only for the feeds to write; each feed then
+    # splices its posts' entries.
+    shown = {p.id: p for plan, _ in stale for p in plan.posts if p.id not in rendered.items}
+    posts = rendered | render_posts(config, selection, list(shown.values()))
     files: list[tuple[FeedFile, str, bytes]] = []
     for plan, to_write in stale:
         feed = make_feed(config, plan, [posts.items[post.id] for post in plan.posts])
@@ -91,10 +96,11 @@ def split(stale: Sequence[Stale]) -> tuple[list[Stale], list[Stale]]:
 
 
 # The child's group: set in the child alone, from the job its parent forked it with.
-_job: tuple[Config, Selection, Sequence[Stale], bool] | None = None
+Job = tuple[Config, Selection, Sequence[Stale], bool, Rendered]
+_job: Job | None = None
 
 
-def _adopt(job: tuple[Config, Selection, Sequence[Stale], bool]) -> None:
+def _adopt(job: Job) -> None:
     global _job  # one job per child process, which exits after it
     _job = job
 
@@ -108,26 +114,35 @@ def _in_two(
     config: Config, selection: Selection, stale: Sequence[Stale], dry_run: bool
 ) -> list[Produced]:
     ours, theirs = split(stale)
-    log.debug("feeds: %d feeds written here, %d by a child process", len(ours), len(theirs))
+    # Posts that both groups show are rendered once, before the fork: both inherit them.
+    in_ours = {post.id for plan, _ in ours for post in plan.posts}
+    both = {p.id: p for plan, _ in theirs for p in plan.posts if p.id in in_ours}
+    rendered = render_posts(config, selection, list(both.values()))
+    log.debug(
+        "feeds: %d feeds written here, %d by a child process, %d posts rendered for both",
+        len(ours),
+        len(theirs),
+        len(both),
+    )
     # Forked, the child inherits the job (posts, config) as it is: nothing is pickled on the
     # way in, and only the short list of files comes back. (The garbage collector is paused
     # by build_feeds: a collection would write to every object and so copy every page the
     # two processes share.)
     context = multiprocessing.get_context("fork")
-    job = (config, selection, theirs, dry_run)
+    job = (config, selection, theirs, dry_run, rendered)
     pool = ProcessPoolExecutor(1, mp_context=context, initializer=_adopt, initargs=(job,))
     try:
         try:
             future = pool.submit(_produce_adopted)
         except OSError as e:  # fork refused: process or memory limits
             log.debug("feeds: cannot start a helper process (%s): writing every feed here", e)
-            return _produce(config, selection, stale, dry_run)
-        mine = _produce(config, selection, ours, dry_run)
+            return _produce(config, selection, stale, dry_run, rendered)
+        mine = _produce(config, selection, ours, dry_run, rendered)
         try:
             theirs_done = future.result()
         except BrokenProcessPool as e:
             log.warning("feeds: the helper process died (%s): writing its feeds here", e)
-            theirs_done = _produce(config, selection, theirs, dry_run)
+            theirs_done = _produce(config, selection, theirs, dry_run, rendered)
     finally:
         pool.shutdown()  # and the executor's thread with it: the next build may fork again
     return mine + theirs_done

@@ -24,6 +24,15 @@ class Rendered:
     items: Mapping[str, FeedItem]
     entries: Mapping[Format, Mapping[str, bytes]]
 
+    def __or__(self, other: Rendered) -> Rendered:
+        """Both sets of posts."""
+        formats = self.entries.keys() | other.entries.keys()
+        entries = {f: {**self.entries.get(f, {}), **other.entries.get(f, {})} for f in formats}
+        return Rendered({**self.items, **other.items}, entries)
+
+
+NOTHING = Rendered({}, {})
+
 
 def render_posts(config: Config, selection: Selection, posts: Sequence[Post]) -> Rendered:
     """Clean `posts` and render each once in every configured format."""
