@@ -5,8 +5,9 @@ and fsyncs a file for each: each feed independent of the others. With at least
 `PARALLEL_MIN` posts to render, two CPUs or more, `fork` (Linux) and no other thread
 running, the feeds are split in two groups that share as few posts as possible; the posts
 both show are rendered first, then a forked child renders and writes one group while this
-process does the other. Only the list of files written comes back. Should the child die, this process does its group too;
-files it already wrote are then found unchanged. The bytes are the same either way.
+process does the other. Only the list of files written comes back. Should the child die,
+this process does its group too; files it already wrote are then found unchanged. The
+bytes are the same either way.
 """
 
 from __future__ import annotations
