@@ -117,3 +117,24 @@ def test_feeds_are_split_in_two_groups_sharing_few_posts() -> None:
     # The site feed and its two categories in one group, the unrelated one in the other.
     assert {f[0].slug for f in ours} in ({"", "a", "b"}, {"c"})
     assert {f[0].slug for f in theirs} in ({"", "a", "b"}, {"c"})
+
+
+@pytest.mark.parametrize(
+    ("files", "cpus"),
+    [
+        ({"cpu.max": "max 100000\n"}, None),
+        ({"cpu.max": "150000 100000\n"}, 1),
+        ({"cpu.max": "400000 100000\n"}, 4),
+        ({"cpu/cpu.cfs_quota_us": "-1\n", "cpu/cpu.cfs_period_us": "100000\n"}, None),
+        ({"cpu/cpu.cfs_quota_us": "50000\n", "cpu/cpu.cfs_period_us": "100000\n"}, 1),
+        ({"cpu/cpu.cfs_quota_us": "200000\n", "cpu/cpu.cfs_period_us": "100000\n"}, 2),
+        ({}, None),
+    ],
+)
+def test_a_container_cpu_quota_caps_the_processes(
+    tmp_path: Path, files: dict[str, str], cpus: int | None
+) -> None:
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    assert produce.cgroup_cpu_quota(tmp_path) == cpus

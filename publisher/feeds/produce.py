@@ -2,12 +2,12 @@
 
 A first build of a large site renders hundreds of posts, puts dozens of documents together
 and fsyncs a file for each: each feed independent of the others. With at least
-`PARALLEL_MIN` posts to render, two CPUs or more, `fork` (Linux) and no other thread
-running, the feeds are split in two groups that share as few posts as possible; the posts
-both show are rendered first, then a forked child renders and writes one group while this
-process does the other. Only the list of files written comes back. Should the child die,
-this process does its group too; files it already wrote are then found unchanged. The
-bytes are the same either way.
+`PARALLEL_MIN` posts to render, two CPUs or more (affinity and container quota), `fork`
+(Linux) and no other thread running, the feeds are split in two groups that share as few
+posts as possible; the posts both show are rendered first, then a forked child renders and
+writes one group while this process does the other. Only the list of files written comes
+back. Should the child die, this process does its group too; files it already wrote are
+then found unchanged. The bytes are the same either way.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
 
 from publisher.config import Config
 from publisher.feeds.fingerprint import Stamp, stamp
@@ -162,7 +163,27 @@ def _can_fork() -> bool:
 
 
 def _cpus() -> int:
+    """The CPUs this process may use: its affinity, capped by a container's CPU quota."""
     try:
-        return len(os.sched_getaffinity(0))  # the CPUs this process may run on
+        count = len(os.sched_getaffinity(0))
     except AttributeError:
-        return os.cpu_count() or 1
+        count = os.cpu_count() or 1
+    quota = cgroup_cpu_quota(Path("/sys/fs/cgroup"))
+    return min(count, quota) if quota is not None else count
+
+
+def cgroup_cpu_quota(root: Path) -> int | None:
+    """Whole CPUs a cgroup quota allows (a container started with `--cpus`); None: no quota."""
+    try:  # cgroup v2: "max 100000" or "150000 100000"
+        quota, period = (root / "cpu.max").read_text().split()[:2]
+    except (OSError, ValueError):
+        try:  # cgroup v1: -1 for none
+            quota = (root / "cpu" / "cpu.cfs_quota_us").read_text().strip()
+            period = (root / "cpu" / "cpu.cfs_period_us").read_text().strip()
+        except OSError:
+            return None
+    try:
+        allowed = int(quota) // int(period)
+    except ValueError:  # "max"
+        return None
+    return max(allowed, 1) if int(quota) > 0 else None
