@@ -18,7 +18,7 @@ import os
 import sys
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
@@ -130,15 +130,11 @@ def _in_two(
     # way in, and only the short list of files comes back. (The garbage collector is paused
     # by build_feeds: a collection would write to every object and so copy every page the
     # two processes share.)
-    context = multiprocessing.get_context("fork")
-    job = (config, selection, theirs, dry_run, rendered)
-    pool = ProcessPoolExecutor(1, mp_context=context, initializer=_adopt, initargs=(job,))
+    started = _start((config, selection, theirs, dry_run, rendered))
+    if started is None:
+        return _produce(config, selection, stale, dry_run, rendered)
+    pool, future = started
     try:
-        try:
-            future = pool.submit(_produce_adopted)
-        except OSError as e:  # fork refused: process or memory limits
-            log.debug("feeds: cannot start a helper process (%s): writing every feed here", e)
-            return _produce(config, selection, stale, dry_run, rendered)
         mine = _produce(config, selection, ours, dry_run, rendered)
         try:
             theirs_done = future.result()
@@ -148,6 +144,22 @@ def _in_two(
     finally:
         pool.shutdown()  # and the executor's thread with it: the next build may fork again
     return mine + theirs_done
+
+
+def _start(job: Job) -> tuple[ProcessPoolExecutor, Future[list[Produced]]] | None:
+    """A forked child at work on `job`; None when this system cannot start one."""
+    context = multiprocessing.get_context("fork")
+    try:
+        pool = ProcessPoolExecutor(1, mp_context=context, initializer=_adopt, initargs=(job,))
+    except OSError as e:  # no semaphores (a container without /dev/shm)
+        log.debug("feeds: cannot start a helper process (%s): writing every feed here", e)
+        return None
+    try:
+        return pool, pool.submit(_produce_adopted)
+    except OSError as e:  # fork refused: process or memory limits
+        pool.shutdown()
+        log.debug("feeds: cannot start a helper process (%s): writing every feed here", e)
+        return None
 
 
 def _can_fork() -> bool:
