@@ -123,3 +123,25 @@ def test_without_a_config_the_message_says_how_to_start(tmp_path: Path) -> None:
         f"no publisher.toml in {tmp_path}: pass one with 'publisher -c config.example.toml ...', "
         "or copy config.example.toml to publisher.toml and edit it"
     )
+
+
+def test_addresses_email_cannot_carry_are_refused(tmp_path: Path) -> None:
+    # A Korean name is fine (headers encode it); a Korean mailbox needs SMTPUTF8: refused here,
+    # not by a traceback when the first message is built.
+    path = write(
+        tmp_path,
+        '[site]\ntitle = "x"\nurl = "https://x.kr/"\n'
+        '[email]\nunsubscribe_mailto = "탈퇴@newsdao.kr"\n'
+        '[[newsletters]]\nid = "n"\nname = "N"\nsender = "뉴스다오 <뉴스@newsdao.kr>"\n'
+        'reply_to = "데스크 <desk@newsdao.kr>"\n',
+    )
+    with pytest.raises(ConfigError) as e:
+        load_config(path)
+    lines = str(e.value).splitlines()
+    assert lines[0] == f"{path}: the config has 2 problems"
+    assert lines[1].startswith(
+        f"{path}: [email] unsubscribe_mailto: '탈퇴@newsdao.kr' is not a usable email address ("
+    )
+    assert lines[2].startswith(
+        f"{path}: newsletters[0].sender: '뉴스@newsdao.kr' is not a usable email address ("
+    )

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from email_validator import EmailNotValidError, validate_email
+from email_validator import EmailNotValidError, ValidatedEmail, validate_email
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -78,6 +78,15 @@ RelPath = Annotated[Path, AfterValidator(_resolve_path)]
 TimeZoneName = Annotated[str, AfterValidator(_check_timezone)]
 AbsoluteUrl = Annotated[str, AfterValidator(_check_absolute_url)]
 EnvName = Annotated[str, Field(pattern=r"^([A-Za-z_][A-Za-z0-9_]*)?$")]
+
+
+def usable_address(text: str) -> ValidatedEmail:
+    """An address email can carry without SMTPUTF8 (an IDN domain is fine, a Korean local part
+    is not); ValueError with the reason otherwise."""
+    try:
+        return validate_email(text.strip(), check_deliverability=False, allow_smtputf8=False)
+    except EmailNotValidError as e:
+        raise ValueError(f"{text.strip()!r} is not a usable email address ({e})") from e
 
 
 class Section(BaseModel):
@@ -214,6 +223,7 @@ class NewsletterConfig(Section):
             raise ValueError(
                 f"expected an address such as 'Newsroom <news@example.com>', got {value!r}"
             )
+        usable_address(address)  # headers carry it as ASCII
         return value
 
 
@@ -225,10 +235,7 @@ class SubscriberConfig(Section):
     @field_validator("email")
     @classmethod
     def _address(cls, value: str) -> str:
-        try:
-            validate_email(value, check_deliverability=False, allow_smtputf8=False)
-        except EmailNotValidError as e:
-            raise ValueError(f"{value!r} is not a usable email address ({e})") from e
+        usable_address(value)
         return value
 
 
@@ -247,6 +254,8 @@ class EmailConfig(Section):
             raise ValueError(
                 f"expected a bare address such as 'unsubscribe@example.com', got {value!r}"
             )
+        if value:
+            usable_address(value)  # headers carry it as ASCII
         return value
 
     @field_validator("unsubscribe_url")
