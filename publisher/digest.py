@@ -3,7 +3,8 @@
 The per-subscriber parts (the unsubscribe link, the address) are left as placeholders
 that `publisher.messages` fills in without rendering or inlining again. The HTML is kept
 under `[email] max_html_bytes` (Gmail clips at about 102 KB): over it, posts are shown
-with their excerpts only, then fewer posts are shown (counted in "and N more").
+with their excerpts only (when any had a feature text), then fewer posts are shown
+(counted in "and N more").
 """
 
 from __future__ import annotations
@@ -120,13 +121,14 @@ def _context(
     issue: Issue,
     views: list[PostView],
     more: int,
+    labels: Any,
 ) -> dict[str, Any]:
     site = config.site
     return {
         "site": site,
         "newsletter": newsletter,
         "lang": _lang(config),
-        "labels": load_labels(config, _lang(config)),
+        "labels": labels,
         "posts": views,
         "post": views[0],
         "count": len(views) + more,
@@ -186,16 +188,19 @@ def render_issue(config: Config, issue: Issue, posts: Sequence[Post]) -> Rendere
     name = newsletter.template_alert if alert else newsletter.template_digest
     subject_key = "subject_alert" if alert else "subject_digest"
     more = issue.more
+    labels = load_labels(config, _lang(config))  # once: every attempt shows the same words
 
     def attempt(level: Level) -> tuple[str, dict[str, Any]]:
         views = [_view(p, level) for p in chosen]
-        context = _context(config, newsletter, issue, views, more)
+        context = _context(config, newsletter, issue, views, more, labels)
         context["subject"] = _subject(config, newsletter, subject_key, context)
         return inline_css(_render(config, f"{name}.html.j2", context)), context
 
     level: Level = "full"
     html, context = attempt(level)
-    if _budget_left(config, html) < 0:
+    # Without a feature text, excerpts-only is what "full" already showed: not worth rendering
+    # and inlining again.
+    if _budget_left(config, html) < 0 and any(p.feature_text for p in chosen):
         log.warning(
             "%s: the HTML is %d bytes, over the %d-byte budget: showing excerpts only",
             issue.id,

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 import jinja2
 
 from publisher.config import Config
-from publisher.errors import Problem
+from publisher.errors import Problem, TemplateError
 
 # Stand-ins for what differs per subscriber; plain ASCII that neither Jinja2 (escaping)
 # nor premailer (URL handling) changes.
@@ -67,9 +67,16 @@ def environment(config: Config) -> jinja2.Environment:
 
 
 def load_labels(config: Config, lang: str) -> Any:
-    """The `t` table of labels.j2 for `lang`: every word the emails show."""
-    module = environment(config).get_template("labels.j2").make_module({"lang": lang})
-    return getattr(module, "t")  # noqa: B009 (set by the template, unknown to type checkers)
+    """The `t` table of labels.j2 for `lang`: every word the emails show.
+
+    A missing or broken labels.j2 raises TemplateError naming the file and line.
+    """
+    try:
+        module = environment(config).get_template("labels.j2").make_module({"lang": lang})
+        return getattr(module, "t")  # noqa: B009 (set by the template, unknown to type checkers)
+    except Exception as e:  # any template mistake becomes a problem naming file and line
+        problem = template_problem(config, e, "labels.j2")
+        raise TemplateError("cannot load the email labels 'labels.j2'", [problem]) from e
 
 
 def inline_css(html: str) -> str:

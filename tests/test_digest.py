@@ -172,6 +172,21 @@ def test_still_over_budget_shows_fewer_posts(
     assert rendered.html_bytes < config.email.max_html_bytes
     assert f"외 {rendered.more}건은 사이트에서 보기" in rendered.html
     assert "over budget with every excerpt: showing" in caplog.text
+    # No post has a feature text: excerpts only would change nothing, so it is not tried.
+    assert "showing excerpts only" not in caplog.text
+
+
+def test_one_post_over_budget_without_a_feature_text_is_sent_whole(
+    config: Config, caplog: pytest.LogCaptureFixture
+) -> None:
+    long_excerpt = "가나다라마바사아자차카타파하 " * 2500  # ~105 KB of UTF-8
+    with caplog.at_level(logging.WARNING, logger="publisher.digest"):
+        rendered = render(config, [post_at(1, T0, excerpt=long_excerpt, feature_text="")])
+    assert rendered.level == "full"
+    assert rendered.html_bytes > config.email.max_html_bytes
+    assert caplog.messages == [
+        f"{rendered.issue.id}: the HTML is still over 100000 bytes with one post: sending it anyway"
+    ]
 
 
 def test_a_post_missing_from_the_given_posts_is_an_error(config: Config) -> None:

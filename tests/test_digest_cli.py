@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from email_helpers import SECRET, T0
 
 from publisher.cli import cli
 from publisher.config import load_config
+from publisher.pipeline import run as run_pipeline
 from publisher.store import Store
 from publisher.subscribers import list_subscribers
 from publisher.tokens import make_token
@@ -137,3 +139,25 @@ def test_unsubscribe_checks_the_token(site: Path) -> None:
     assert sub.status == "unsubscribed"
     # The config's subscriber is not added back on the next command.
     assert "unsubscribed" in run(site, "subscribers", "list", "--now", NOW).output
+
+
+def test_a_missing_labels_file_is_reported_by_check_and_run(site: Path) -> None:
+    labels = site / "email_templates" / "labels.j2"
+    labels.unlink()
+    missing = (
+        f"{labels}: the email template is missing (needed by labels.j2): add it, or copy it "
+        "from publisher's email_templates/"
+    )
+    check = run(site, "check", "--now", NOW)  # a traceback would raise here
+    assert check.exit_code == 1
+    assert check.stderr.splitlines()[0] == missing
+    # `publisher run` calls this: no issue is rendered, nothing is queued or sent.
+    config = load_config(site / "publisher.toml")
+    report = run_pipeline(
+        config, datetime.fromisoformat(NOW), environ={"PUBLISHER_SECRET": SECRET.decode()}
+    )
+    assert (report.issues, report.queued, report.sent) == ((), 0, 0)
+    assert [str(p) for p in report.problems] == [
+        f"newsletter 'breaking': cannot load the email labels 'labels.j2'\n{missing}"
+    ]
+    assert not list((site / "outbox").glob("*/*"))

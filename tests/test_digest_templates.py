@@ -60,3 +60,26 @@ def test_a_missing_folder_says_which_key_to_set(tmp_path: Path) -> None:
     (problem,) = check_templates(config)
     assert problem.where == str(tmp_path / "nowhere")
     assert "set [email] templates_dir" in problem.message
+
+
+def test_a_missing_labels_file_is_named(tmp_path: Path) -> None:
+    config, folder = config_with_templates(tmp_path)
+    (folder / "labels.j2").unlink()
+    (problem,) = check_templates(config)
+    assert problem.where == str(folder / "labels.j2")
+    assert problem.message == (
+        "the email template is missing (needed by labels.j2): add it, or copy it from "
+        "publisher's email_templates/"
+    )
+
+
+def test_a_syntax_error_in_the_labels_gives_file_and_line(tmp_path: Path) -> None:
+    config, folder = config_with_templates(tmp_path)
+    path = folder / "labels.j2"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    n = next(i for i, line in enumerate(lines) if '"digest_subject"' in line)
+    lines[n] = '    "digest_subject": "새 글 %d건" oops,'
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (problem,) = check_templates(config)
+    assert (problem.where, problem.line) == (str(path), n + 1)
+    assert problem.message == "template syntax error: expected token ',', got 'oops'"
