@@ -13,7 +13,6 @@ import io
 import logging
 import re
 from collections.abc import Iterable, Sequence
-from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -49,6 +48,8 @@ _SPLIT_NEWSLETTERS = re.compile(r"[\s,;]+")
 # C0 and C1 controls, line and paragraph separators, bidi overrides: never in a header.
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]+")
 _EXPORT_COLUMNS = ("email", "name", "status", "newsletters", "created", "changed")
+# A file without a header row: the order the README documents (not the export's).
+_IMPORT_COLUMNS = ("email", "name", "newsletters", "status")
 
 
 @dataclass(frozen=True)
@@ -199,8 +200,8 @@ def unsubscribe(store: Store, claims: Claims, now: datetime) -> Subscriber:
 def sync_config_subscribers(config: Config, store: Store, now: datetime) -> int:
     """Add the config's `[[subscribers]]` not yet in the store (never re-adding leavers).
 
-    Writes only when one is missing (normally the first run), in its own transaction
-    unless the caller already holds one; returns how many were added.
+    Writes only when one is missing (normally the first run), in its own transaction;
+    returns how many were added.
     """
     missing = []
     for entry in config.subscribers:
@@ -209,7 +210,7 @@ def sync_config_subscribers(config: Config, store: Store, now: datetime) -> int:
             missing.append((entry, address))
     if not missing:
         return 0
-    with nullcontext() if store.conn.in_transaction else store.transaction():
+    with store.transaction():
         for entry, address in missing:
             table.insert(
                 store,
@@ -231,37 +232,51 @@ def import_csv(config: Config, store: Store, path: Path, now: datetime) -> Impor
 
     A header row naming the columns is optional. `newsletters` holds ids separated by
     spaces, commas or semicolons (empty: every newsletter). Good rows are imported even
-    when others are bad; someone who left is not subscribed again.
+    when others are bad; someone who left is not subscribed again. A row the csv module
+    cannot read ends the import there: the rows before it are kept, and it is reported.
     """
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as e:
         raise PublisherError(f"{path}: cannot read the CSV file ({e}): save it as UTF-8") from e
     reader = csv.reader(io.StringIO(text, newline=""))
-    columns = list(_EXPORT_COLUMNS[:4])
+    columns = list(_IMPORT_COLUMNS)
     problems: list[Problem] = []
     added = updated = 0
     where = str(path)
+    read = 0  # the last line of the last row read: a row the reader refuses starts after it
     with store.transaction():
-        for row in reader:
-            line = reader.line_num
-            if not any(cell.strip() for cell in row):
-                continue
-            if line == 1 and "email" in (c.strip().lower() for c in row):
-                columns = [c.strip().lower() for c in row]
-                continue
-            values = dict(zip(columns, (c.strip() for c in row), strict=False))
-            try:
-                outcome = _import_row(config, store, values, now)
-            except ValueError as e:
-                problems.append(Problem(where, f"{e}: row skipped", line=line))
-                continue
-            if outcome == "added":
-                added += 1
-            elif outcome == "updated":
-                updated += 1
-            else:
-                problems.append(Problem(where, outcome, line=line, warning=True))
+        try:
+            for row in reader:
+                line = read = reader.line_num
+                if not any(cell.strip() for cell in row):
+                    continue
+                if line == 1 and "email" in (c.strip().lower() for c in row):
+                    columns = [c.strip().lower() for c in row]
+                    continue
+                values = dict(zip(columns, (c.strip() for c in row), strict=False))
+                try:
+                    outcome = _import_row(config, store, values, now)
+                except ValueError as e:
+                    problems.append(Problem(where, f"{e}: row skipped", line=line))
+                    continue
+                if outcome == "added":
+                    added += 1
+                elif outcome == "updated":
+                    updated += 1
+                else:
+                    problems.append(Problem(where, outcome, line=line, warning=True))
+        except csv.Error as e:
+            # Where the reader lost its way, nothing after it can be trusted as rows.
+            problems.append(
+                Problem(
+                    where,
+                    f"cannot read this row as CSV ({e}): neither it nor any row after it was "
+                    "imported; fix the row (a quote left open makes the rest of the file one "
+                    "field) and import the file again",
+                    line=read + 1,
+                )
+            )
     log.info("%s: %d added, %d updated, %d rows not taken", path, added, updated, len(problems))
     return ImportReport(added, updated, tuple(problems))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import pytest
@@ -165,6 +166,48 @@ def test_export_reads_back_on_import_keeping_who_left(
         ("a@example.com", 'Kim, "the reader"', "active", ("*",)),
         ("b@example.com", "", "removed", ("daily",)),
     }
+
+
+def test_a_file_without_a_header_reads_email_name_newsletters_status(
+    config: Config, store: Store
+) -> None:
+    report = import_csv(config, store, DATA / "subscribers-headerless.csv", T0)
+    assert (report.added, report.updated, report.problems) == (2, 0, ())
+    got = {(s.email, s.name, s.newsletters, s.status) for s in list_subscribers(store)}
+    assert got == {
+        ("kim@example.com", "Kim", ("breaking",), "active"),
+        ("lee@example.com", "Lee", ("daily",), "unsubscribed"),
+    }
+
+
+_GOOD_ROW = "kim@example.com,Kim,breaking\n"
+_LATER_ROWS = "".join(f"p{i}@example.com,Park,\n" for i in range(8000))  # ~200 KB
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        pytest.param(f"lee@example.com,{'L' * 200_000},daily\n", id="a-200-kb-field"),
+        pytest.param(f'lee@example.com,"Lee,daily\n{_LATER_ROWS}', id="a-quote-left-open"),
+    ],
+)
+def test_a_row_the_csv_reader_refuses_ends_the_import_keeping_the_rows_before(
+    tmp_path: Path, config: Config, store: Store, broken: str
+) -> None:
+    people = tmp_path / "people.csv"
+    people.write_text(f"email,name,newsletters\n{_GOOD_ROW}{broken}park@example.com,Park,\n")
+    report = import_csv(config, store, people, T0)
+    assert (report.added, report.updated) == (1, 0)
+    assert [(str(p), p.warning) for p in report.problems] == [
+        (
+            f"{people}:3: cannot read this row as CSV (field larger than field limit "
+            f"({csv.field_size_limit()})): neither it nor any row after it was imported; fix "
+            "the row (a quote left open makes the rest of the file one field) and import "
+            "the file again",
+            False,
+        )
+    ]
+    assert [s.email for s in list_subscribers(store)] == ["kim@example.com"]
 
 
 def test_a_file_that_is_not_utf8_is_refused(tmp_path: Path, config: Config, store: Store) -> None:
