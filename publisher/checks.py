@@ -35,5 +35,21 @@ def check_site(config: Config, now: datetime, environ: Mapping[str, str]) -> Che
         *check_templates(config),
         *check_secret(config, environ),
         *(check_delivery(config.delivery, environ) if config.newsletters else ()),
+        *_one_click(config),
     ]
     return CheckReport(len(index.posts) + len(index.future), tuple(problems))
+
+
+def _one_click(config: Config) -> list[Problem]:
+    """A warning when emails can offer only the mailto unsubscribe (no RFC 8058 one-click)."""
+    if not config.newsletters or config.email.unsubscribe_url:
+        return []
+    return [
+        Problem(
+            "[email] unsubscribe_url",
+            "not set: emails offer only the mailto unsubscribe, without the one-click "
+            "unsubscribe (RFC 8058) Gmail and Yahoo ask of bulk senders: set it to an https "
+            "page that runs 'publisher unsubscribe TOKEN'",
+            warning=True,
+        )
+    ]

@@ -206,7 +206,9 @@ def personalize(
             message_id.encode("ascii"),
             b"\r\nList-Unsubscribe: ",
             listed.encode("ascii"),
-            b"\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n\r\n--",
+            # RFC 8058: one-click means a POST to an https link; a mailto alone cannot take it.
+            b"\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click" if url else b"",
+            b"\r\n\r\n--",
             boundary,
             b"\r\n",
             _PART_HEAD.format(kind="plain").encode("ascii"),

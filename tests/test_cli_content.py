@@ -138,6 +138,10 @@ def test_check_names_a_missing_smtp_password(site: Site) -> None:
     assert result.exit_code == 1
     assert "NEWS_SMTP_PASSWORD" in result.stderr
     assert result.stderr.splitlines()[0].startswith("[delivery.smtp] password_env: ")
+    # No https unsubscribe page configured: one-click unsubscribe cannot be offered.
+    assert "[email] unsubscribe_url: not set: emails offer only the mailto unsubscribe" in (
+        result.stderr
+    )
 
 
 def test_verbose_works_before_and_after_the_command(site: Site) -> None:

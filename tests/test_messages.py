@@ -177,6 +177,7 @@ def test_without_an_unsubscribe_url_the_mailto_goes_to_the_sender(
     )
     (mailto,) = re.findall(r"<([^>]+)>", str(message["List-Unsubscribe"]))
     assert mailto.startswith("mailto:news@newsdao.kr?subject=unsubscribe%20")
+    assert message["List-Unsubscribe-Post"] is None  # one-click needs an https link (RFC 8058)
     assert html.escape(mailto) in message.get_body(("html",)).get_content()  # type: ignore[union-attr]
 
 
