@@ -53,3 +53,15 @@ def test_a_run_killed_mid_send_is_completed_by_the_next_one(tmp_path: Path) -> N
         recipients[message["To"].addresses[0].addr_spec] += 1
     assert recipients == {address(n): 1 for n in range(PEOPLE)}
     assert journal_counts(config) == {"sent": PEOPLE}
+
+
+def test_an_unusable_outbox_is_named_and_nothing_is_recorded(tmp_path: Path) -> None:
+    config = make_site(tmp_path, subscribers=2)
+    (tmp_path / "outbox").write_text("a file where the outbox folder should be")
+    result = run_publisher(config, "run", "--now", RUN_AT)
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[0] == (
+        f"[delivery] outbox_dir: {tmp_path / 'outbox'}: cannot create or write the outbox "
+        "there: choose a writable folder"
+    )
+    assert journal_counts(config) == {}  # the issue waits for a run that can deliver it

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -20,7 +20,13 @@ from pathlib import Path
 
 from publisher.config import Config
 from publisher.content.post import Post
-from publisher.delivery import DeliveryReport, Progress, deliver, open_sender
+from publisher.delivery import (
+    DeliveryReport,
+    Progress,
+    check_delivery,
+    deliver,
+    open_sender,
+)
 from publisher.digest import RenderedIssue, render_issue
 from publisher.errors import Problem, PublisherError
 from publisher.messages import personalize
@@ -84,14 +90,15 @@ def send_newsletters(
             secret = load_secret(config, environ)
         except PublisherError as e:
             return MailReport(problems=(Problem("[email] secret_env", str(e)),))
+        unusable = check_delivery(config.delivery, environ)
+        if unusable:
+            return MailReport(problems=tuple(unusable))
         try:
-            sender = open_sender(config.delivery, environ) if not dry_run else None
-            if dry_run and config.delivery.method == "smtp":
-                open_sender(config.delivery, environ)  # checks the password variable is set
-        except PublisherError as e:
-            return MailReport(problems=(Problem("[delivery.smtp] password_env", str(e)),))
+            sender = None if dry_run else open_sender(config.delivery, environ)
+        except PublisherError as e:  # the checks passed a moment ago: a race with the disk
+            return MailReport(problems=(Problem("[delivery]", str(e)),))
         ready, problems = _render(config, store, issues, posts)
-        queued = _enqueue(store, [r.rendered.issue for r in ready.values()])
+        queued = _enqueue(store, ready.values())
         rows = journal.due(store, now)
         ready.update(_render_stored(config, store, rows, posts, ready, now, problems))
         report = deliver(
@@ -151,11 +158,13 @@ def _render(
     return ready, problems
 
 
-def _enqueue(store: Store, issues: Sequence[Issue]) -> int:
-    """Record the issues, mark their posts announced and queue a row per active subscriber."""
+def _enqueue(store: Store, ready: Iterable[_Ready]) -> int:
+    """Record the issues, mark their posts announced and queue a row per subscriber each was
+    rendered for (so every queued row has a message to become)."""
     queued = 0
     with store.transaction():
-        for issue in issues:
+        for r in ready:
+            issue = r.rendered.issue
             journal.record_issue(
                 store,
                 issue_id=issue.id,
@@ -165,7 +174,7 @@ def _enqueue(store: Store, issues: Sequence[Issue]) -> int:
                 more_ids=issue.more_ids,
             )
             mark_announced(store, issue)
-            subs = active_subscribers(store, issue.newsletter_id)
+            subs = r.subscribers.values()
             queued += journal.enqueue(store, issue.id, [(s.id, s.email) for s in subs])
             log.info(
                 "%s: %d posts, queued for %d subscribers", issue.id, len(issue.post_ids), len(subs)
