@@ -2,7 +2,7 @@
 
 APScheduler 3 reads a numeric day of week from Monday (`1` is Tuesday, unlike cron), so
 numbers there are refused and day names asked for instead. Everything else about the
-trigger stays behind `parse`, `last_fire` and `next_fire`.
+trigger stays behind `parse` and `last_fire`.
 """
 
 from __future__ import annotations
@@ -56,13 +56,6 @@ def parse(expr: str, tz: tzinfo) -> CronTrigger:
         return CronTrigger.from_crontab(expr, timezone=tz)
     except ValueError as e:
         raise ScheduleError(f"schedule: {e}") from e
-
-
-def next_fire(expr: str, tz: tzinfo, now: datetime) -> datetime | None:
-    """The first fire time at or after `now` (in `tz`), or None if there is none."""
-    _require_aware(now)
-    fire: datetime | None = parse(expr, tz).get_next_fire_time(None, now)
-    return fire
 
 
 def last_fire(expr: str, tz: tzinfo, now: datetime) -> datetime | None:

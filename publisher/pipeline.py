@@ -34,7 +34,6 @@ class RunReport:
     dry_run: bool = False
     posts: int = 0
     feeds_written: int = 0
-    hub_pings: int = 0
     issues: tuple[str, ...] = ()
     queued: int = 0
     sent: int = 0
@@ -106,7 +105,7 @@ def _stages(
 ) -> RunReport:
     index = index_site(config, now, dry_run=dry_run)
     problems = list(index.problems)
-    written = pings = 0
+    written = 0
     if feeds:
         try:
             built = build_feeds(config, index.posts, dry_run=dry_run)
@@ -120,7 +119,6 @@ def _stages(
                 problems += notify_hub(
                     hub, built.changed_urls, config.feeds.websub_timeout.total_seconds()
                 )
-                pings = len(built.changed_urls)
     mail = MailReport()
     if config.newsletters and (newsletters is None or newsletters):
         mail = send_newsletters(
@@ -138,7 +136,6 @@ def _stages(
         dry_run=dry_run,
         posts=len(index.posts),
         feeds_written=written,
-        hub_pings=pings,
         issues=mail.issues,
         queued=mail.queued,
         sent=sent.sent,

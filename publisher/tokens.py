@@ -21,7 +21,7 @@ from publisher.errors import ConfigError, Problem, TokenError
 
 # Shorter secrets can be guessed offline from one token.
 MIN_SECRET_BYTES = 16
-_TOKEN = re.compile(r"^(\d{1,18})\.([a-z0-9][a-z0-9_-]*|\*)\.(\d{1,12})\.([A-Za-z0-9_-]{22})$")
+_TOKEN = re.compile(r"^(\d{1,18})\.([a-z0-9][a-z0-9_-]*)\.(\d{1,12})\.([A-Za-z0-9_-]{22})$")
 
 
 @dataclass(frozen=True)

@@ -61,14 +61,6 @@ def test_last_fire_reads_hours_in_the_site_zone() -> None:
     assert fired.astimezone(UTC) == datetime(2024, 6, 18, 22, 0, tzinfo=UTC)
 
 
-def test_next_fire_is_the_first_at_or_after_now() -> None:
-    now = seoul(2024, 6, 19, 7, 0, 1)
-    assert crontab.next_fire("0 7 * * *", SEOUL, now) == seoul(2024, 6, 20, 7, 0)
-    assert crontab.next_fire("0 7 * * *", SEOUL, seoul(2024, 6, 19, 7, 0)) == seoul(
-        2024, 6, 19, 7, 0
-    )
-
-
 def test_numeric_weekday_is_refused_with_the_reason() -> None:
     with pytest.raises(ScheduleError) as e:
         crontab.parse("0 7 * * 1", SEOUL)

@@ -238,11 +238,7 @@ def _password(config: SmtpConfig, environ: Mapping[str, str]) -> str:
     """The SMTP password from the environment; checked before any message is sent."""
     if not config.username:
         return ""
-    if not config.password_env:
-        raise AuthenticationError(
-            f"[delivery.smtp] username is {config.username!r} but password_env is empty: set "
-            "password_env to the name of the environment variable that holds the password"
-        )
+    # The config refuses a username without password_env (SmtpConfig._password_named).
     password = environ.get(config.password_env)
     if not password:
         raise AuthenticationError(

@@ -228,9 +228,3 @@ def last_issues(store: Store, newsletter_id: str, limit: int = 5) -> tuple[Issue
             counts[status] = count
         result.append(IssueCounts(issue, **counts))
     return tuple(result)
-
-
-def pending_count(store: Store) -> int:
-    """How many rows are pending, due or not."""
-    row = store.conn.execute("SELECT count(*) FROM sends WHERE status = 'pending'").fetchone()
-    return int(row[0])
