@@ -14,22 +14,7 @@ _BATCH = 128
 
 def write_atomic(path: Path, data: bytes) -> bool:
     """Put `data` at `path` (temporary file, fsync, rename); False when it already held it."""
-    if not differs(path, data):
-        return False
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    fsync_dir(path.parent)
-    return True
+    return write_all_atomic([(path, data)])[0]
 
 
 def write_all_atomic(files: Sequence[tuple[Path, bytes]]) -> list[bool]:

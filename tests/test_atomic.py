@@ -26,8 +26,11 @@ def test_files_are_written_whole_and_rewritten_only_when_changed(tmp_path: Path)
 
 
 def test_a_failed_batch_leaves_no_temporary_file(tmp_path: Path) -> None:
-    (tmp_path / "blocked").write_text("a file where a folder should be")
-    files = [(tmp_path / "ok.xml", b"<ok/>"), (tmp_path / "blocked" / "x.xml", b"<x/>")]
-    with pytest.raises(NotADirectoryError):
+    (tmp_path / "taken").mkdir()  # a folder where a file should go: its rename fails
+    files = [(tmp_path / "ok.xml", b"<ok/>"), (tmp_path / "taken", b"<x/>")]
+    with pytest.raises(IsADirectoryError):
         write_all_atomic(files)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["blocked"]
+    # Written whole or not at all, and no temporary file left behind by the one that failed.
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ok.xml", "taken"]
+    assert (tmp_path / "ok.xml").read_bytes() == b"<ok/>"
+    assert list((tmp_path / "taken").iterdir()) == []

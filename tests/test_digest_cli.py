@@ -79,6 +79,14 @@ def test_import_reports_bad_rows_by_line_and_export_lists_everyone(site: Path) -
     exported = run(site, "subscribers", "export", "--now", NOW).output.splitlines()
     assert exported[0] == "email,name,status,newsletters,created,changed"
     assert len(exported) == 1 + 5
+    written = run(site, "subscribers", "export", "-o", str(site / "out.csv"), "--now", NOW)
+    assert written.exit_code == 0
+    assert (site / "out.csv").read_text(encoding="utf-8").splitlines() == exported
+    nowhere = site / "publisher.toml" / "x.csv"  # under a file: no folder can be made
+    failed = run(site, "subscribers", "export", "-o", str(nowhere), "--now", NOW)
+    assert failed.exit_code == 1
+    assert failed.stderr.startswith(f"Error: {nowhere}: cannot write the file (")
+    assert failed.stderr.endswith("): choose a writable path\n")
 
 
 def test_digest_preview_writes_what_would_go_out(site: Path) -> None:

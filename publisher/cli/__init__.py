@@ -16,6 +16,7 @@ from typing import Any
 import click
 
 from publisher import __version__
+from publisher.atomic import write_atomic
 from publisher.config import Config, find_config, load_config
 from publisher.errors import Problem, PublisherError
 
@@ -73,6 +74,17 @@ def resolve_now(now: datetime | None) -> datetime:
     if now is None:
         return datetime.now(UTC)
     return now if now.tzinfo is not None else now.replace(tzinfo=UTC)
+
+
+def write_output(path: Path, data: bytes) -> None:
+    """Write a file a command was asked for (atomically); a path that cannot take it is an
+    error naming it, not a traceback."""
+    try:
+        write_atomic(path, data)
+    except OSError as e:
+        raise PublisherError(
+            f"{path}: cannot write the file ({e.strerror or e}): choose a writable path"
+        ) from e
 
 
 def report_problems(problems: tuple[Problem, ...] | list[Problem]) -> None:

@@ -7,8 +7,15 @@ from pathlib import Path
 
 import click
 
-from publisher.atomic import write_atomic
-from publisher.cli import Context, cli, now_option, pass_context, report_problems, resolve_now
+from publisher.cli import (
+    Context,
+    cli,
+    now_option,
+    pass_context,
+    report_problems,
+    resolve_now,
+    write_output,
+)
 from publisher.content import index_site
 from publisher.digest import render_issue
 from publisher.messages import preview_html
@@ -70,7 +77,7 @@ def digest_command(
             else preview.with_name(f"{preview.stem}-{issue.newsletter_id}{preview.suffix}")
         )
         email = subs[0].display_email if subs else "subscriber@example.com"
-        write_atomic(target, preview_html(rendered, email).encode("utf-8"))
+        write_output(target, preview_html(rendered, email).encode("utf-8"))
         click.echo(f"  wrote {target}")
 
 

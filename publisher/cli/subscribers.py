@@ -10,7 +10,15 @@ from pathlib import Path
 
 import click
 
-from publisher.cli import Context, cli, now_option, pass_context, report_problems, resolve_now
+from publisher.cli import (
+    Context,
+    cli,
+    now_option,
+    pass_context,
+    report_problems,
+    resolve_now,
+    write_output,
+)
 from publisher.config import Config
 from publisher.store import Store
 from publisher.store.subscribers import STATUSES
@@ -140,7 +148,7 @@ def export_command(ctx: Context, output: Path | None, now: datetime | None) -> N
     if output is None:
         click.echo(text, nl=False)
     else:
-        output.write_text(text, encoding="utf-8")
+        write_output(output, text.encode("utf-8"))
 
 
 @cli.command("unsubscribe")
