@@ -145,3 +145,67 @@ def test_addresses_email_cannot_carry_are_refused(tmp_path: Path) -> None:
     assert lines[2].startswith(
         f"{path}: newsletters[0].sender: '뉴스@newsdao.kr' is not a usable email address ("
     )
+
+
+def test_durations_out_of_range_are_named(tmp_path: Path) -> None:
+    # inf and numbers past timedelta's range used to escape as an OverflowError traceback;
+    # a negative max_age or token_max_age used to load and announce nothing, or make
+    # unsubscribe links that were expired when sent.
+    path = write(
+        tmp_path,
+        '[site]\ntitle = "x"\nurl = "https://x.kr/"\n'
+        "[email]\ntoken_max_age = -5\n"
+        '[[newsletters]]\nid = "n"\nname = "N"\nsender = "news@x.kr"\nmax_age = -3600\n'
+        '[delivery]\nretry_after = "99999999999w"\n'
+        "[delivery.smtp]\ntimeout = 99999999999999\n"
+        "[schedule]\ninterval = inf\n",
+    )
+    with pytest.raises(ConfigError) as e:
+        load_config(path)
+    assert str(e.value).splitlines() == [
+        f"{path}: the config has 5 problems",
+        f"{path}: [email] token_max_age: expected a positive duration such as '10s', '5m' or "
+        "'24h', got -5",
+        f"{path}: newsletters[0].max_age: expected a positive duration such as '10s', '5m' or "
+        "'24h', got -3600",
+        f"{path}: [delivery] smtp.timeout: expected a duration of at most 100 years ('36500d'), "
+        "got 99999999999999",
+        f"{path}: [delivery] retry_after: expected a duration of at most 100 years ('36500d'), "
+        "got '99999999999w'",
+        f"{path}: [schedule] interval: expected a duration of at most 100 years ('36500d'), "
+        "got inf",
+    ]
+
+
+def test_a_secret_pasted_as_a_variable_name_is_not_repeated(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        '[site]\ntitle = "x"\nurl = "https://x.kr/"\n[email]\nsecret_env = "s3cr3t value"\n'
+        '[delivery.smtp]\nusername = "news"\npassword_env = "Sup3r-Secret!"\n',
+    )
+    with pytest.raises(ConfigError) as e:
+        load_config(path)
+    expected = (
+        "expected the name of an environment variable such as PUBLISHER_SMTP_PASSWORD "
+        "(letters, digits and _), not the secret itself: put the secret in that variable"
+    )
+    assert str(e.value).splitlines() == [
+        f"{path}: the config has 2 problems",
+        f"{path}: [email] secret_env: {expected}",
+        f"{path}: [delivery] smtp.password_env: {expected}",
+    ]
+    assert "s3cr3t" not in str(e.value)
+    assert "Sup3r-Secret!" not in str(e.value)
+
+
+def test_a_path_key_is_reported_with_the_other_problems(tmp_path: Path) -> None:
+    # `path` is the loader's to set, so the file may not; that is one problem among the rest.
+    path = write(tmp_path, 'path = "elsewhere.toml"\n[site]\ntitle = "x"\nurl = "x.kr"\n')
+    with pytest.raises(ConfigError) as e:
+        load_config(path)
+    assert str(e.value).splitlines() == [
+        f"{path}: the config has 2 problems",
+        f"{path}: [site] url: expected an absolute http(s) URL such as 'https://example.com/', "
+        "got 'x.kr'",
+        f"{path}: unknown key 'path': remove it, or see config.example.toml for the keys there are",
+    ]

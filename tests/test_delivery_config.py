@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import timedelta
 from pathlib import Path
 
@@ -37,8 +38,22 @@ def test_defaults_need_no_server(tmp_path: Path) -> None:
         ),
         pytest.param(
             {"delivery": {"retry_after": "0s"}},
-            "[delivery] retry_after: expected a positive duration such as '5m'",
+            "[delivery] retry_after: expected a positive duration such as '10s', '5m' or '24h', "
+            "got '0s'",
             id="no-wait",
+        ),
+        pytest.param(
+            {"delivery": {"smtp": {"timeout": -30}}},
+            "[delivery] smtp.timeout: expected a positive duration such as '10s', '5m' or '24h', "
+            "got -30",
+            id="negative-timeout",
+        ),
+        pytest.param(
+            {"delivery": {"smtp": {"password_env": 12345678}}},
+            "[delivery] smtp.password_env: expected the name of an environment variable such as "
+            "PUBLISHER_SMTP_PASSWORD (letters, digits and _), not the secret itself: put the "
+            "secret in that variable",
+            id="password-as-a-number",
         ),
         pytest.param(
             {"delivery": {"method": "sendmail"}},
@@ -54,6 +69,17 @@ def test_defaults_need_no_server(tmp_path: Path) -> None:
             {"schedule": {"interval": "soon"}},
             "[schedule] interval: expected a duration such as '30m', '24h' or '7d', got 'soon'",
             id="interval-not-a-duration",
+        ),
+        pytest.param(
+            {"schedule": {"interval": math.nan}},
+            "[schedule] interval: expected a duration such as '30m', '24h' or '7d', got nan",
+            id="interval-nan",
+        ),
+        pytest.param(
+            {"schedule": {"interval": "0.5s"}},
+            "[schedule] interval: expected a duration of at least '1s' such as '5m', "
+            "got 0:00:00.500000",
+            id="interval-under-a-second",
         ),
     ],
 )

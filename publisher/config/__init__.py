@@ -80,18 +80,23 @@ def load_config(path: Path) -> Config:
 
 def parse_config(data: dict[str, Any], path: Path) -> Config:
     """Check an already-parsed TOML table, as found in the file at `path`."""
-    if "path" in data:
-        problems = [Problem(str(path), "unknown key 'path'")]
-        raise ConfigError(f"{path}: the config has 1 problem", problems)
+    problems: list[Problem] = []
+    error: ValidationError | None = None
     try:
-        return Config.model_validate(
-            {**data, "path": path.resolve()},
+        # `path` is the loader's to set: a `path` key in the file is unknown like any other.
+        config = Config.model_validate(
+            {**{k: v for k, v in data.items() if k != "path"}, "path": path.resolve()},
             context={"base_dir": path.resolve().parent},
         )
     except ValidationError as e:
         problems = [_problem(path, err) for err in e.errors()]
+        error = e
+    if "path" in data:
+        problems.append(_problem(path, {"type": "extra_forbidden", "loc": ("path",)}))
+    if problems:
         count = f"{len(problems)} problem" + ("s" if len(problems) != 1 else "")
-        raise ConfigError(f"{path}: the config has {count}", problems) from e
+        raise ConfigError(f"{path}: the config has {count}", problems) from error
+    return config
 
 
 def _key_name(loc: tuple[int | str, ...]) -> str:

@@ -7,6 +7,7 @@ the *names* of the environment variables that hold them.
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import timedelta
 from email.utils import parseaddr
@@ -31,19 +32,50 @@ from publisher.errors import ConfigError
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+# Past this, `now + duration` and socket timeouts overflow; no setting needs more.
+_LONGEST = timedelta(days=36500)
 
 
 def parse_duration(value: object) -> object:
-    """'90s', '30m', '24h', '7d', '2w' or a number of seconds -> timedelta."""
+    """'90s', '30m', '24h', '7d', '2w', a number of seconds or a timedelta -> a timedelta
+    longer than zero and at most 100 years; ValueError saying what was expected otherwise."""
     if isinstance(value, bool):
-        return value
-    if isinstance(value, int | float):
-        return timedelta(seconds=value)
+        return value  # pydantic refuses it as it refuses any other non-duration
     if isinstance(value, str):
         match = _DURATION.match(value)
-        if match is None:
-            raise ValueError(f"expected a duration such as '30m', '24h' or '7d', got {value!r}")
-        return timedelta(seconds=float(match[1]) * _UNITS[match[2]])
+        seconds = float(match[1]) * _UNITS[match[2]] if match else math.nan
+    elif isinstance(value, int | float):
+        try:
+            seconds = float(value)
+        except OverflowError:  # an int past float's range
+            seconds = math.inf if value > 0 else -math.inf
+    elif isinstance(value, timedelta):
+        seconds = value.total_seconds()
+    else:
+        return value
+    # Checked before timedelta() sees it: it raises OverflowError on inf or a huge number.
+    if math.isnan(seconds):
+        raise ValueError(f"expected a duration such as '30m', '24h' or '7d', got {value!r}")
+    if seconds <= 0:
+        raise ValueError(
+            f"expected a positive duration such as '10s', '5m' or '24h', got {value!r}"
+        )
+    if seconds > _LONGEST.total_seconds():
+        raise ValueError(f"expected a duration of at most 100 years ('36500d'), got {value!r}")
+    return timedelta(seconds=seconds)
+
+
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def check_env_name(value: object) -> object:
+    """The name of an environment variable, or '' for none; ValueError otherwise. The
+    message never repeats the value: it may be the secret, pasted in the wrong place."""
+    if not isinstance(value, str) or (value and _ENV_NAME.fullmatch(value) is None):
+        raise ValueError(
+            "expected the name of an environment variable such as PUBLISHER_SMTP_PASSWORD "
+            "(letters, digits and _), not the secret itself: put the secret in that variable"
+        )
     return value
 
 
@@ -77,7 +109,7 @@ Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 RelPath = Annotated[Path, AfterValidator(_resolve_path)]
 TimeZoneName = Annotated[str, AfterValidator(_check_timezone)]
 AbsoluteUrl = Annotated[str, AfterValidator(_check_absolute_url)]
-EnvName = Annotated[str, Field(pattern=r"^([A-Za-z_][A-Za-z0-9_]*)?$")]
+EnvName = Annotated[str, BeforeValidator(check_env_name)]
 
 
 def usable_address(text: str) -> ValidatedEmail:
@@ -131,8 +163,7 @@ class StoreConfig(Section):
 
 
 class FeedsConfig(Section):
-    # validate_default: the default too is relative to the config file, not the cwd.
-    output_dir: RelPath = Field(default=Path("public"), validate_default=True)
+    output_dir: RelPath = Path("public")
     formats: list[Literal["atom", "rss", "json"]] = ["atom", "rss", "json"]
     categories: bool = True
     category_dir: str = "categories"
@@ -168,13 +199,6 @@ class FeedsConfig(Section):
             raise ValueError(
                 f"expected a folder inside output_dir such as 'categories', got {value!r}"
             )
-        return value
-
-    @field_validator("websub_timeout")
-    @classmethod
-    def _positive_hub_timeout(cls, value: timedelta) -> timedelta:
-        if value <= timedelta(0):
-            raise ValueError(f"expected a positive duration such as '10s', got {value}")
         return value
 
     @model_validator(mode="after")
@@ -275,13 +299,6 @@ class SmtpConfig(Section):
     timeout: Duration = timedelta(seconds=30)
     rate: float | None = Field(default=None, gt=0)
 
-    @field_validator("timeout")
-    @classmethod
-    def _positive_timeout(cls, value: timedelta) -> timedelta:
-        if value <= timedelta(0):
-            raise ValueError(f"expected a positive duration such as '30s', got {value}")
-        return value
-
     @model_validator(mode="after")
     def _password_named(self) -> SmtpConfig:
         if self.username and not self.password_env:
@@ -299,13 +316,6 @@ class DeliveryConfig(Section):
     retry_after: Duration = timedelta(minutes=5)
     max_attempts: int = Field(default=10, ge=1)
 
-    @field_validator("retry_after")
-    @classmethod
-    def _positive_wait(cls, value: timedelta) -> timedelta:
-        if value <= timedelta(0):
-            raise ValueError(f"expected a positive duration such as '5m', got {value}")
-        return value
-
 
 class ScheduleConfig(Section):
     interval: Duration = timedelta(minutes=5)
@@ -313,6 +323,7 @@ class ScheduleConfig(Section):
     @field_validator("interval")
     @classmethod
     def _at_least_a_second(cls, value: timedelta) -> timedelta:
+        # Duration has made it positive; a whole run more often than this is a typo.
         if value < timedelta(seconds=1):
             raise ValueError(f"expected a duration of at least '1s' such as '5m', got {value}")
         return value
