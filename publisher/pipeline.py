@@ -19,7 +19,7 @@ from publisher.content import index_site
 from publisher.delivery import Progress
 from publisher.delivery.mailing import MailReport, send_newsletters
 from publisher.errors import Problem, PublisherError
-from publisher.feeds import build_feeds
+from publisher.feeds import FeedReport, build_feeds
 from publisher.lock import lock_path, run_lock
 from publisher.websub import notify_hub
 
@@ -33,7 +33,7 @@ class RunReport:
     locked_out: bool = False
     dry_run: bool = False
     posts: int = 0
-    feeds_written: int = 0
+    feed_report: FeedReport | None = None  # None: feeds not built (or failed)
     issues: tuple[str, ...] = ()
     queued: int = 0
     sent: int = 0
@@ -41,6 +41,11 @@ class RunReport:
     failed: int = 0
     deferred: int = 0
     problems: tuple[Problem, ...] = ()
+
+    @property
+    def feeds_written(self) -> int:
+        """How many feed files were written (or would be, in a dry run)."""
+        return len(self.feed_report.written) if self.feed_report else 0
 
     @property
     def ok(self) -> bool:
@@ -105,7 +110,7 @@ def _stages(
 ) -> RunReport:
     index = index_site(config, now, dry_run=dry_run)
     problems = list(index.problems)
-    written = 0
+    built = None
     if feeds:
         try:
             built = build_feeds(config, index.posts, dry_run=dry_run)
@@ -113,7 +118,6 @@ def _stages(
             problems.append(Problem("[feeds] output_dir", str(e)))
         else:
             problems += built.problems
-            written = len(built.written)
             hub = config.feeds.websub_hub
             if hub and built.changed_urls and not dry_run:
                 problems += notify_hub(
@@ -135,7 +139,7 @@ def _stages(
     return RunReport(
         dry_run=dry_run,
         posts=len(index.posts),
-        feeds_written=written,
+        feed_report=built,
         issues=mail.issues,
         queued=mail.queued,
         sent=sent.sent,

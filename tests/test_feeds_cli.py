@@ -13,6 +13,7 @@ from hub_server import Hub
 from publisher.cli import cli
 from publisher.config import load_config
 from publisher.errors import ConfigError
+from publisher.lock import run_lock
 
 ROOT = Path(__file__).parent.parent
 NOW = "2024-06-20T09:00:00+09:00"
@@ -95,3 +96,16 @@ def test_bad_feeds_keys_are_named(tmp_path: Path, line: str, message: str) -> No
     with pytest.raises(ConfigError) as info:
         load_config(config)
     assert message in str(info.value)
+
+
+def test_build_waits_its_turn_behind_a_run(tmp_path: Path) -> None:
+    config = site(tmp_path)
+    with run_lock(tmp_path / "state" / "publisher.sqlite3") as held:
+        assert held
+        result = CliRunner().invoke(cli, ["-c", str(config), "build", "--now", NOW])
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"another publisher run holds {tmp_path / 'state' / 'publisher.sqlite3.lock'}: "
+        "nothing done\n"
+    )
+    assert not (tmp_path / "public").exists()
