@@ -282,14 +282,13 @@ def check_templates(config: Config) -> list[Problem]:
     samples = _sample_posts(config)
     when = samples[0].date
     for newsletter in config.newsletters:
-        for shown, more in ((samples[:1], 0), (samples, 1)):
+        for shown, more_ids in ((samples[:1], ()), (samples, ("extra",))):
             issue = Issue(
                 id=f"{newsletter.id}-check",
                 newsletter_id=newsletter.id,
                 post_ids=tuple(p.id for p in shown),
                 created=when,
-                more=more,
-                more_ids=("extra",) * more,
+                more_ids=more_ids,
             )
             try:
                 render_issue(config, issue, samples)

@@ -34,21 +34,23 @@ class Issue:
 
     `id` is derived from the newsletter and every post it announces, so planning the same
     moment twice gives the same id. `more_ids` are the posts beyond `max_posts`: not shown,
-    but announced with the issue (`more == len(more_ids)`).
+    but announced with the issue.
     """
 
     id: str
     newsletter_id: str
     post_ids: tuple[str, ...]
     created: datetime
-    more: int = 0
     more_ids: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.created.tzinfo is None:
             raise ValueError("an issue's creation time must be timezone-aware")
-        if self.more != len(self.more_ids):
-            raise ValueError("more must count more_ids")
+
+    @property
+    def more(self) -> int:
+        """How many posts the issue announces beyond those it shows."""
+        return len(self.more_ids)
 
     @property
     def all_post_ids(self) -> tuple[str, ...]:
@@ -128,7 +130,6 @@ def plan_issues(
                 newsletter_id=newsletter.id,
                 post_ids=tuple(shown),
                 created=now,
-                more=len(rest),
                 more_ids=tuple(rest),
             )
         )

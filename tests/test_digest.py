@@ -20,7 +20,7 @@ from publisher.newsletters import Issue, issue_id
 def issue_of(posts: list[Post], newsletter: str = "breaking", more: int = 0) -> Issue:
     ids = tuple(p.id for p in posts)
     extra = tuple(f"https://newsdao.kr/extra/{n}/" for n in range(more))
-    return Issue(issue_id(newsletter, ids + extra), newsletter, ids, T0, more, extra)
+    return Issue(issue_id(newsletter, ids + extra), newsletter, ids, T0, extra)
 
 
 def render(config: Config, posts: list[Post], more: int = 0) -> RenderedIssue:

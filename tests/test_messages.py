@@ -27,7 +27,7 @@ GOLDEN = Path(__file__).parent / "golden" / "email"
 def rendered_for(config: Config, posts: list[Post], more: int = 0) -> RenderedIssue:
     ids = tuple(p.id for p in posts)
     extra = tuple(f"https://newsdao.kr/extra/{n}/" for n in range(more))
-    issue = Issue(issue_id("breaking", ids + extra), "breaking", ids, T0, more, extra)
+    issue = Issue(issue_id("breaking", ids + extra), "breaking", ids, T0, extra)
     return render_issue(config, issue, posts)
 
 

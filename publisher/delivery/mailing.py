@@ -210,7 +210,6 @@ def _render_stored(
             newsletter_id=stored.newsletter_id,
             post_ids=shown,
             created=stored.created,
-            more=len(stored.more_ids),
             more_ids=stored.more_ids,
         )
         resumed, trouble = _render(config, store, [issue], posts)
