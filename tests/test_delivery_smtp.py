@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import time
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
@@ -139,11 +140,16 @@ def test_a_message_refused_after_data_fails_alone(tmp_path: Path, server: SmtpSe
 
 
 def test_rate_paces_the_messages(tmp_path: Path, server: SmtpServer) -> None:
-    config = smtp_config(tmp_path, server.port, rate=200)
+    config = smtp_config(tmp_path, server.port, rate=20)
     with Store.open(tmp_path / "s.sqlite3") as store:
         seed(store, 3)
+        started = time.monotonic()
         report = run(config, store)
+        took = time.monotonic() - started
     assert report.sent == 3
+    # At most 20 a second: the third message leaves no sooner than 2/20 s after the first.
+    # (A lower bound only: a slow machine makes it longer, never shorter.)
+    assert took >= 2 / 20
     assert sorted(server.recipients()) == [address(n) for n in range(3)]
 
 
