@@ -26,7 +26,7 @@ def hostile_config(tmp_path: Path, **feeds: object) -> Config:
     return make_config(
         tmp_path,
         site={
-            "description": "실시간 뉴스 속보 & 분석 <특보>",
+            "description": "실시간 뉴스 속보 & 분석 <특보> <b>굵게</b>",
             "icon": "/assets/img/favicon.png",
             "logo": "/assets/img/newsdao_breakingnews.jpg",
             "author_email": "desk@newsdao.kr",
@@ -59,6 +59,7 @@ def hostile_posts() -> list[Post]:
         {
             "slug": "markup-title",
             "title": "제목에 </div> 와 &amp; 그리고 <b>굵게</b> AT&T",
+            "excerpt": "요약에 </div> 와 &amp; 그리고 <b>굵게</b> AT&T",
             "categories": ("C++", "C#", "<특보>"),
             "tags": ("AT&T", "a < b"),
         },

@@ -5,14 +5,16 @@ from __future__ import annotations
 import json
 import os
 from datetime import timedelta
+from html import unescape
 from pathlib import Path
 
 import feedparser
 import lxml.etree
 import pytest
 from factories import make_config, make_post
-from feeds_corpus import T0, hostile_config, hostile_posts
+from feeds_corpus import DATA, T0, hostile_config, hostile_posts
 
+from publisher.content.post import Image
 from publisher.feeds import build_feeds
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -151,6 +153,14 @@ def test_hostile_corpus_reads_back_clean(tmp_path: Path) -> None:
     titles = [e.title for e in site.entries]
     assert "제어문자 제목" in titles
     assert "제목에 <\u200b/div> 와 &amp; 그리고 <b>굵게<\u200b/b> AT&T" in titles
+    # Atom's plain-text summary and subtitle that look like markup go as escaped HTML.
+    atom = parse(out / "atom.xml")
+    assert unescape(atom.feed.subtitle) == "실시간 뉴스 속보 & 분석 <특보> <b>굵게</b>"
+    summaries = [unescape(e.summary) for e in atom.entries]
+    assert "요약에 </div> 와 &amp; 그리고 <b>굵게</b> AT&T" in summaries
+    root = lxml.etree.parse(str(out / "atom.xml")).getroot()
+    assert root.find(f"{ATOM}subtitle").get("type") == "html"  # type: ignore[union-attr]
+    assert {e.get("type") for e in root.iter(f"{ATOM}summary")} == {None, "html"}
 
 
 def test_korean_and_colliding_categories_get_stable_folders(tmp_path: Path) -> None:
@@ -160,9 +170,26 @@ def test_korean_and_colliding_categories_get_stable_folders(tmp_path: Path) -> N
     assert "https://newsdao.kr/categories/%EC%A0%95%EC%B9%98/atom.xml" in report.changed_urls
     assert any("'C++' and 'C#' both make the feed folder 'c'" in str(p) for p in report.problems)
     news = parse(tmp_path / "public" / "categories" / "news" / "atom.xml")
-    # 'News' and 'news' are one category.
+    # 'News' and 'news' are one category, named as its oldest post names it.
     assert news.feed.title == "뉴스다오 – News"
-    assert len(news.entries) == 6
+    assert len(news.entries) == 7
+
+
+def test_a_new_category_never_takes_an_existing_ones_folder(tmp_path: Path) -> None:
+    config = make_config(tmp_path, feeds={"output_dir": str(tmp_path / "out")})
+    old = make_post(n=1, categories=("C++",))
+    build_feeds(config, [old])
+    new = make_post(n=2, date=T0 + timedelta(hours=1), updated=T0 + timedelta(hours=1),
+                    categories=("C#",))  # fmt: skip
+    report = build_feeds(config, [new, old])
+    categories = tmp_path / "out" / "categories"
+    assert sorted(p.name for p in categories.iterdir()) == ["c", "c-e4bc4b"]
+    assert parse(categories / "c" / "atom.xml").feed.title == "뉴스다오 – C++"
+    assert parse(categories / "c-e4bc4b" / "atom.xml").feed.title == "뉴스다오 – C#"
+    assert [str(p) for p in report.problems] == [
+        "2024-06-19-post-2.md: categories 'C++' and 'C#' both make the feed folder 'c': "
+        "'C#' gets 'c-e4bc4b'; rename one to keep URLs readable"
+    ]
 
 
 def test_limit_keeps_the_newest(tmp_path: Path) -> None:
@@ -332,3 +359,25 @@ def test_a_body_with_references_to_control_characters_still_builds(tmp_path: Pat
         assert parse(tmp_path / "out" / name).entries[0].content[0].value.endswith("<p>벨 소리</p>")
     item = json.loads((tmp_path / "out" / "feed.json").read_text(encoding="utf-8"))["items"][0]
     assert item["content_html"].endswith("<p>벨 소리</p>")
+
+
+def test_broken_urls_still_build(tmp_path: Path) -> None:
+    static = tmp_path / "static"
+    static.mkdir()
+    config = make_config(
+        tmp_path, content={"static_dir": str(static)}, feeds={"output_dir": str(tmp_path / "out")}
+    )
+    body = (DATA / "broken-urls.html").read_text(encoding="utf-8")
+    # A site image whose path starts '//[': read as a broken IPv6 host, it used to raise.
+    image = Image("https://newsdao.kr///[::1/사진.jpg", "image/jpeg")
+    report = build_feeds(config, [make_post(body=body, image=image)])
+    assert [str(p) for p in report.problems] == [
+        "2024-06-19-post-1.md: image 'https://newsdao.kr///[::1/%EC%82%AC%EC%A7%84.jpg' is not "
+        f"a file under [content] static_dir ({static}/[::1/사진.jpg): its size is unknown, so "
+        "feeds carry it as media:content without an enclosure; add the file or fix the image path"
+    ]
+    for name in ("atom.xml", "rss.xml"):
+        content = parse(tmp_path / "out" / name).entries[0].content[0].value
+        assert 'href="https://%ED%95%9C%EA%B5%AD..kr/"' in content
+        assert 'src="https://[::1/%EC%82%AC%EC%A7%84.jpg"' in content
+    check_json_feed(tmp_path / "out" / "feed.json")

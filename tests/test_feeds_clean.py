@@ -8,7 +8,7 @@ import lxml.html
 import pytest
 
 from publisher.feeds import category_slug
-from publisher.feeds.clean import clean_html, clean_line, clean_text, to_uri
+from publisher.feeds.clean import absolute_uri, clean_html, clean_line, clean_text, to_uri
 
 DATA = Path(__file__).parent / "data" / "feeds"
 BASE = "https://newsdao.kr/news/2024/06/19/post/"
@@ -77,6 +77,23 @@ def test_non_ascii_urls_are_percent_encoded_once() -> None:
     ]
 
 
+def test_broken_urls_are_percent_encoded_not_raised() -> None:
+    # A host IDNA cannot encode (an empty label) and an unclosed IPv6 bracket.
+    assert urls(cleaned("broken-urls")) == [
+        "https://%ED%95%9C%EA%B5%AD..kr/",
+        "https://[::1/%EC%82%AC%EC%A7%84.jpg",
+    ]
+
+
+def test_text_after_an_extra_closing_div_stays() -> None:
+    assert cleaned("unbalanced-div") == (
+        '<div class="article">\n<p>본문 첫 문단</p>\n</div>\n출처: 뉴스다오\n<p>마지막 문단</p>'
+    )
+    assert clean_html("<p>x</p></div>\n", BASE) == "<p>x</p>"
+    assert clean_html("<p>본문</p></div>\n출처: 뉴스다오\n", BASE) == "<p>본문</p>\n출처: 뉴스다오"
+    assert clean_html("앞</div>뒤", BASE) == "앞뒤"
+
+
 def test_unknown_markup_is_unwrapped_and_styles_dropped() -> None:
     html = cleaned("unknown-markup")
     for gone in ("custom-card", "<svg", "circle", "<math", "o:p", "style="):
@@ -110,11 +127,28 @@ def test_lead_image_goes_first_unless_shown() -> None:
         ("https://newsdao.kr/%EB%89%B4%EC%8A%A4/", "https://newsdao.kr/%EB%89%B4%EC%8A%A4/"),
         ("https://한국.kr/", "https://xn--3e0b707e.kr/"),
         ("https://%ED%95%9C%EA%B5%AD.kr/", "https://xn--3e0b707e.kr/"),
+        # What cannot be parsed or IDNA-encoded is percent-encoded whole, never raised.
+        ("https://한국..kr/", "https://%ED%95%9C%EA%B5%AD..kr/"),
+        ("https://[::1/사진.jpg", "https://[::1/%EC%82%AC%EC%A7%84.jpg"),
     ],
-    ids=["ampersand", "korean-path", "already-encoded", "idn", "encoded-host"],
-)
+    ids=["ampersand", "korean-path", "already-encoded", "idn", "encoded-host", "empty-label",
+         "unclosed-ipv6"],
+)  # fmt: skip
 def test_to_uri(url: str, expected: str) -> None:
     assert to_uri(url) == expected
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("//[::1/사진.jpg", "https://[::1/%EC%82%AC%EC%A7%84.jpg"),
+        ("ftp://[::1/자료", "ftp://[::1/%EC%9E%90%EB%A3%8C"),
+        ("//한국..kr/a b", "https://%ED%95%9C%EA%B5%AD..kr/a%20b"),
+    ],
+    ids=["protocol-relative", "other-scheme", "protocol-relative-empty-label"],
+)
+def test_absolute_uri_of_a_broken_url(url: str, expected: str) -> None:
+    assert absolute_uri(url, BASE) == expected
 
 
 @pytest.mark.parametrize(

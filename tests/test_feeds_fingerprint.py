@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import sqlite3
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
+import lxml.etree
 import pytest
 from factories import make_config, make_post
 from feeds_corpus import T0, hostile_config, hostile_posts
@@ -228,3 +231,39 @@ def test_a_record_that_cannot_be_kept_warns_and_the_feeds_stay(
     assert len(report.written) == 11
     assert "cannot open the state file" in caplog.text
     assert "cannot keep the feed fingerprints: the next run renders every feed again" in caplog.text
+
+
+def _not_a_database(path: Path) -> None:
+    path.write_bytes(b"\x00garbage, not an SQLite file\xff" * 100)
+
+
+def _a_damaged_table(path: Path) -> None:
+    # Store.open opens this file; the record's queries fail with a raw sqlite3 error.
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE feed_fingerprints (output_dir TEXT, name TEXT)")
+    conn.close()
+
+
+@pytest.mark.parametrize(
+    ("damage", "why"),
+    [
+        (_not_a_database, "cannot open the state file (file is not a database): check [store] "
+                          "path and that the folder is writable"),
+        (_a_damaged_table, "table feed_fingerprints has no column named fingerprint"),
+    ],
+    ids=["not-a-database", "damaged-table"],
+)  # fmt: skip
+def test_a_state_file_that_cannot_hold_the_record_warns_and_the_feeds_stay(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, damage: Callable[[Path], None], why: str
+) -> None:
+    config = site(tmp_path)
+    config.store.path.parent.mkdir(parents=True)
+    damage(config.store.path)
+    report = build_feeds(config, two_posts(tmp_path))
+    assert len(report.written) == 11
+    atom = lxml.etree.parse(str(tmp_path / "out" / "atom.xml")).getroot()
+    assert len(atom.findall("{http://www.w3.org/2005/Atom}entry")) == 2
+    assert caplog.messages == [
+        f"{config.store.path}: {why}: cannot keep the feed fingerprints: the next run renders "
+        "every feed again"
+    ]

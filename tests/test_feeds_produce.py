@@ -21,6 +21,22 @@ def files(folder: Path) -> dict[str, bytes]:
     return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*.*")}
 
 
+@pytest.fixture
+def forks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many builds went the two-process way, on a machine taken to have two CPUs."""
+    # Whatever this machine has: with one CPU the fork tests would otherwise test nothing.
+    monkeypatch.setattr(produce, "_cpus", lambda: 2)
+    count = [0]
+    real = produce._in_two
+
+    def counted(*args: object) -> list[produce.Produced]:
+        count[0] += 1
+        return real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(produce, "_in_two", counted)
+    return count
+
+
 def build(
     config: Config, posts: list[Post], monkeypatch: pytest.MonkeyPatch, *, fork: bool
 ) -> FeedReport:
@@ -29,11 +45,13 @@ def build(
     return build_feeds(config, posts)
 
 
-def test_two_processes_write_what_one_does(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    if produce._cpus() < 2:
-        pytest.skip("one CPU: builds never fork here")
+def test_two_processes_write_what_one_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, forks: list[int]
+) -> None:
     one = build(hostile_config(tmp_path / "one"), hostile_posts(), monkeypatch, fork=False)
+    assert forks == [0]
     two = build(hostile_config(tmp_path / "two"), hostile_posts(), monkeypatch, fork=True)
+    assert forks == [1]
     assert files(tmp_path / "two" / "public") == files(tmp_path / "one" / "public")
     assert len(two.written) == len(one.written) == 23
     # The child's files are recorded like ours: the next build writes nothing.
@@ -46,23 +64,23 @@ def _die() -> list[produce.Produced]:
 
 
 def test_a_child_that_dies_leaves_its_feeds_to_the_parent(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    forks: list[int],
 ) -> None:
-    if produce._cpus() < 2:
-        pytest.skip("one CPU: builds never fork here")
     build(hostile_config(tmp_path / "one"), hostile_posts(), monkeypatch, fork=False)
     monkeypatch.setattr(produce, "_produce_adopted", _die)
     report = build(hostile_config(tmp_path / "two"), hostile_posts(), monkeypatch, fork=True)
+    assert forks == [1]
     assert "the helper process died" in caplog.text
     assert files(tmp_path / "two" / "public") == files(tmp_path / "one" / "public")
     assert len(report.written) == 23
 
 
 def test_a_large_site_forks_and_writes_the_same_feeds(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, forks: list[int]
 ) -> None:
-    if produce._cpus() < 2:
-        pytest.skip("one CPU: builds never fork here")
     # More shown posts than PARALLEL_MIN: a build on a machine with two CPUs forks.
     count = produce.PARALLEL_MIN + 20
     posts = [
@@ -82,24 +100,16 @@ def test_a_large_site_forks_and_writes_the_same_feeds(
             store={"path": str(tmp_path / f"{folder}.sqlite3")},
         )
 
-    forked = [0]
-    real = produce._in_two
-
-    def counted(*args: object) -> list[produce.Produced]:
-        forked[0] += 1
-        return real(*args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(produce, "_in_two", counted)
     build_feeds(config("two"), posts)
-    assert forked == [1]
+    assert forks == [1]
     # From a thread (an application's pool, `publisher schedule`), a build never forks.
     worker = threading.Thread(target=build_feeds, args=(config("thread"), posts))
     worker.start()
     worker.join()
-    assert forked == [1]
+    assert forks == [1]
     monkeypatch.setattr(produce, "PARALLEL_MIN", 10**9)
     build_feeds(config("one"), posts)
-    assert forked == [1]
+    assert forks == [1]
     one = files(tmp_path / "one")
     assert files(tmp_path / "two") == one == files(tmp_path / "thread")
     assert len(one) == 8 * 3 + 2 and one["atom.xml"].count(b"<entry>") == count

@@ -61,10 +61,21 @@ def clean_line(text: str) -> str:
 
 
 def to_uri(url: str) -> str:
-    """Percent-encode what a URI may not hold (non-ASCII, spaces), IDNA the host; escapes stay."""
+    """Percent-encode what a URI may not hold (non-ASCII, spaces), IDNA the host; escapes stay.
+
+    Never raises: a URL whose host cannot be parsed or IDNA-encoded ('https://한국..kr/',
+    'https://[::1/x') is percent-encoded whole, so one broken link costs no build.
+    """
     url = clean_text(url).strip()
     if url.isascii() and " " not in url and "%" not in url.partition("//")[2].partition("/")[0]:
         return url
+    try:
+        return _split_to_uri(url)
+    except (UnicodeError, ValueError):
+        return quote(url, safe=_SAFE_URL_CHARS)
+
+
+def _split_to_uri(url: str) -> str:
     parts = urlsplit(url)
     # A host may arrive percent-encoded by an earlier step; IDNA is its only right form.
     netloc = unquote(parts.netloc) if "%" in parts.netloc else parts.netloc
@@ -90,7 +101,11 @@ def absolute_uri(url: str, base: str) -> str:
         return to_uri(url)  # most URLs arrive absolute: urljoin would only cost time
     if url.startswith("//"):
         url = "https:" + url
-    return to_uri(urljoin(base, url))
+    try:
+        joined = urljoin(base, url)
+    except ValueError:  # a host urljoin cannot parse ('ftp://[::1/x'): left as written
+        joined = url
+    return to_uri(joined)
 
 
 def clean_html(fragment: str, base_url: str, *, lead_image: tuple[str, str] | None = None) -> str:
@@ -146,7 +161,14 @@ def _parse(fragment: str) -> Any:
     body = doc.find("body")
     assert body is not None
     root = body[0]
-    # An unbalanced </div> in the post closes ours early: take back what follows.
+    # An unbalanced </div> in the post closes ours early: take back what follows, the text
+    # right after it first (left as our <div>'s tail, it would be cut off with the </div>).
+    if root.tail:
+        if len(root):
+            root[-1].tail = (root[-1].tail or "") + root.tail
+        else:
+            root.text = (root.text or "") + root.tail
+        root.tail = None
     for extra in list(body)[1:]:
         root.append(extra)
     return root

@@ -24,6 +24,7 @@ import importlib.metadata
 import logging
 import os
 import platform
+import sqlite3
 from collections.abc import Iterable
 from datetime import timedelta
 from functools import cache
@@ -69,8 +70,9 @@ class Fingerprints:
         try:
             with Store.open(config.store.path) as store:
                 recorded = load_fingerprints(store, str(config.feeds.output_dir.resolve()))
-        except StoreError as e:
-            log.debug("%s: every feed is rendered", e)
+        except (StoreError, sqlite3.Error) as e:
+            # Store.open wraps its errors; a query's (a damaged table, a lock) arrive raw.
+            log.debug("%s: every feed is rendered", _store_problem(config, e))
             return cls(config, {})
         return cls(config, recorded)
 
@@ -111,11 +113,11 @@ class Fingerprints:
         try:
             with Store.open(self._config.store.path) as store:
                 save_fingerprints(store, str(self._out.resolve()), self._now)
-        except StoreError as e:
+        except (StoreError, sqlite3.Error) as e:
             # The feeds themselves are written; only the next run's shortcut is lost.
             log.warning(
                 "%s: cannot keep the feed fingerprints: the next run renders every feed again",
-                e,
+                _store_problem(self._config, e),
             )
 
     def _post_key(self, selection: Selection, post: Post) -> bytes:
@@ -136,6 +138,13 @@ class Fingerprints:
             key = hashlib.blake2b(repr((fields, extra)).encode(), digest_size=16).digest()
             self._posts[post.id] = key
         return key
+
+
+def _store_problem(config: Config, error: Exception) -> str:
+    """What went wrong with the state file: a StoreError names it, a raw sqlite3 error not."""
+    if isinstance(error, StoreError):
+        return str(error)
+    return f"{config.store.path}: {error}"
 
 
 def stamp(path: str | Path) -> Stamp | None:

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
 
 from publisher.config import Config
 from publisher.content.post import Author, Post
@@ -114,7 +114,10 @@ def _local_length(config: Config, url: str, source: str, problems: list[Problem]
     if static_dir is None or not url.startswith(config.site.url):
         log.debug("%s: image %s has no known length: no enclosure", source, url)
         return None
-    relative = unquote(urlsplit(url[len(config.site.url) :]).path).lstrip("/")
+    # The path is what comes before any query or fragment. Not urlsplit: a path starting
+    # '//[' would be read as a broken IPv6 host and raise.
+    url_path = url[len(config.site.url) :].partition("?")[0].partition("#")[0]
+    relative = unquote(url_path).lstrip("/")
     root = Path(static_dir).resolve()
     path = (root / relative).resolve()
     if not path.is_relative_to(root) or not path.is_file():

@@ -107,12 +107,8 @@ def select_posts(config: Config, posts: Sequence[Post]) -> Selection:
     """The site feed and one per category with the posts each shows (the site's first)."""
     problems: list[Problem] = []
     limit = config.feeds.limit
-    site_posts: list[Post] = []
-    by_slug: dict[str, list[Post]] = {}
-    folders = _Folders(problems)
+    kept: list[Post] = []
     seen: set[str] = set()
-    combos: dict[tuple[str, ...], tuple[str, ...]] = {}
-    categories = config.feeds.categories
     for post in posts:
         if post.id in seen:
             problems.append(
@@ -122,10 +118,13 @@ def select_posts(config: Config, posts: Sequence[Post]) -> Selection:
             )
             continue
         seen.add(post.id)
-        if len(site_posts) < limit:
-            site_posts.append(post)
-        if not categories:
-            continue
+        kept.append(post)
+    site_posts = kept[:limit]
+    by_slug: dict[str, list[Post]] = {}
+    categorized = kept if config.feeds.categories else []
+    folders = _Folders(categorized, problems)
+    combos: dict[tuple[str, ...], tuple[str, ...]] = {}
+    for post in categorized:
         slugs = combos.get(post.categories)
         if slugs is None:
             # Posts share a few combinations of categories: settle each combination once.
@@ -148,22 +147,39 @@ def select_posts(config: Config, posts: Sequence[Post]) -> Selection:
 
 
 class _Folders:
-    """Category names to feed folders: 'News' and 'news' share one, 'C++' and 'C#' do not."""
+    """Category names to feed folders: 'News' and 'news' share one, 'C++' and 'C#' do not.
 
-    def __init__(self, problems: list[Problem]) -> None:
-        self.names: dict[str, str] = {}  # folder -> the category name first seen for it
+    When names collide, the one the oldest post uses keeps the plain folder (and, for names
+    such as 'News' and 'news', names the feed): a new post never moves a category's feed.
+    """
+
+    def __init__(self, posts: Sequence[Post], problems: list[Problem]) -> None:
+        """`posts` newest first: every category name is known before any folder is given."""
+        self.names: dict[str, str] = {}  # folder -> the name of the category it holds
         self._slugs: dict[str, str] = {}  # name as written -> folder ('' for a blank name)
+        self._plain: dict[str, tuple[str, str]] = {}  # name as written -> (cleaned, plain folder)
         self._problems = problems
+        combos: set[tuple[str, ...]] = set()
+        for post in reversed(posts):  # oldest first: the first to claim a folder keeps it
+            if post.categories in combos:
+                continue  # posts share a few combinations of categories
+            combos.add(post.categories)
+            for raw in post.categories:
+                if raw not in self._plain:
+                    name = clean_line(raw)
+                    slug = category_slug(name) if name else ""
+                    self._plain[raw] = (name, slug)
+                    if slug:
+                        self.names.setdefault(slug, name)
 
     def slug(self, raw: str, source: str) -> str:
         """The folder of category `raw` ('' when the name is blank); settled once per name."""
         if raw in self._slugs:
             return self._slugs[raw]
-        name = clean_line(raw)
-        slug = category_slug(name) if name else ""
-        owner = self.names.setdefault(slug, name) if slug else name
+        name, slug = self._plain[raw]
+        owner = self.names[slug] if slug else name
         if owner.casefold() != name.casefold():
-            # Two names, one folder: the later one gets a suffix of its own.
+            # Two names, one folder: the one that claimed it later gets a suffix of its own.
             shared, slug = slug, f"{slug}-{hashlib.sha1(name.encode()).hexdigest()[:6]}"  # noqa: S324
             self.names.setdefault(slug, name)
             self._problems.append(

@@ -78,7 +78,8 @@ def render_atom(feed: Feed, entries: Mapping[str, bytes]) -> bytes:
     """The Atom 1.0 document for `feed` as UTF-8 bytes, its items' `entries` by item id."""
     fg = _generator(feed, "atom")
     root = lxml.etree.fromstring(fg.atom_str(), _PARSER)
-    _fix_title(root.find(f"{{{ATOM_NS}}}title"))
+    _fix_text(root.find(f"{{{ATOM_NS}}}title"))
+    _fix_text(root.find(f"{{{ATOM_NS}}}subtitle"))
     return _splice(_serialize(root, feed), b"\n</feed>", [entries[i.id] for i in feed.items])
 
 
@@ -137,7 +138,8 @@ def _atom_entry(item: FeedItem) -> bytes:
                 href=image.url,
             )
         )
-    _fix_title(entry.find("title"))
+    _fix_text(entry.find("title"))
+    _fix_text(entry.find("summary"))
     # Atom's namespace is the document's default: the entry is written without one, as
     # feedgen does, inside a stand-in <feed> that declares media: once, then cut out.
     holder = lxml.etree.Element("feed", nsmap={"media": MEDIA_NS})
@@ -239,12 +241,13 @@ def _entry(fe: Any, item: FeedItem, fmt: Format) -> None:
             fe.enclosure(image.url, str(image.length), image.mime_type)
 
 
-def _fix_title(title: Any) -> None:
-    # Plain text that looks like markup ('</div>', '&amp;') is sent as escaped HTML, so
-    # no reader (or validator) takes it for undeclared HTML.
-    if title is not None and title.text and _HTML_LIKE.search(title.text):
-        title.text = html_text(title.text)
-        title.set("type", "html")
+def _fix_text(element: Any) -> None:
+    # An Atom text construct (title, subtitle, summary) holding plain text that looks like
+    # markup ('</div>', '&amp;') is sent as escaped HTML, so no reader (or validator) takes
+    # it for undeclared HTML.
+    if element is not None and element.text and _HTML_LIKE.search(element.text):
+        element.text = html_text(element.text)
+        element.set("type", "html")
 
 
 def _text(text: str, fmt: Format) -> str:
