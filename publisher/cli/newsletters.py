@@ -17,9 +17,10 @@ from publisher.cli import (
     write_output,
 )
 from publisher.content import index_site
+from publisher.delivery.mailing import due_issues
 from publisher.digest import render_issue
 from publisher.messages import preview_html
-from publisher.newsletters import baseline, plan_issues
+from publisher.newsletters import baseline
 from publisher.store import Store, scratch_copy
 from publisher.subscribers import active_subscribers, sync_config_subscribers
 
@@ -50,12 +51,8 @@ def digest_command(
     result = index_site(config, moment, dry_run=True)
     report_problems(result.problems)
     with scratch_copy(config.store.path) as store:  # as a run would see it; nothing is kept
-        sync_config_subscribers(config, store, moment)
-        issues = [
-            i
-            for i in plan_issues(config, store, result.posts, moment)
-            if newsletter_id is None or i.newsletter_id == newsletter_id
-        ]
+        only = None if newsletter_id is None else (newsletter_id,)
+        issues = due_issues(config, store, result.posts, moment, only)
         audience = {i.id: active_subscribers(store, i.newsletter_id) for i in issues}
     if not issues:
         click.echo(f"nothing to send at {moment.isoformat()}: not due, or nothing new")

@@ -77,12 +77,7 @@ def send_newsletters(
     A dry run does all of it on a scratch copy of the state, handing messages to nobody.
     """
     with _open_store(config.store.path, dry_run) as store:
-        sync_config_subscribers(config, store, now)  # the config's [[subscribers]]
-        issues = tuple(
-            i
-            for i in plan_issues(config, store, posts, now)
-            if only is None or i.newsletter_id in only
-        )
+        issues = due_issues(config, store, posts, now, only)
         if not issues and not journal.due(store, now):
             return MailReport()
         # Settings checked before anything is recorded or sent.
@@ -118,6 +113,20 @@ def send_newsletters(
         delivery=report,
         problems=tuple(problems) + report.problems,
     )
+
+
+def due_issues(
+    config: Config,
+    store: Store,
+    posts: Sequence[Post],
+    now: datetime,
+    only: Collection[str] | None = None,
+) -> tuple[Issue, ...]:
+    """The new issues due at `now` (of `only` these newsletters), the config's
+    [[subscribers]] added to the store first."""
+    sync_config_subscribers(config, store, now)
+    planned = plan_issues(config, store, posts, now)
+    return tuple(i for i in planned if only is None or i.newsletter_id in only)
 
 
 @contextmanager
