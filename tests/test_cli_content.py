@@ -93,6 +93,17 @@ def test_check_writes_nothing(site: Site) -> None:
     assert out.startswith("2026-11-23T12:00:00+09:00  first seen")
 
 
+def test_index_records_nothing(site: Site) -> None:
+    site.write("story.md", "---\ntitle: Breaking\n---\nBody\n")
+    code, out, _ = invoke(site, "index", "--now", "2030-01-01T00:00:00+00:00")
+    assert (code, out.split()[:2]) == (0, ["2030-01-01T09:00:00+09:00", "first"])
+    assert not (site.root / "state").exists()
+    # Had the listing recorded its first sight, the post would hide until 2030.
+    assert invoke(site, "run", "--now", NOW) == (0, "", "")
+    code, out, _ = invoke(site, "index", "--now", "2026-11-23T03:00:00+00:00")
+    assert (code, out.split()[:2]) == (0, ["2026-11-22T12:00:00+09:00", "first"])
+
+
 def test_missing_config_says_how_to_start(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(cli, ["index"])

@@ -8,6 +8,7 @@ import pytest
 from content_site import DATA, NOW, Site
 
 from publisher.content import index_site
+from publisher.feeds.clean import clean_html
 
 KST = timezone(timedelta(hours=9))
 
@@ -36,8 +37,10 @@ def test_seeds_are_indexed_with_every_field(site: Site) -> None:
     assert second.image.url == "https://newsdao.kr/assets/img/newsdao_breakingnews.jpg"
     assert second.feature_html.startswith("<h2>adskorea 실시간 뉴스 속보입니다.</h2>")
     assert second.feature_text.startswith('adskorea 실시간 뉴스 속보입니다. "북한-러시아')
-    assert 'src="https://newsdao.kr/assets/img/newsdao_breakingnews.jpg"' in second.content_html
-    assert '<h2 data-ke-size="size26">' in second.content_html
+    # As published: the feeds clean the body, making its URLs absolute.
+    content = clean_html(second.body_html, second.url)
+    assert 'src="https://newsdao.kr/assets/img/newsdao_breakingnews.jpg"' in content
+    assert '<h2 data-ke-size="size26">' in content
 
 
 @pytest.mark.parametrize(
@@ -77,6 +80,34 @@ def test_unreadable_date_is_an_error_for_that_post_only(site: Site) -> None:
         "content/date-unreadable.md:4: 'date': cannot read the date 'next tuesday': write it as "
         "'2024-06-19', '2024-06-19 14:30:00 +0900' or ISO 8601 '2024-06-19T14:30:00+09:00'"
     ]
+
+
+@pytest.mark.parametrize(
+    ("case", "message"),
+    [
+        (
+            "date-out-of-range.md",
+            "content/date-out-of-range.md:3: 'date': date out of range: '0001-01-01' falls "
+            "outside the years 1 to 9999 in UTC or in the site's time zone (Asia/Seoul): "
+            "fix the year",
+        ),
+        (
+            "0001-01-01-file-name-date-out-of-range.md",
+            "content/0001-01-01-file-name-date-out-of-range.md:1: file name: date out of range: "
+            "'0001-01-01' falls outside the years 1 to 9999 in UTC or in the site's time zone "
+            "(Asia/Seoul): fix the year",
+        ),
+    ],
+    ids=["front-matter", "file-name"],
+)
+def test_date_out_of_range_in_utc_is_an_error_for_that_post_only(
+    site: Site, case: str, message: str
+) -> None:
+    # Midnight on 0001-01-01 at +09:00 is still year 0 in UTC, which datetime cannot hold.
+    site.add(case, "date-only.md")
+    result = site.index()
+    assert [p.source for p in result.posts] == ["date-only.md"]
+    assert [str(p) for p in result.problems] == [message]
 
 
 @pytest.mark.parametrize("case", ["draft-true.md", "published-false.md"])
@@ -222,7 +253,7 @@ def test_markdown_body_with_relative_urls_made_absolute(site: Site) -> None:
     site.add("body-markdown-relative-urls.md")
     post = site.post("body-markdown-relative-urls.md")
     assert post.url == "https://newsdao.kr/2024/06/19/body-markdown-relative-urls/"
-    html = post.content_html
+    html = clean_html(post.body_html, post.url)  # as the feeds publish it
     assert 'href="https://newsdao.kr/2024/06/19/archive/"' in html
     assert 'src="https://newsdao.kr/2024/06/19/body-markdown-relative-urls/chart.png"' in html
     assert 'src="https://newsdao.kr/assets/img/a.jpg"' in html
@@ -239,7 +270,7 @@ def test_html_body_passes_through_untouched(site: Site) -> None:
     post = site.post("body-html-untouched.html")
     assert post.body_format == "html"
     assert (
-        post.content_html
+        post.body_html
         == (site.content / "body-html-untouched.html")
         .read_text(encoding="utf-8")
         .split("---\n", 2)[2]
@@ -297,7 +328,7 @@ def test_bom_and_crlf(site: Site) -> None:
     post = site.post("bom-crlf.md")
     assert post.title == "BOM and CRLF"
     assert post.categories == ("News",)
-    assert post.content_html == "<p>본문</p>\n"
+    assert post.body_html == "<p>본문</p>\n"
 
 
 def test_excerpt_only_feed_option(site: Site) -> None:
@@ -346,6 +377,19 @@ def test_bad_files_are_reported_and_never_stop_the_others(
     result = site.index()
     assert [p.source for p in result.posts] == ["date-only.md"]
     assert [str(p) for p in result.problems] == [message]
+
+
+def test_a_broken_link_is_reported_and_never_stops_the_others(site: Site) -> None:
+    site.add("date-only.md")
+    (site.content / "news").mkdir()
+    (site.content / "news" / "gone.md").symlink_to("../../elsewhere/gone.md")
+    result = site.index()
+    assert [p.source for p in result.posts] == ["date-only.md"]
+    assert [str(p) for p in result.problems] == [
+        "content/news/gone.md: the file is a link to '../../elsewhere/gone.md', which does "
+        "not exist: fix the link or remove it"
+    ]
+    assert not result.problems[0].warning
 
 
 def test_same_url_is_an_error_naming_both_files(site: Site) -> None:

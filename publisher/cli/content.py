@@ -22,7 +22,8 @@ from publisher.errors import PublisherError
 def index_command(ctx: Context, drafts: bool, as_json: bool, now: datetime | None) -> None:
     """List the posts newest first: date, its source, categories, URL and file."""
     config = ctx.config
-    result = index_site(config, resolve_now(now), drafts=drafts)
+    # A listing records nothing: `--now` in the future must not become a post's first sight.
+    result = index_site(config, resolve_now(now), drafts=drafts, dry_run=True)
     tz = config.site.tz
     if as_json:
         rows = [

@@ -58,8 +58,13 @@ class IndexResult:
 def index_site(
     config: Config, now: datetime, *, drafts: bool = False, dry_run: bool = False
 ) -> IndexResult:
-    """Open the configured store and index the content folder at `now`."""
-    with Store.open(config.store.path) as store:
+    """Open the configured store and index the content folder at `now`.
+
+    A dry run on a site without a state file indexes against an empty store in memory, so
+    it creates no file.
+    """
+    path = config.store.path
+    with Store.in_memory(path) if dry_run and not path.exists() else Store.open(path) as store:
         return index_posts(config, store, now, drafts=drafts, dry_run=dry_run)
 
 
@@ -82,7 +87,9 @@ def _index(
     now = now.replace(microsecond=0)  # first-seen dates are stored to the second
     ctx, problems = settle_context(config)
     fingerprint = _fingerprint(config, ctx)
-    files = discover(content_dir, drafts=drafts)
+    files, unreadable = discover(content_dir, drafts=drafts)
+    for rel, message in unreadable:
+        problems.append(Problem(_display_rel(config, content_dir / rel), message))
     cache = load_cache(store, fingerprint)
 
     # Unchanged files (same size and modification time) come from the cache; the others are
@@ -100,7 +107,7 @@ def _index(
     identities = load_identities(store, [f.rel for f in misses]) if misses else {}
     fresh: dict[str, CacheEntry] = {}
     new_ids: list[Identity] = []
-    moved: dict[str, str] = {}
+    moved: dict[str, tuple[str, str]] = {}  # source -> (the URL known, the URL now)
     for source in misses:
         known = identities.get(source.rel)
         # Posts first seen in one run are given one second each, back from `now` in path
@@ -117,40 +124,59 @@ def _index(
         if known is None:
             new_ids.append(Identity(source.rel, post.id, post.url, seen))
         elif known.url != post.url:
-            moved[source.rel] = post.url
-            problems.append(
-                Problem(
-                    _display(config, source),
-                    f"the URL changed from {known.url} to {post.url}: the post keeps its id, "
-                    "so readers will not see it twice; give the old URL a redirect",
-                    warning=True,
-                )
-            )
-
-    if not dry_run:
-        # Two overlapping runs may both see a new post: the store keeps the first one's values.
-        stored = add_identities(store, new_ids)
-        for ident in new_ids:
-            winner = stored.get(ident.source)
-            if winner is not None and winner != ident:
-                source = next(f for f in files if f.rel == ident.source)
-                _, post = _read_one(source, ctx, winner.first_seen, winner, problems, config)
-                if post is not None:
-                    settled[source.rel] = post
-                    fresh[source.rel] = (source.size, source.mtime_ns, encode(post))
-        update_urls(store, moved)
-        present = {f.rel for f in files}
-        gone = cache.keys() - present
-        if fresh or gone:
-            kept = {s: e for s, e in cache.items() if s in present}
-            save_cache(store, fingerprint, kept | fresh, changed=fresh.keys() | gone)
+            moved[source.rel] = (known.url, post.url)
+    parsed = len(fresh)
 
     # Path order (discover sorts) decides who keeps a twin URL, and breaks ties in the order:
     # a stable sort, even reversed, keeps equal dates in it.
     in_order = list(settled.values())
     if misses:
         in_order.sort(key=_by_source)
-    posts = _without_duplicates(in_order, config, problems)
+    twins: list[Problem] = []
+    posts = _without_duplicates(in_order, config, twins)
+    left_out: set[str] = set()
+    if twins:
+        # A post left out is not seen yet: no identity, URL or cache entry is kept for it, so
+        # once it gets a URL of its own it is first seen, with that URL as its id.
+        left_out = settled.keys() - {p.source for p in posts}
+        new_ids = [i for i in new_ids if i.source not in left_out]
+        moved = {s: urls for s, urls in moved.items() if s not in left_out}
+        fresh = {s: e for s, e in fresh.items() if s not in left_out}
+    for rel, (old_url, new_url) in moved.items():
+        problems.append(
+            Problem(
+                _display_rel(config, content_dir / rel),
+                f"the URL changed from {old_url} to {new_url}: the post keeps its id, "
+                "so readers will not see it twice; give the old URL a redirect",
+                warning=True,
+            )
+        )
+    problems += twins
+
+    if not dry_run:
+        # Two overlapping runs may both see a new post: the store keeps the first one's values.
+        stored = add_identities(store, new_ids)
+        replaced: dict[str, Post] = {}
+        for ident in new_ids:
+            winner = stored.get(ident.source)
+            if winner is not None and winner != ident:
+                source = next(f for f in files if f.rel == ident.source)
+                _, post = _read_one(source, ctx, winner.first_seen, winner, problems, config)
+                if post is not None:
+                    replaced[source.rel] = post
+                    fresh[source.rel] = (source.size, source.mtime_ns, encode(post))
+        if replaced:
+            posts = [replaced.get(p.source, p) for p in posts]
+        update_urls(store, {rel: urls[1] for rel, urls in moved.items()})
+        present = {f.rel for f in files}
+        # A cached twin left out this run is dropped too: it is read again until it is kept.
+        gone = cache.keys() - present
+        if left_out:
+            gone |= cache.keys() & left_out
+        if fresh or gone:
+            kept = {s: e for s, e in cache.items() if s in present and s not in gone}
+            save_cache(store, fingerprint, kept | fresh, changed=fresh.keys() | gone)
+
     posts.sort(key=_by_date, reverse=True)
     # Posts dated after `now` are the first ones.
     first = next((i for i, p in enumerate(posts) if p.date <= now), len(posts))
@@ -158,10 +184,10 @@ def _index(
     log.debug(
         "indexed %d posts (%d read, %d from cache)",
         len(posts),
-        len(fresh),
-        len(settled) - len(fresh),
+        parsed,
+        len(settled) - parsed,
     )
-    return IndexResult(published, future, tuple(problems), parsed=len(fresh))
+    return IndexResult(published, future, tuple(problems), parsed=parsed)
 
 
 _by_date = operator.attrgetter("date")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from zoneinfo import ZoneInfo
 
@@ -25,7 +25,10 @@ class DateValueError(ValueError):
 
 
 def to_datetime(value: object, tz: ZoneInfo) -> datetime:
-    """A front matter date (datetime, date or string) as an aware datetime; naive means `tz`."""
+    """A front matter date (datetime, date or string) in UTC; naive means `tz`.
+
+    The date must also be one `tz` can show (URLs and listings use the local date).
+    """
     if isinstance(value, datetime):
         parsed = value
     elif isinstance(value, date):
@@ -34,7 +37,19 @@ def to_datetime(value: object, tz: ZoneInfo) -> datetime:
         parsed = _parse_string(value.strip())
     else:
         raise DateValueError(f"expected a date, got {value!r}")
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=tz)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=tz)
+    try:
+        utc = parsed.astimezone(UTC)
+        utc.astimezone(tz)
+    except OverflowError as e:
+        # 0001-01-01 at +09:00 is still year 0 in UTC, which datetime cannot hold.
+        shown = value.isoformat() if isinstance(value, date) else str(value).strip()
+        raise DateValueError(
+            f"date out of range: {shown!r} falls outside the years 1 to 9999 in UTC or in "
+            f"the site's time zone ({tz}): fix the year"
+        ) from e
+    return utc
 
 
 def _parse_string(text: str) -> datetime:

@@ -1,4 +1,4 @@
-"""Bodies to HTML, HTML to plain text, and relative URLs inside HTML made absolute."""
+"""Bodies to HTML, HTML to plain text, and the excerpt cut from a body."""
 
 from __future__ import annotations
 
@@ -10,15 +10,6 @@ import lxml.etree
 import lxml.html
 from markdown_it import MarkdownIt
 
-from publisher.content.urls import absolute_url
-
-# A start tag holding a URL attribute (most tags hold none and are never looked at), and
-# inside it one href/src/srcset/poster attribute with its quoted or bare value.
-_TAG = re.compile(r"<[a-zA-Z][^<>]*?\s(?:href|src|srcset|poster)\s*=[^<>]*>", re.IGNORECASE)
-_URL_ATTR = re.compile(
-    r"""(?P<name>\s(?:href|src|srcset|poster)\s*=\s*)(?:"(?P<dq>[^"]*)"|'(?P<sq>[^']*)'|(?P<bare>[^\s"'=<>`]+))""",
-    re.IGNORECASE,
-)
 _PARAGRAPH = re.compile(r"<p\b[^>]*>(.*?)</p\s*>", re.IGNORECASE | re.DOTALL)
 
 
@@ -32,39 +23,6 @@ def markdown_to_html(text: str) -> str:
     """Render Markdown (raw HTML passed through) to HTML."""
     rendered: str = _markdown().render(text)
     return rendered
-
-
-def absolutize_html(fragment: str, base_url: str) -> str:
-    """Make relative URLs in href, src, poster and srcset absolute; nothing else moves."""
-
-    def fix_attr(m: re.Match[str]) -> str:
-        name = m["name"]
-        value = m["dq"] if m["dq"] is not None else m["sq"] if m["sq"] is not None else m["bare"]
-        quote = '"' if m["dq"] is not None else "'" if m["sq"] is not None else '"'
-        raw = html.unescape(value)
-        if name.strip().lower().startswith("srcset"):
-            fixed = _absolutize_srcset(raw, base_url)
-        else:
-            fixed = absolute_url(raw, base_url)
-        if fixed == raw:
-            return m[0]
-        return f"{name}{quote}{html.escape(fixed, quote=True)}{quote}"
-
-    def fix_tag(m: re.Match[str]) -> str:
-        return _URL_ATTR.sub(fix_attr, m[0])
-
-    return _TAG.sub(fix_tag, fragment)
-
-
-def _absolutize_srcset(value: str, base_url: str) -> str:
-    candidates = []
-    for candidate in value.split(","):
-        parts = candidate.strip().split(None, 1)
-        if not parts:
-            continue
-        parts[0] = absolute_url(parts[0], base_url)
-        candidates.append(" ".join(parts))
-    return ", ".join(candidates)
 
 
 def html_to_text(fragment: str) -> str:

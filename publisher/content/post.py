@@ -71,8 +71,8 @@ class Post:
     `title_html` keeps inline markup as written. Dates are aware (stored in UTC; show
     them in the site's time zone). `excerpt` is plain text; `feature_source` is the
     front matter `feature_text` as written (Markdown), rendered on use by `feature_html`
-    and `feature_text`. `content_html` is the body as HTML with every relative URL made
-    absolute against `url`.
+    and `feature_text`. `body_html` is the body as HTML with its URLs as written (feeds
+    make them absolute when they clean it).
     """
 
     source: str
@@ -150,13 +150,6 @@ class Post:
 
         text = self.body.text
         return markdown_to_html(text) if self.body.format == "markdown" else text
-
-    @cached_property
-    def content_html(self) -> str:
-        """The body as HTML, relative href/src/srcset made absolute against the post's URL."""
-        from publisher.content.html import absolutize_html
-
-        return absolutize_html(self.body_html, self.url)
 
     @cached_property
     def feature_html(self) -> str:

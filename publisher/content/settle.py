@@ -6,7 +6,7 @@ import mimetypes
 import os
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -124,9 +124,7 @@ def settle(
     else:
         slug = slugify(str(meta.get("slug") or title_slug))
         local = date.astimezone(ctx.tz)
-        path = expand_permalink(
-            ctx.permalink, date=local, categories=categories, title_slug=slug, slug=slug
-        )
+        path = expand_permalink(ctx.permalink, date=local, categories=categories, slug=slug)
         url = site_url(path, ctx.site_url)
 
     front_id = meta.get("id")
@@ -171,7 +169,11 @@ def _settle_date(
             problem("date", f"'date': {e}")
             return first_seen, "first seen"
     if file_date is not None:
-        return datetime.combine(file_date, time(), tzinfo=tz), "file name"
+        try:
+            return to_datetime(file_date, tz), "file name"
+        except DateValueError as e:
+            problem("", f"file name: {e}")
+            return first_seen, "first seen"
     return first_seen, "first seen"
 
 

@@ -56,29 +56,72 @@ class SourceProblem(Exception):
         self.message = message
 
 
-def discover(content_dir: Path, *, drafts: bool) -> list[SourceFile]:
-    """Every candidate post file under `content_dir`, hidden files skipped, sorted by path."""
-    # A warm run spends most of its time here (10,000 stat calls), so the loop is kept bare.
+class Unreadable(NamedTuple):
+    """A file or folder `discover` could not look at (`rel` ends in '/' for a folder)."""
+
+    rel: str
+    message: str
+
+
+def discover(content_dir: Path, *, drafts: bool) -> tuple[list[SourceFile], list[Unreadable]]:
+    """Candidate post files under `content_dir` by path (hidden ones skipped), and what failed.
+
+    What failed are the files and subfolders that could not be looked at (a broken link, no
+    permission); a content folder that cannot be read at all raises ContentError.
+    """
+    # A warm run spends most of its time here (10,000 stat calls), so the loop is kept bare:
+    # a `try` costs nothing until something raises.
     found: list[SourceFile] = []
+    unreadable: list[Unreadable] = []
     stack = [(str(content_dir), "")]
     new = tuple.__new__
     while stack:
         folder, prefix = stack.pop()
-        with os.scandir(folder) as entries:
-            for entry in entries:
-                name = entry.name
-                if name[0] == ".":
-                    continue
-                if entry.is_dir():
-                    if name != DRAFTS_DIR or drafts:
-                        stack.append((entry.path, f"{prefix}{name}/"))
-                elif name[name.rfind(".") :].lower() in POST_SUFFIXES:
-                    st = entry.stat()
-                    found.append(
-                        new(SourceFile, (prefix + name, entry.path, st.st_size, st.st_mtime_ns))
-                    )
+        try:
+            with os.scandir(folder) as entries:
+                for entry in entries:
+                    name = entry.name
+                    if name[0] == ".":
+                        continue
+                    try:
+                        if entry.is_dir():
+                            if name != DRAFTS_DIR or drafts:
+                                stack.append((entry.path, f"{prefix}{name}/"))
+                        elif name[name.rfind(".") :].lower() in POST_SUFFIXES:
+                            st = entry.stat()
+                            found.append(
+                                new(
+                                    SourceFile,
+                                    (prefix + name, entry.path, st.st_size, st.st_mtime_ns),
+                                )
+                            )
+                    except OSError as e:
+                        unreadable.append(_unreadable(prefix + name, entry.path, e))
+        except OSError as e:
+            if not prefix:  # nothing at all to index: not a run to publish from
+                raise ContentError(
+                    f"{content_dir}: cannot read the content folder ({e.strerror or e}): "
+                    "check its permissions and [content] dir"
+                ) from e
+            unreadable.append(_unreadable(prefix, folder, e, folder=True))
     found.sort()  # by `rel`, the first field (unique)
-    return found
+    unreadable.sort()
+    return found, unreadable
+
+
+def _unreadable(rel: str, path: str, error: OSError, *, folder: bool = False) -> Unreadable:
+    what = "folder" if folder else "file"
+    if os.path.islink(path) and not os.path.exists(path):
+        try:
+            target = repr(os.readlink(path))
+        except OSError:
+            target = "a path"
+        message = f"the {what} is a link to {target}, which does not exist: "
+        return Unreadable(rel, message + "fix the link or remove it")
+    why = error.strerror or str(error)
+    left_out = "the posts in it are" if folder else "it is"
+    message = f"cannot read the {what} ({why}): check its permissions; "
+    return Unreadable(rel, message + f"{left_out} left out until then")
 
 
 def read_body(path: str) -> str:

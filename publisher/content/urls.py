@@ -24,7 +24,6 @@ _PLACEHOLDER_SPLIT = re.compile(
 # Characters left as they are in a URL; everything else (non-ASCII first) is percent-encoded.
 _SAFE = "/:@!$&'()*+,;=-._~%?#[]"
 _NOT_SLUG = re.compile(r"[^\w._~!$&'()+,;=@-]+")
-_NOT_DEFAULT_SLUG = re.compile(r"[^\w]+")
 # A path with nothing for urljoin to resolve: no scheme, no '//' start, no dot segments,
 # no query or fragment.
 _PLAIN_PATH = re.compile(r"^/?(?![/.])(?!.*/\.)(?!.*[?#:])")
@@ -68,10 +67,9 @@ def _base_path(site: str) -> str:
     return urlsplit(site).path
 
 
-def slugify(text: str, *, mode: str = "pretty", cased: bool = True) -> str:
-    """Jekyll's slugify: 'pretty' keeps URL-safe punctuation, 'default' only letters and digits."""
-    pattern = _NOT_SLUG if mode == "pretty" else _NOT_DEFAULT_SLUG
-    slug = pattern.sub("-", text).strip("-")
+def slugify(text: str, *, cased: bool = True) -> str:
+    """Jekyll's 'pretty' slugify (URL-safe punctuation kept), lower-cased unless `cased`."""
+    slug = _NOT_SLUG.sub("-", text).strip("-")
     slug = re.sub(r"-{2,}", "-", slug)
     return slug if cased else slug.lower()
 
@@ -81,7 +79,6 @@ def expand_permalink(
     *,
     date: datetime,
     categories: tuple[str, ...],
-    title_slug: str,
     slug: str,
 ) -> str:
     """A Jekyll permalink pattern (or style name) filled in for one post: a site-relative path."""
@@ -91,7 +88,7 @@ def expand_permalink(
         if name == "categories":
             values.append("/".join(dict.fromkeys(_category_slug(c) for c in categories)))
         elif name in ("title", "slug"):
-            values.append(title_slug if name == "title" else slug)
+            values.append(slug)
         else:
             values.append(_DATE_PARTS[name](date))
     path = template.format(*values)

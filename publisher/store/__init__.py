@@ -51,6 +51,15 @@ class Store:
             ) from e
         return cls(conn, path)
 
+    @classmethod
+    def in_memory(cls, path: Path) -> Store:
+        """An empty store with every table, held in memory: `path` only names it in messages."""
+        # For a dry run on a site with no state file yet: looking must not create one.
+        conn = sqlite3.connect(":memory:", isolation_level=None)
+        for schema in _SCHEMAS:
+            conn.executescript(schema)
+        return cls(conn, path)
+
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """A write transaction taken at once (BEGIN IMMEDIATE), committed or rolled back."""
