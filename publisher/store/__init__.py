@@ -1,8 +1,10 @@
 """The SQLite file that holds all of publisher's state, and its transactions.
 
-Each module of this package owns a few tables and declares them in `SCHEMA`; functions
-take the `Store` and never commit on their own, so a caller can group several of them
-in one `with store.transaction():` block.
+Each module of this package owns a few tables and declares them in `SCHEMA`. The
+functions of the journal, subscribers and announced posts take the `Store` and never
+commit on their own, so a caller groups several in one `with store.transaction():` block
+(an issue, its announced posts and its rows are recorded together). The indexer's and the
+feeds' records (`posts`, `fingerprints`) are each written whole by one call, which commits.
 """
 
 from __future__ import annotations
