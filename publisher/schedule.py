@@ -12,12 +12,9 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
 import threading
-from collections.abc import Callable, Collection, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Collection, Mapping
 from datetime import UTC, datetime
-from types import FrameType
 from typing import Any
 
 from apscheduler.events import EVENT_SCHEDULER_STARTED
@@ -31,30 +28,6 @@ from publisher.errors import PublisherError
 from publisher.pipeline import RunReport
 
 log = logging.getLogger(__name__)
-
-
-@contextmanager
-def graceful_stop() -> Iterator[threading.Event]:
-    """While inside, SIGTERM and the first Ctrl-C set the event instead of killing the process.
-
-    A second Ctrl-C interrupts at once, as usual.
-    """
-    stop = threading.Event()
-    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
-
-    def handle(signum: int, frame: FrameType | None) -> None:
-        if stop.is_set() and signum == signal.SIGINT:
-            raise KeyboardInterrupt
-        log.info("stopping: finishing the message in flight (signal %d)", signum)
-        stop.set()
-
-    for sig in previous:
-        signal.signal(sig, handle)
-    try:
-        yield stop
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
 
 
 # A run that could not start on time (the one before it was long) runs late, and once for

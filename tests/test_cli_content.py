@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 from content_site import Site
@@ -163,3 +164,13 @@ def test_verbose_works_before_and_after_the_command(site: Site) -> None:
         code, out, err = invoke(site, *args, "--now", NOW)
         assert (code, err) == (0, "")
         assert out == "2 posts, 0 feed files written, 0 new issues, 0 emails sent\n"
+
+
+def test_every_command_takes_verbose_after_it_whatever_was_loaded_first() -> None:
+    # Commands load on use; two commands share a module (subscribers, unsubscribe).
+    runner = CliRunner()
+    names = cli.list_commands(click.Context(cli))
+    for name in [*names, *reversed(names)]:
+        result = runner.invoke(cli, [name, "--help"])
+        assert result.exit_code == 0, name
+        assert "-v, --verbose" in result.output, name

@@ -18,7 +18,9 @@ README = (ROOT / "README.md").read_text(encoding="utf-8")
 def _commands() -> list[str]:
     """Every command path: 'run', 'subscribers add', ..."""
     found = []
-    for name, command in sorted(cli.commands.items()):
+    ctx = click.Context(cli)
+    for name in cli.list_commands(ctx):
+        command = cli.get_command(ctx, name)
         if isinstance(command, click.Group):
             found.extend(f"{name} {sub}" for sub in sorted(command.commands))
         found.append(name)

@@ -7,6 +7,7 @@ errors exit 2. Each command group lives in its own module and is registered belo
 
 from __future__ import annotations
 
+import importlib
 import logging
 import sys
 from datetime import UTC, datetime
@@ -20,9 +21,36 @@ from publisher.atomic import write_atomic
 from publisher.config import Config, find_config, load_config
 from publisher.errors import Problem, PublisherError
 
+# Each command, and the module of this package that defines it: imported when the command
+# runs (or --help lists it), so a cron run loads neither Jinja2 nor APScheduler for nothing.
+_COMMANDS = {
+    "baseline": "newsletters",
+    "build": "feeds",
+    "check": "content",
+    "digest": "newsletters",
+    "index": "content",
+    "run": "run",
+    "schedule": "run",
+    "status": "run",
+    "subscribers": "subscribers",
+    "unsubscribe": "subscribers",
+}
+
 
 class _Group(click.Group):
-    """A group that turns PublisherError into a one-line error and exit status 1."""
+    """The top group: commands loaded on use, PublisherError as a one-line error and exit 1."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(_COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module = _COMMANDS.get(cmd_name)
+        if module is not None and cmd_name not in self.commands:
+            importlib.import_module(f"publisher.cli.{module}")  # its decorators add it here
+        command = super().get_command(ctx, cmd_name)
+        if command is not None and not any(p.name == "verbose" for p in command.params):
+            _accept_verbose_after_the_command(command)
+        return command
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -127,36 +155,21 @@ def _more_verbose(ctx: click.Context, _param: click.Parameter, value: int) -> No
         _configure_logging(obj.verbose)
 
 
-def _accept_verbose_after_the_command(group: click.Group) -> None:
-    for command in group.commands.values():
-        if isinstance(command, click.Group):
-            _accept_verbose_after_the_command(command)
-        command.params.append(
-            click.Option(
-                ["-v", "--verbose"],
-                count=True,
-                expose_value=False,
-                callback=_more_verbose,
-                help="Print a summary line (-vv: each stage, -vvv: debug).",
-            )
+def _accept_verbose_after_the_command(command: click.Command) -> None:
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            _accept_verbose_after_the_command(sub)
+    command.params.append(
+        click.Option(
+            ["-v", "--verbose"],
+            count=True,
+            expose_value=False,
+            callback=_more_verbose,
+            help="Print a summary line (-vv: each stage, -vvv: debug).",
         )
+    )
 
 
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="publisher")
-
-
-def _register() -> None:
-    # Each module adds its commands to `cli`; importing them here keeps the list in one place.
-    from publisher.cli import (
-        content,  # noqa: F401
-        feeds,  # noqa: F401
-        newsletters,  # noqa: F401
-        run,  # noqa: F401
-        subscribers,  # noqa: F401
-    )
-
-
-_register()
-_accept_verbose_after_the_command(cli)

@@ -14,7 +14,7 @@ from publisher import pipeline
 from publisher.cli import Context, cli, now_option, pass_context, report_problems, resolve_now
 from publisher.lock import lock_path
 from publisher.pipeline import RunReport
-from publisher.schedule import graceful_stop, serve
+from publisher.stopping import graceful_stop
 from publisher.store import Store, journal
 
 
@@ -92,6 +92,8 @@ def schedule_command(ctx: Context) -> None:
     The whole run every [schedule] interval, each newsletter at its own `schedule`.
     SIGTERM or Ctrl-C finish the message in flight, then exit.
     """
+    from publisher.schedule import serve  # APScheduler, loaded only for this command
+
     config = ctx.config
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
 

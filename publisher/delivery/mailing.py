@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from publisher.config import Config
 from publisher.content.post import Post
@@ -27,9 +28,7 @@ from publisher.delivery import (
     deliver,
     open_sender,
 )
-from publisher.digest import RenderedIssue, render_issue
 from publisher.errors import Problem, PublisherError
-from publisher.messages import personalize
 from publisher.newsletters import Issue, mark_announced, plan_issues
 from publisher.outgoing import OutgoingMessage
 from publisher.store import Store, journal, scratch_copy
@@ -41,6 +40,9 @@ from publisher.subscribers import (
     sync_config_subscribers,
 )
 from publisher.tokens import load_secret
+
+if TYPE_CHECKING:
+    from publisher.digest import RenderedIssue
 
 log = logging.getLogger(__name__)
 
@@ -154,6 +156,9 @@ def _render(
     config: Config, store: Store, issues: Sequence[Issue], posts: Sequence[Post]
 ) -> tuple[dict[str, _Ready], list[Problem]]:
     """Render each new issue once; one that fails is reported and left for the next run."""
+    # Jinja2 and the renderer load only when there is an issue to render (not on a quiet run).
+    from publisher.digest import render_issue
+
     ready: dict[str, _Ready] = {}
     problems: list[Problem] = []
     for issue in issues:
@@ -242,14 +247,17 @@ class _Composer:
     def __init__(
         self, config: Config, ready: Mapping[str, _Ready], secret: bytes, now: datetime
     ) -> None:
+        from publisher.messages import personalize  # loaded only when messages are due
+
         self.config = config
         self.ready = ready
         self.secret = secret
         self.now = now
+        self.personalize = personalize
 
     def __call__(self, row: PendingSend) -> OutgoingMessage | None:
         ready = self.ready[row.issue_id]
         subscriber = ready.subscribers.get(row.subscriber_id)
         if subscriber is None:
             return None  # left (or bounced) since the issue was queued
-        return personalize(self.config, ready.rendered, subscriber, self.secret, self.now)
+        return self.personalize(self.config, ready.rendered, subscriber, self.secret, self.now)
