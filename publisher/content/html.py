@@ -5,16 +5,21 @@ from __future__ import annotations
 import html
 import re
 from functools import cache
+from typing import TYPE_CHECKING
 
 import lxml.etree
 import lxml.html
-from markdown_it import MarkdownIt
+
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
 
 _PARAGRAPH = re.compile(r"<p\b[^>]*>(.*?)</p\s*>", re.IGNORECASE | re.DOTALL)
 
 
 @cache
 def _markdown() -> MarkdownIt:
+    from markdown_it import MarkdownIt  # loaded when a body or feature text needs it
+
     # CommonMark with raw HTML passed through (bodies are often HTML), plus GFM tables.
     return MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
 

@@ -27,7 +27,6 @@ from publisher.feeds.model import (
     select_posts,
 )
 from publisher.feeds.output import discovery_snippet, put_all, stylesheet_bytes
-from publisher.feeds.produce import produce_feeds
 from publisher.gcpause import gc_paused
 
 log = logging.getLogger(__name__)
@@ -63,8 +62,11 @@ def _build(config: Config, posts: Sequence[Post], *, dry_run: bool) -> FeedRepor
     if config.feeds.discovery_name:
         snippet = discovery_snippet(feed_title(config, ""), feed_files(config, ""))
         extras.append((out / config.feeds.discovery_name, snippet))
+    to_render = [f for f in stale if f[1]]
+    if to_render:  # the renderers (feedgen, multiprocessing) load only when there is work
+        from publisher.feeds.produce import produce_feeds
     try:
-        produced = produce_feeds(config, selection, [f for f in stale if f[1]], dry_run=dry_run)
+        produced = produce_feeds(config, selection, to_render, dry_run=dry_run) if to_render else []
         extras_changed = put_all(extras, dry_run=dry_run)
     except OSError as e:
         raise FeedError(

@@ -32,7 +32,6 @@ from pathlib import Path
 
 import feedgen.version
 import lxml.etree
-import markdown_it
 
 import publisher
 from publisher.config import Config
@@ -163,7 +162,7 @@ def _base_key(config: Config) -> bytes:
         feedgen.version.version_str,
         lxml.etree.LXML_VERSION,
         lxml.etree.LIBXML_VERSION,
-        markdown_it.__version__,
+        _version("markdown-it-py"),  # renders Markdown bodies
         _version("python-frontmatter"),  # splits the front matter off a body
         platform.python_version(),
     )
