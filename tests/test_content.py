@@ -304,6 +304,18 @@ def test_permalink_with_base_path_and_korean(site: Site) -> None:
     assert post.url == "https://example.com/blog/special/%EC%86%8D%EB%B3%B4/"
 
 
+def test_a_korean_host_is_idna_encoded_and_its_path_percent_encoded(site: Site) -> None:
+    site.write(
+        "idn.md",
+        "---\ntitle: T\npermalink: https://뉴스다오.kr/속보/\nimage: https://뉴스다오.kr/사진/a.jpg\n"
+        "---\nB\n",
+    )
+    post = site.post("idn.md")
+    assert post.url == "https://xn--vg1b9h503bpmd.kr/%EC%86%8D%EB%B3%B4/"
+    assert post.image is not None
+    assert post.image.url == "https://xn--vg1b9h503bpmd.kr/%EC%82%AC%EC%A7%84/a.jpg"
+
+
 def test_id_from_front_matter_is_made_absolute(site: Site) -> None:
     site.add("id-front-matter.md")
     assert site.post("id-front-matter.md").id == "https://newsdao.kr/2024/06/19/legacy-id"

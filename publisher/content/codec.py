@@ -16,7 +16,7 @@ from typing import Any
 from publisher.content.post import Author, Body, Image, Post
 
 # Bump when the row layout changes; it is part of the cache fingerprint.
-LAYOUT = 3
+LAYOUT = 4  # 4: URLs with a non-ASCII host are IDNA-encoded, not percent-encoded
 
 
 Row = tuple[Any, ...]

@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable
 from datetime import datetime
 from functools import cache
-from urllib.parse import quote, urljoin, urlsplit
+from urllib.parse import quote, unquote, urljoin, urlsplit, urlunsplit
 
 # Jekyll's built-in permalink styles.
 PERMALINK_STYLES = {
@@ -31,10 +31,36 @@ _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
 
 
 def iri_to_uri(url: str) -> str:
-    """Percent-encode what a URI may not hold (non-ASCII, spaces); existing escapes stay."""
-    if url.isascii() and " " not in url:
+    """Percent-encode what a URI may not hold (non-ASCII, spaces), IDNA the host; escapes stay.
+
+    Never raises: a URL whose host cannot be parsed or IDNA-encoded ('https://한국..kr/',
+    'https://[::1/x') is percent-encoded whole, so one broken link costs no build.
+    """
+    if url.isascii() and " " not in url and "%" not in url.partition("//")[2].partition("/")[0]:
         return url
-    return quote(url, safe=_SAFE)
+    try:
+        return _split_to_uri(url)
+    except (UnicodeError, ValueError):
+        return quote(url, safe=_SAFE)
+
+
+def _split_to_uri(url: str) -> str:
+    parts = urlsplit(url)
+    # A host may arrive percent-encoded by an earlier step; IDNA is its only right form.
+    netloc = unquote(parts.netloc) if "%" in parts.netloc else parts.netloc
+    if not netloc.isascii():
+        userinfo, at, host = netloc.rpartition("@")
+        hostname, colon, port = host.partition(":")
+        netloc = f"{userinfo}{at}{hostname.encode('idna').decode('ascii')}{colon}{port}"
+    return urlunsplit(
+        (
+            parts.scheme,
+            netloc,
+            quote(parts.path, safe=_SAFE),
+            quote(parts.query, safe=_SAFE),
+            quote(parts.fragment, safe=_SAFE),
+        )
+    )
 
 
 def absolute_url(url: str, base: str) -> str:

@@ -12,9 +12,11 @@ import re
 from collections.abc import Iterable
 from functools import cache
 from typing import Any
-from urllib.parse import quote, unquote, urljoin, urlsplit, urlunsplit
+from urllib.parse import urljoin
 
 import lxml.etree
+
+from publisher.content.urls import iri_to_uri
 
 # XML 1.0 forbids C0 controls but tab/newline/return, surrogates and U+FFFE/U+FFFF; C1
 # controls and U+FFFD are legal XML but the validator flags them as mis-decoded text.
@@ -46,7 +48,6 @@ _DROPPED = (
 # Embedded players become a plain link to what they embedded.
 _EMBEDS = {"iframe": "src", "embed": "src", "object": "data"}
 _URL_ATTRS = ("href", "src", "poster", "cite", "action", "formaction", "background", "longdesc")
-_SAFE_URL_CHARS = "/:@!$&'()*+,;=-._~%?#[]"
 _UNSAFE_SCHEMES = ("javascript:", "vbscript:", "data:text/html")
 
 
@@ -61,37 +62,8 @@ def clean_line(text: str) -> str:
 
 
 def to_uri(url: str) -> str:
-    """Percent-encode what a URI may not hold (non-ASCII, spaces), IDNA the host; escapes stay.
-
-    Never raises: a URL whose host cannot be parsed or IDNA-encoded ('https://한국..kr/',
-    'https://[::1/x') is percent-encoded whole, so one broken link costs no build.
-    """
-    url = clean_text(url).strip()
-    if url.isascii() and " " not in url and "%" not in url.partition("//")[2].partition("/")[0]:
-        return url
-    try:
-        return _split_to_uri(url)
-    except (UnicodeError, ValueError):
-        return quote(url, safe=_SAFE_URL_CHARS)
-
-
-def _split_to_uri(url: str) -> str:
-    parts = urlsplit(url)
-    # A host may arrive percent-encoded by an earlier step; IDNA is its only right form.
-    netloc = unquote(parts.netloc) if "%" in parts.netloc else parts.netloc
-    if not netloc.isascii():
-        userinfo, at, host = netloc.rpartition("@")
-        hostname, colon, port = host.partition(":")
-        netloc = f"{userinfo}{at}{hostname.encode('idna').decode('ascii')}{colon}{port}"
-    return urlunsplit(
-        (
-            parts.scheme,
-            netloc,
-            quote(parts.path, safe=_SAFE_URL_CHARS),
-            quote(parts.query, safe=_SAFE_URL_CHARS),
-            quote(parts.fragment, safe=_SAFE_URL_CHARS),
-        )
-    )
+    """`url` without bad characters, percent-encoded, its host in IDNA (`iri_to_uri`)."""
+    return iri_to_uri(clean_text(url).strip())
 
 
 def absolute_uri(url: str, base: str) -> str:
