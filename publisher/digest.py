@@ -20,7 +20,7 @@ from markupsafe import Markup, escape
 
 from publisher.config import Config, NewsletterConfig
 from publisher.content.post import Author, Body, Image, Post
-from publisher.content.urls import absolute_url
+from publisher.content.urls import site_url
 from publisher.errors import Problem, PublisherError, TemplateError
 from publisher.feeds.clean import clean_html
 from publisher.messages import SharedParts, prepare
@@ -134,7 +134,7 @@ def _context(
         "count": len(views) + more,
         "more": more,
         "more_url": site.url,
-        "logo_url": absolute_url(site.logo, site.url) if site.logo else "",
+        "logo_url": site_url(site.logo, site.url) if site.logo else "",
         "issue_date": issue.created,
         "preheader": _SPACES.sub(" ", views[0].summary_text)[:140],
         "unsubscribe_url": PLACEHOLDER_UNSUBSCRIBE,

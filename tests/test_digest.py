@@ -202,3 +202,13 @@ def test_a_broken_subject_template_names_the_key(tmp_path: Path) -> None:
     (problem,) = e.value.problems
     assert problem.where == "newsletters[0].subject_alert"
     assert "'nope'" in problem.message
+
+
+def test_a_site_relative_logo_sits_under_the_site_url_in_emails_as_in_feeds(
+    tmp_path: Path,
+) -> None:
+    # Jekyll-style: '/assets/...' is relative to the site, base path included.
+    site = {"url": "https://example.com/blog", "logo": "/assets/img/logo.png"}
+    config = email_config(tmp_path, site=site)
+    rendered = render(config, [post_at(1, T0)])
+    assert '<img src="https://example.com/blog/assets/img/logo.png"' in rendered.html

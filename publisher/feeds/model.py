@@ -16,13 +16,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import PurePosixPath
 from typing import Literal
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from publisher import __version__
 from publisher.config import Config
 from publisher.content.post import Post
+from publisher.content.urls import site_url
 from publisher.errors import Problem
-from publisher.feeds.clean import absolute_uri, clean_line, unique
+from publisher.feeds.clean import clean_line, unique
 from publisher.feeds.items import FeedImage, FeedItem, image_length
 
 Format = Literal["atom", "rss", "json"]
@@ -255,8 +256,8 @@ def make_feed(config: Config, plan: FeedPlan, items: list[FeedItem]) -> Feed:
         subtitle=clean_line(site.description),
         home_url=site.url,
         language=site.language,
-        icon=_site_asset(site.icon, site.url),
-        logo=_site_asset(site.logo, site.url),
+        icon=site_url(site.icon, site.url) if site.icon else "",
+        logo=site_url(site.logo, site.url) if site.logo else "",
         hub=config.feeds.websub_hub,
         stylesheet_url=public_url(config, PurePosixPath(STYLESHEET_NAME))
         if config.feeds.stylesheet
@@ -278,17 +279,6 @@ def public_url(config: Config, path: PurePosixPath) -> str:
     """The public URL of a path under the output folder: site URL + path, percent-encoded."""
     text = path.as_posix()
     return config.site.url + ("" if text == "." else quote(text + ("/" if not path.suffix else "")))
-
-
-def _site_asset(path: str, site_url: str) -> str:
-    if not path:
-        return ""
-    base_path = urlsplit(site_url).path
-    if path.startswith(base_path) and base_path != "/":
-        path = path[len(base_path) :]
-    elif path.startswith("/") and not path.startswith("//"):
-        path = path[1:]
-    return absolute_uri(path, site_url)
 
 
 __all__ = [
