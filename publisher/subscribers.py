@@ -17,9 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from email_validator import EmailNotValidError, validate_email
-
 from publisher.config import Config
+from publisher.config.schema import usable_address
 from publisher.errors import Problem, PublisherError
 from publisher.store import Store
 from publisher.store import subscribers as table
@@ -79,10 +78,7 @@ def clean_text(value: str) -> str:
 
 def check_address(text: str) -> Address:
     """A checked address; ValueError with the reason when it is not a usable one."""
-    try:
-        checked = validate_email(text.strip(), check_deliverability=False, allow_smtputf8=False)
-    except EmailNotValidError as e:
-        raise ValueError(f"{text.strip()!r} is not a usable email address ({e})") from e
+    checked = usable_address(text)  # the rule the config's addresses follow
     wire = checked.ascii_email or checked.normalized
     return Address(email=wire, display=checked.normalized, key=wire.casefold())
 
