@@ -16,7 +16,9 @@ from publisher.errors import PublisherError
 
 @cli.command("index")
 @click.option("--drafts", is_flag=True, help="Include posts under _drafts/.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per post.")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print the posts as a JSON array, one object per post."
+)
 @now_option
 @pass_context
 def index_command(ctx: Context, drafts: bool, as_json: bool, now: datetime | None) -> None:

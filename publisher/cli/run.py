@@ -105,7 +105,13 @@ def schedule_command(ctx: Context) -> None:
 
 
 @cli.command("status")
-@click.option("--limit", default=5, show_default=True, help="Issues to show per newsletter.")
+@click.option(
+    "--limit",
+    default=5,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Issues to show per newsletter.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @pass_context
 def status_command(ctx: Context, limit: int, as_json: bool) -> None:
