@@ -27,12 +27,13 @@ from benchmarks.corpus import generate
 from benchmarks.timing import best
 from publisher.config import parse_config
 from publisher.content import index_site
-from publisher.digest import _context, _view, render_issue
-from publisher.messages import personalize
-from publisher.newsletters import plan_issues
+from publisher.newsletters.message import address, prepare
+from publisher.newsletters.plan import plan_issues
+from publisher.newsletters.render import _context, _view, render_issue
+from publisher.newsletters.templates import environment, load_labels
+from publisher.newsletters.tokens import make_token
 from publisher.store import Store
 from publisher.store.subscribers import Subscriber
-from publisher.templating import environment
 
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
 TEMPLATES = Path(__file__).resolve().parent.parent / "email_templates"
@@ -58,7 +59,7 @@ def main() -> None:
             {
                 "id": "daily",
                 "name": "뉴스다오 데일리",
-                "max_age": "100000d",
+                "max_age": "36500d",
                 "max_posts": args.posts,
                 "sender": "뉴스다오 <news@newsdao.kr>",
             }
@@ -71,9 +72,11 @@ def main() -> None:
         newsletter = config.newsletter("daily")
         chosen = [p for p in posts if p.id in set(issue.post_ids)]
         template = environment(config).get_template("digest.html.j2")
+        labels = load_labels(config, "ko")
 
         def plain() -> None:
-            context = _context(config, newsletter, issue, [_view(p, "full") for p in chosen], 0)
+            views = [_view(p, "full") for p in chosen]
+            context = _context(config, newsletter, issue, views, 0, labels)
             context["subject"] = "subject"
             template.render(context)
 
@@ -95,11 +98,15 @@ def main() -> None:
             for n in range(1, args.subscribers + 1)
         ]
 
-        def personalize_all() -> None:
-            for sub in subs:
-                personalize(config, rendered, sub, SECRET, NOW)
+        shared = prepare(config, rendered)
+        max_age = config.email.token_max_age
 
-        message = personalize(config, rendered, subs[0], SECRET, NOW).data
+        def personalize_all() -> None:
+            # What the newsletter stage does for each subscriber: sign a token, fill it in.
+            for sub in subs:
+                address(shared, sub, make_token(SECRET, sub.id, shared.newsletter_id, NOW, max_age))
+
+        message = address(shared, subs[0], make_token(SECRET, 1, "n", NOW, max_age)).data
         per_sub_s = best(max(1, args.repeat // 2), personalize_all) / len(subs)
         copy_s = best(args.repeat, lambda: [bytes(bytearray(message)) for _ in subs]) / len(subs)
 

@@ -24,9 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from publisher.config import DeliveryConfig, SmtpConfig
-from publisher.delivery import deliver
+from publisher.delivery import OutgoingMessage, deliver
 from publisher.delivery.outbox import Outbox
-from publisher.outgoing import OutgoingMessage
 from publisher.store import Store, journal
 from publisher.store.journal import PendingSend
 
@@ -103,7 +102,7 @@ def _deliver(config: DeliveryConfig, store: Store, messages: list[OutgoingMessag
         return by_id[row.subscriber_id]
 
     start = time.perf_counter()
-    report = deliver(config, store, compose, NOW, bounce=lambda *a: None)
+    report = deliver(config, store, compose, NOW)
     elapsed = time.perf_counter() - start
     assert report.sent == len(messages), report
     return elapsed

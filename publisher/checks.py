@@ -9,9 +9,9 @@ from datetime import datetime
 from publisher.config import Config
 from publisher.content import index_site
 from publisher.delivery import check_delivery
-from publisher.digest import check_templates
 from publisher.errors import Problem
-from publisher.tokens import check_secret
+from publisher.newsletters.render import check_templates
+from publisher.newsletters.tokens import check_secret
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ def check_site(config: Config, now: datetime, environ: Mapping[str, str]) -> Che
     problems = [
         *index.problems,
         *check_templates(config),
-        *check_secret(config, environ),
+        *(check_secret(config.email.secret_env, environ) if config.newsletters else ()),
         *(check_delivery(config.delivery, environ) if config.newsletters else ()),
         *_one_click(config),
     ]

@@ -9,19 +9,17 @@ sends nothing.
 from __future__ import annotations
 
 import logging
-import os
-from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
 from publisher.config import Config
 from publisher.content import index_site
-from publisher.delivery import Progress
-from publisher.delivery.mailing import MailReport, send_newsletters
 from publisher.errors import Problem, PublisherError
 from publisher.feeds import FeedReport, build_feeds
+from publisher.feeds.websub import notify_hub
 from publisher.lock import lock_path, run_lock
-from publisher.websub import notify_hub
+from publisher.newsletters.send import MailReport, send_newsletters
+from publisher.options import DEFAULTS, RunOptions
 
 log = logging.getLogger(__name__)
 
@@ -77,41 +75,23 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
-def run(
-    config: Config,
-    now: datetime,
-    *,
-    dry_run: bool = False,
-    feeds: bool = True,
-    newsletters: Collection[str] | None = None,
-    stop: Callable[[], bool] = lambda: False,
-    progress: Progress | None = None,
-    environ: Mapping[str, str] = os.environ,
-) -> RunReport:
-    """Do one run at `now`: every stage, or only feeds / only some newsletters."""
-    if dry_run:  # reads only, so it needs no lock (and creates no lock file)
-        return _stages(config, now, dry_run, feeds, newsletters, stop, progress, environ)
+def run(config: Config, now: datetime, options: RunOptions = DEFAULTS) -> RunReport:
+    """Do one run at `now`: every stage, or only those `options` names."""
+    if options.dry_run:  # reads only, so it needs no lock (and creates no lock file)
+        return _stages(config, now, options)
     with run_lock(config.store.path) as held:
         if not held:
             log.debug("another publisher run holds %s", lock_path(config.store.path))
             return RunReport(locked_out=True)
-        return _stages(config, now, dry_run, feeds, newsletters, stop, progress, environ)
+        return _stages(config, now, options)
 
 
-def _stages(
-    config: Config,
-    now: datetime,
-    dry_run: bool,
-    feeds: bool,
-    newsletters: Collection[str] | None,
-    stop: Callable[[], bool],
-    progress: Progress | None,
-    environ: Mapping[str, str],
-) -> RunReport:
+def _stages(config: Config, now: datetime, options: RunOptions) -> RunReport:
+    dry_run = options.dry_run
     index = index_site(config, now, dry_run=dry_run)
     problems = list(index.problems)
     built = None
-    if feeds:
+    if options.feeds:
         try:
             built = build_feeds(config, index.posts, dry_run=dry_run)
         except PublisherError as e:  # the newsletters still go out
@@ -124,17 +104,8 @@ def _stages(
                     hub, built.changed_urls, config.feeds.websub_timeout.total_seconds()
                 )
     mail = MailReport()
-    if config.newsletters and (newsletters is None or newsletters):
-        mail = send_newsletters(
-            config,
-            index.posts,
-            now,
-            only=newsletters,
-            dry_run=dry_run,
-            stop=stop,
-            progress=progress,
-            environ=environ,
-        )
+    if config.newsletters and (options.newsletters is None or options.newsletters):
+        mail = send_newsletters(config, index.posts, now, options)
     sent = mail.delivery
     return RunReport(
         dry_run=dry_run,

@@ -22,9 +22,10 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from publisher import crontab, pipeline
-from publisher.config import Config
+from publisher import pipeline
+from publisher.config import Config, crontab
 from publisher.errors import PublisherError
+from publisher.options import RunOptions
 from publisher.pipeline import RunReport
 
 log = logging.getLogger(__name__)
@@ -86,14 +87,10 @@ def serve(
             if stop.is_set():
                 return
             try:
-                report = pipeline.run(
-                    config,
-                    datetime.now(UTC),
-                    feeds=feeds,
-                    newsletters=newsletters,
-                    stop=stop.is_set,
-                    environ=environ,
+                options = RunOptions(
+                    feeds=feeds, newsletters=newsletters, stop=stop.is_set, environ=environ
                 )
+                report = pipeline.run(config, datetime.now(UTC), options)
             except PublisherError as e:
                 log.error("Error: %s", e)
                 return

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 
-from publisher.outgoing import OutgoingMessage
+from publisher.delivery import OutgoingMessage
 from publisher.store import Store, journal, subscribers
 from publisher.store.journal import PendingSend
 
@@ -72,11 +72,6 @@ def compose(row: PendingSend) -> OutgoingMessage:
         message_id=message_id,
         data=msg.as_bytes(),
     )
-
-
-def bounce(store: Store, subscriber_id: int, reply: str, now: datetime) -> None:
-    """Mark the subscriber bounced, as the subscribers module does."""
-    subscribers.set_status(store, subscriber_id, "bounced", now, reply)
 
 
 def statuses(store: Store, issue_id: str = ISSUE) -> dict[str, int]:

@@ -13,9 +13,9 @@ from factories import make_config, make_post
 
 from publisher.config import Config
 from publisher.content.post import Post
+from publisher.newsletters.subscribers import Subscriber
 from publisher.store import Store
 from publisher.store import subscribers as table
-from publisher.subscribers import Subscriber
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "email_templates"
 SECRET = b"0123456789abcdef0123456789abcdef"

@@ -8,7 +8,7 @@ import pytest
 from content_site import DATA, NOW, Site
 
 from publisher.content import index_site
-from publisher.feeds.clean import clean_html
+from publisher.content.clean import clean_html
 
 KST = timezone(timedelta(hours=9))
 

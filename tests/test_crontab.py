@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from factories import make_config
 
-from publisher import crontab
+from publisher.config import crontab
 from publisher.errors import ConfigError, ScheduleError
 
 SEOUL = ZoneInfo("Asia/Seoul")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import mailbox
 from pathlib import Path
 
-from delivery_helpers import ISSUE, T0, address, bounce, compose, seed, statuses
+from delivery_helpers import ISSUE, T0, address, compose, seed, statuses
 from factories import make_config
 
 from publisher.delivery import deliver
@@ -17,8 +17,8 @@ def test_every_pending_row_becomes_one_file_and_is_marked_sent(tmp_path: Path) -
     config = make_config(tmp_path, delivery={"outbox_dir": "out"})
     with Store.open(tmp_path / "s.sqlite3") as store:
         seed(store, 3)
-        report = deliver(config.delivery, store, compose, T0, bounce=bounce)
-        again = deliver(config.delivery, store, compose, T0, bounce=bounce)
+        report = deliver(config.delivery, store, compose, T0)
+        again = deliver(config.delivery, store, compose, T0)
         counts = statuses(store)
     box = mailbox.Maildir(tmp_path / "out", create=False)
     assert sorted(m["To"] for m in box) == [address(0), address(1), address(2)]
@@ -52,7 +52,6 @@ def test_rows_of_people_who_left_are_cancelled(tmp_path: Path) -> None:
             store,
             lambda row: None if row.subscriber_id == ids[1] else compose(row),
             T0,
-            bounce=bounce,
         )
         counts = statuses(store)
     assert (report.sent, report.cancelled) == (2, 1)
@@ -64,7 +63,7 @@ def test_an_unwritable_outbox_is_reported_and_nothing_is_marked(tmp_path: Path) 
     config = make_config(tmp_path, delivery={"outbox_dir": "out"})
     with Store.open(tmp_path / "s.sqlite3") as store:
         seed(store, 2)
-        report = deliver(config.delivery, store, compose, T0, bounce=bounce)
+        report = deliver(config.delivery, store, compose, T0)
         counts = statuses(store)
     assert counts == {"pending": 2}
     (problem,) = report.problems

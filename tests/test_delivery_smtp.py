@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from delivery_helpers import T0, address, bounce, compose, seed, statuses
+from delivery_helpers import T0, address, compose, seed, statuses
 from factories import make_config
 from smtp_server import SmtpServer, free_port, self_signed_cert
 
@@ -33,7 +33,7 @@ def smtp_config(tmp_path: Path, port: int, **smtp: Any) -> Config:
 
 
 def run(config: Config, store: Store, now: Any = T0) -> DeliveryReport:
-    return deliver(config.delivery, store, compose, now, bounce=bounce)
+    return deliver(config.delivery, store, compose, now)
 
 
 @pytest.fixture
@@ -161,10 +161,10 @@ def test_a_refused_login_stops_and_names_the_settings(tmp_path: Path) -> None:
         with Store.open(tmp_path / "s.sqlite3") as store:
             seed(store, 3)
             sender = open_sender(config.delivery, {"PUBLISHER_TEST_SMTP_PASSWORD": "wrong"})
-            report = deliver(config.delivery, store, compose, T0, bounce=bounce, sender=sender)
+            report = deliver(config.delivery, store, compose, T0, sender=sender)
             counts = statuses(store)
             sender = open_sender(config.delivery, {"PUBLISHER_TEST_SMTP_PASSWORD": "right"})
-            good = deliver(config.delivery, store, compose, T0, bounce=bounce, sender=sender)
+            good = deliver(config.delivery, store, compose, T0, sender=sender)
         logins = server.logins
     (problem,) = report.problems
     assert not problem.warning
@@ -192,7 +192,7 @@ def test_a_server_without_the_extension_stops_delivery(
     with Store.open(tmp_path / "s.sqlite3") as store:
         seed(store, 2)
         sender = open_sender(config.delivery, {"PW": "x"})
-        report = deliver(config.delivery, store, compose, T0, bounce=bounce, sender=sender)
+        report = deliver(config.delivery, store, compose, T0, sender=sender)
         counts = statuses(store)
     (problem,) = report.problems
     assert problem.message.startswith(f"127.0.0.1:{server.port} does not offer {missing}: check ")
@@ -264,7 +264,7 @@ def test_tls_with_login(
         with Store.open(tmp_path / "s.sqlite3") as store:
             seed(store, 2)
             sender = open_sender(config.delivery, {"PW": "right"})
-            report = deliver(config.delivery, store, compose, T0, bounce=bounce, sender=sender)
+            report = deliver(config.delivery, store, compose, T0, sender=sender)
         assert (report.sent, report.problems) == (2, ())
         assert sorted(server.recipients()) == [address(0), address(1)]
 

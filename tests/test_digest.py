@@ -12,9 +12,14 @@ from email_helpers import BREAKING, T0, email_config, post_at
 
 from publisher.config import Config
 from publisher.content.post import Post
-from publisher.digest import PLACEHOLDER_EMAIL, PLACEHOLDER_UNSUBSCRIBE, RenderedIssue, render_issue
 from publisher.errors import TemplateError
-from publisher.newsletters import Issue, issue_id
+from publisher.newsletters.plan import Issue, issue_id
+from publisher.newsletters.render import (
+    PLACEHOLDER_EMAIL,
+    PLACEHOLDER_UNSUBSCRIBE,
+    RenderedIssue,
+    render_issue,
+)
 
 
 def issue_of(posts: list[Post], newsletter: str = "breaking", more: int = 0) -> Issue:
@@ -146,7 +151,7 @@ def test_over_budget_falls_back_to_excerpts(
     # feature_text is Markdown: many paragraphs make a long summary.
     long_feature = "\n\n".join(f"문단 {i} " + "가나다라마바사 " * 40 for i in range(30))
     posts = [post_at(n, T0, feature_text=long_feature) for n in range(1, 5)]
-    with caplog.at_level(logging.WARNING, logger="publisher.digest"):
+    with caplog.at_level(logging.WARNING, logger="publisher.newsletters.render"):
         rendered = render(config, posts)
     assert rendered.level == "excerpts"
     assert rendered.post_ids == tuple(p.id for p in posts)
@@ -163,7 +168,7 @@ def test_still_over_budget_shows_fewer_posts(
         post_at(n, T0 - timedelta(minutes=n), excerpt=long_excerpt, feature_text="")
         for n in range(1, 7)
     ]
-    with caplog.at_level(logging.WARNING, logger="publisher.digest"):
+    with caplog.at_level(logging.WARNING, logger="publisher.newsletters.render"):
         rendered = render(config, posts, more=1)
     assert rendered.level == "fewer posts"
     assert 1 <= len(rendered.post_ids) < len(posts)
@@ -180,7 +185,7 @@ def test_one_post_over_budget_without_a_feature_text_is_sent_whole(
     config: Config, caplog: pytest.LogCaptureFixture
 ) -> None:
     long_excerpt = "가나다라마바사아자차카타파하 " * 2500  # ~105 KB of UTF-8
-    with caplog.at_level(logging.WARNING, logger="publisher.digest"):
+    with caplog.at_level(logging.WARNING, logger="publisher.newsletters.render"):
         rendered = render(config, [post_at(1, T0, excerpt=long_excerpt, feature_text="")])
     assert rendered.level == "full"
     assert rendered.html_bytes > config.email.max_html_bytes

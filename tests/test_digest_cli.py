@@ -12,10 +12,11 @@ from email_helpers import SECRET, T0
 
 from publisher.cli import cli
 from publisher.config import load_config
+from publisher.newsletters.subscribers import list_subscribers
+from publisher.newsletters.tokens import make_token
+from publisher.options import RunOptions
 from publisher.pipeline import run as run_pipeline
 from publisher.store import Store
-from publisher.subscribers import list_subscribers
-from publisher.tokens import make_token
 
 ROOT = Path(__file__).parent.parent
 DATA = Path(__file__).parent / "data" / "email"
@@ -162,7 +163,9 @@ def test_a_missing_labels_file_is_reported_by_check_and_run(site: Path) -> None:
     # `publisher run` calls this: no issue is rendered, nothing is queued or sent.
     config = load_config(site / "publisher.toml")
     report = run_pipeline(
-        config, datetime.fromisoformat(NOW), environ={"PUBLISHER_SECRET": SECRET.decode()}
+        config,
+        datetime.fromisoformat(NOW),
+        RunOptions(environ={"PUBLISHER_SECRET": SECRET.decode()}),
     )
     assert (report.issues, report.queued, report.sent) == ((), 0, 0)
     assert [str(p) for p in report.problems] == [

@@ -8,7 +8,7 @@ from pathlib import Path
 from email_helpers import TEMPLATES, email_config
 
 from publisher.config import Config
-from publisher.digest import check_templates
+from publisher.newsletters.render import check_templates
 
 
 def config_with_templates(tmp_path: Path) -> tuple[Config, Path]:

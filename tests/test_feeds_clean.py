@@ -7,8 +7,9 @@ from pathlib import Path
 import lxml.html
 import pytest
 
+from publisher.content.clean import clean_html, one_line, safe_text
+from publisher.content.urls import absolute_url, iri_to_uri
 from publisher.feeds import category_slug
-from publisher.feeds.clean import absolute_uri, clean_html, clean_line, clean_text, to_uri
 
 DATA = Path(__file__).parent / "data" / "feeds"
 BASE = "https://newsdao.kr/news/2024/06/19/post/"
@@ -45,8 +46,8 @@ def test_comments_go_and_cdata_ends_stay_text() -> None:
 def test_control_characters_go() -> None:
     html = cleaned("control-characters")
     assert html == '<p>제어문자가섞인본문입니다   끝</p>\n<p title="ab">속성에도</p>'
-    assert clean_text("a\x00b\x1fc\x85d\ufffee\ue000") == "abcde"
-    assert clean_line("  제목\n\t두 줄\x07 ") == "제목 두 줄"
+    assert safe_text("a\x00b\x1fc\x85d\ufffee\ue000") == "abcde"
+    assert one_line("  제목\n\t두 줄\x07 ") == "제목 두 줄"
 
 
 def test_relative_urls_become_absolute() -> None:
@@ -135,7 +136,7 @@ def test_lead_image_goes_first_unless_shown() -> None:
          "unclosed-ipv6"],
 )  # fmt: skip
 def test_to_uri(url: str, expected: str) -> None:
-    assert to_uri(url) == expected
+    assert iri_to_uri(url) == expected
 
 
 @pytest.mark.parametrize(
@@ -148,7 +149,7 @@ def test_to_uri(url: str, expected: str) -> None:
     ids=["protocol-relative", "other-scheme", "protocol-relative-empty-label"],
 )
 def test_absolute_uri_of_a_broken_url(url: str, expected: str) -> None:
-    assert absolute_uri(url, BASE) == expected
+    assert absolute_url(url, BASE) == expected
 
 
 @pytest.mark.parametrize(

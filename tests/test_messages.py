@@ -15,11 +15,16 @@ from email_helpers import BREAKING, SECRET, T0, email_config, parse, post_at, su
 
 from publisher.config import Config
 from publisher.content.post import Post
-from publisher.digest import PLACEHOLDER_EMAIL, PLACEHOLDER_UNSUBSCRIBE, RenderedIssue, render_issue
-from publisher.messages import personalize
-from publisher.newsletters import Issue, issue_id
+from publisher.newsletters.message import personalize
+from publisher.newsletters.plan import Issue, issue_id
+from publisher.newsletters.render import (
+    PLACEHOLDER_EMAIL,
+    PLACEHOLDER_UNSUBSCRIBE,
+    RenderedIssue,
+    render_issue,
+)
+from publisher.newsletters.tokens import verify_token
 from publisher.store import Store
-from publisher.tokens import verify_token
 
 GOLDEN = Path(__file__).parent / "golden" / "email"
 
@@ -207,7 +212,7 @@ def test_golden_messages(tmp_path: Path, store: Store, case: str) -> None:
 
 
 def test_an_internationalised_domain_is_sent_as_punycode(tmp_path: Path, store: Store) -> None:
-    from publisher.subscribers import add_subscriber
+    from publisher.newsletters.subscribers import add_subscriber
 
     config = email_config(tmp_path)
     sub = add_subscriber(config, store, "reader@뉴스다오.한국", T0, name="독자")

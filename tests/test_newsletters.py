@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from email_helpers import BREAKING, DAILY, T0, email_config, post_at
 
-from publisher.newsletters import Issue, baseline, issue_id, mark_announced, plan_issues
+from publisher.newsletters.plan import Issue, baseline, issue_id, mark_announced, plan_issues
 from publisher.store import Store
 from publisher.store import announced as announced_store
 

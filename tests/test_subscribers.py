@@ -9,12 +9,11 @@ import pytest
 from email_helpers import T0, email_config
 
 from publisher.config import Config
+from publisher.content.clean import one_line
 from publisher.errors import ConfigError, PublisherError
-from publisher.store import Store
-from publisher.subscribers import (
+from publisher.newsletters.subscribers import (
     active_subscribers,
     add_subscriber,
-    clean_text,
     export_csv,
     import_csv,
     list_subscribers,
@@ -23,7 +22,8 @@ from publisher.subscribers import (
     sync_config_subscribers,
     unsubscribe,
 )
-from publisher.tokens import Claims
+from publisher.newsletters.tokens import Claims
+from publisher.store import Store
 
 DATA = Path(__file__).parent / "data" / "email"
 
@@ -222,7 +222,7 @@ def test_names_lose_line_breaks_and_control_characters(config: Config, store: St
         config, store, "a@example.com", T0, name="Kim\r\nBcc: evil@example.com\x00"
     )
     assert sub.name == "Kim Bcc: evil@example.com"
-    assert clean_text("제목\u2028둘째 줄\t") == "제목 둘째 줄"
+    assert one_line("제목\u2028둘째 줄\t") == "제목 둘째 줄"
 
 
 def test_config_subscribers_are_added_once_and_never_back_after_leaving(

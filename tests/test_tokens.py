@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 from email_helpers import SECRET, T0, email_config
 
+from publisher.checks import check_site
 from publisher.errors import ConfigError, TokenError
-from publisher.tokens import check_secret, load_secret, make_token, verify_token
+from publisher.newsletters.tokens import check_secret, load_secret, make_token, verify_token
 
 YEAR = timedelta(days=365)
 
@@ -66,24 +67,26 @@ def test_malformed_tokens_are_refused(token: str) -> None:
 
 def test_a_missing_secret_says_what_to_set(tmp_path: Path) -> None:
     config = email_config(tmp_path)
-    (problem,) = check_secret(config, {})
+    (problem,) = check_secret(config.email.secret_env, {})
     assert problem.where == "[email] secret_env"
     assert "the environment variable PUBLISHER_SECRET (named by [email] secret_env) is not set" in (
         problem.message
     )
     assert "export PUBLISHER_SECRET=" in problem.message
     with pytest.raises(ConfigError, match="no secret for unsubscribe links"):
-        load_secret(config, {"OTHER": "x"})
+        load_secret(config.email.secret_env, {"OTHER": "x"})
 
 
 def test_a_short_secret_is_a_warning(tmp_path: Path) -> None:
     config = email_config(tmp_path, email={"secret_env": "MY_SECRET"})
-    (problem,) = check_secret(config, {"MY_SECRET": "short"})
+    (problem,) = check_secret(config.email.secret_env, {"MY_SECRET": "short"})
     assert problem.warning
     assert "the secret in MY_SECRET is 5 bytes long, shorter than 16" in problem.message
-    assert check_secret(config, {"MY_SECRET": SECRET.decode()}) == []
-    assert load_secret(config, {"MY_SECRET": SECRET.decode()}) == SECRET
+    assert check_secret(config.email.secret_env, {"MY_SECRET": SECRET.decode()}) == []
+    assert load_secret(config.email.secret_env, {"MY_SECRET": SECRET.decode()}) == SECRET
 
 
 def test_no_newsletters_need_no_secret(tmp_path: Path) -> None:
-    assert check_secret(email_config(tmp_path, []), {}) == []
+    config = email_config(tmp_path, [])
+    (tmp_path / "content").mkdir(exist_ok=True)
+    assert [p for p in check_site(config, T0, {}).problems if "secret" in p.where] == []

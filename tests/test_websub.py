@@ -7,7 +7,7 @@ import socket
 import pytest
 from hub_server import Hub
 
-from publisher.websub import notify_hub
+from publisher.feeds.websub import notify_hub
 
 
 def test_publish_ping_per_changed_feed(hub: Hub) -> None:

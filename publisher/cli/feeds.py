@@ -9,6 +9,7 @@ import click
 from publisher import pipeline
 from publisher.cli import Context, cli, now_option, pass_context, report_problems, resolve_now
 from publisher.lock import lock_path
+from publisher.options import RunOptions
 
 
 @cli.command("build")
@@ -19,7 +20,7 @@ def build_command(ctx: Context, dry_run: bool, now: datetime | None) -> None:
     """Write the Atom, RSS and JSON feeds (site-wide and per category) and the discovery tags."""
     config = ctx.config
     # A run without newsletters: under the same lock, so a build never races a cron run.
-    run = pipeline.run(config, resolve_now(now), dry_run=dry_run, newsletters=())
+    run = pipeline.run(config, resolve_now(now), RunOptions(dry_run=dry_run, newsletters=()))
     if run.locked_out:
         held = lock_path(config.store.path)
         click.echo(f"another publisher run holds {held}: nothing done", err=True)

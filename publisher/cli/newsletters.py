@@ -17,18 +17,18 @@ from publisher.cli import (
     write_output,
 )
 from publisher.content import index_site
-from publisher.delivery.mailing import due_issues
-from publisher.digest import render_issue
-from publisher.messages import preview_html
-from publisher.newsletters import baseline
-from publisher.store import Store, scratch_copy
-from publisher.subscribers import active_subscribers, sync_config_subscribers
+from publisher.newsletters.message import preview_html
+from publisher.newsletters.plan import baseline
+from publisher.newsletters.send import preview
+from publisher.newsletters.subscribers import sync_config_subscribers
+from publisher.store import Store
 
 
 @cli.command("digest")
 @click.argument("newsletter_id", metavar="[ID]", required=False)
 @click.option(
     "--preview",
+    "preview_file",
     type=click.Path(path_type=Path, dir_okay=False),
     default=None,
     metavar="FILE.html",
@@ -40,7 +40,7 @@ from publisher.subscribers import active_subscribers, sync_config_subscribers
 def digest_command(
     ctx: Context,
     newsletter_id: str | None,
-    preview: Path | None,
+    preview_file: Path | None,
     dry_run: bool,
     now: datetime | None,
 ) -> None:
@@ -50,31 +50,30 @@ def digest_command(
         config.newsletter(newsletter_id)  # an unknown id is an error naming the known ones
     result = index_site(config, moment, dry_run=True)
     report_problems(result.problems)
-    with scratch_copy(config.store.path) as store:  # as a run would see it; nothing is kept
-        only = None if newsletter_id is None else (newsletter_id,)
-        issues = due_issues(config, store, result.posts, moment, only)
-        audience = {i.id: active_subscribers(store, i.newsletter_id) for i in issues}
-    if not issues:
+    previews = preview(config, result.posts, moment, newsletter_id)
+    if not previews:
         click.echo(f"nothing to send at {moment.isoformat()}: not due, or nothing new")
         return
-    for issue in issues:
-        rendered = render_issue(config, issue, result.posts)
-        subs = audience[issue.id]
+    for shown in previews:
+        rendered, subs = shown.rendered, shown.audience
+        issue = rendered.issue
         click.echo(
             f"{issue.id}: {rendered.subject!r}: {len(rendered.post_ids)} posts"
             + (f" and {rendered.more} more" if rendered.more else "")
             + f", {rendered.html_bytes / 1000:.1f} KB of HTML ({rendered.level}),"
             f" to {len(subs)} subscribers"
         )
-        if preview is None or dry_run:
+        if preview_file is None or dry_run:
             continue
         target = (
-            preview
-            if len(issues) == 1
-            else preview.with_name(f"{preview.stem}-{issue.newsletter_id}{preview.suffix}")
+            preview_file
+            if len(previews) == 1
+            else preview_file.with_name(
+                f"{preview_file.stem}-{issue.newsletter_id}{preview_file.suffix}"
+            )
         )
         email = subs[0].display_email if subs else "subscriber@example.com"
-        write_output(target, preview_html(rendered, email).encode("utf-8"))
+        write_output(target, preview_html(config, rendered, email).encode("utf-8"))
         click.echo(f"  wrote {target}")
 
 

@@ -13,6 +13,7 @@ import click
 from publisher import pipeline
 from publisher.cli import Context, cli, now_option, pass_context, report_problems, resolve_now
 from publisher.lock import lock_path
+from publisher.options import RunOptions
 from publisher.pipeline import RunReport
 from publisher.stopping import graceful_stop
 from publisher.store import Store, journal
@@ -76,9 +77,8 @@ def run_command(ctx: Context, now: datetime | None, dry_run: bool) -> None:
     bar = _ProgressBar(sys.stderr.isatty())
     with graceful_stop() as stop:
         try:
-            report = pipeline.run(
-                config, resolve_now(now), dry_run=dry_run, stop=stop.is_set, progress=bar
-            )
+            options = RunOptions(dry_run=dry_run, stop=stop.is_set, progress=bar)
+            report = pipeline.run(config, resolve_now(now), options)
         finally:
             bar.close()
     _finish(ctx, report)

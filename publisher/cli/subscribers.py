@@ -20,9 +20,7 @@ from publisher.cli import (
     write_output,
 )
 from publisher.config import Config
-from publisher.store import Store
-from publisher.store.subscribers import STATUSES
-from publisher.subscribers import (
+from publisher.newsletters.subscribers import (
     add_subscriber,
     export_csv,
     import_csv,
@@ -31,7 +29,9 @@ from publisher.subscribers import (
     sync_config_subscribers,
     unsubscribe,
 )
-from publisher.tokens import load_secret, verify_token
+from publisher.newsletters.tokens import load_secret, verify_token
+from publisher.store import Store
+from publisher.store.subscribers import STATUSES
 
 
 @contextmanager
@@ -158,7 +158,7 @@ def export_command(ctx: Context, output: Path | None, now: datetime | None) -> N
 def unsubscribe_command(ctx: Context, token: str, now: datetime | None) -> None:
     """Unsubscribe the holder of TOKEN (from an email's unsubscribe link), after checking it."""
     config, moment = ctx.config, resolve_now(now)
-    claims = verify_token(load_secret(config, os.environ), token, moment)
+    claims = verify_token(load_secret(config.email.secret_env, os.environ), token, moment)
     with Store.open(config.store.path) as store:
         sub = unsubscribe(store, claims, moment)
     click.echo(f"{sub.display_email}: {sub.status}")

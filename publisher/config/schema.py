@@ -233,7 +233,7 @@ class NewsletterConfig(Section):
     @classmethod
     def _crontab(cls, value: str) -> str:
         # The check lives with the one wrapper of APScheduler's trigger.
-        from publisher.crontab import check_expression
+        from publisher.config.crontab import check_expression
 
         return check_expression(value)
 

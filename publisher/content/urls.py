@@ -28,14 +28,20 @@ _NOT_SLUG = re.compile(r"[^\w._~!$&'()+,;=@-]+")
 # no query or fragment.
 _PLAIN_PATH = re.compile(r"^/?(?![/.])(?!.*/\.)(?!.*[?#:])")
 _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
+# What no URL may hold, however written: C0 and C1 controls, and the characters XML forbids.
+_NOT_IN_URL = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\ue000\ue001\ufffd\ufffe\uffff]")
 
 
 def iri_to_uri(url: str) -> str:
     """Percent-encode what a URI may not hold (non-ASCII, spaces), IDNA the host; escapes stay.
 
-    Never raises: a URL whose host cannot be parsed or IDNA-encoded ('https://한국..kr/',
-    'https://[::1/x') is percent-encoded whole, so one broken link costs no build.
+    Characters no URL may hold (controls, see `_NOT_IN_URL`) are dropped and the ends
+    trimmed. Never raises: a URL whose host cannot be parsed or IDNA-encoded
+    ('https://한국..kr/', 'https://[::1/x') is percent-encoded whole, so one broken link
+    costs no build.
     """
+    if _NOT_IN_URL.search(url):
+        url = _NOT_IN_URL.sub("", url).strip()
     if url.isascii() and " " not in url and "%" not in url.partition("//")[2].partition("/")[0]:
         return url
     try:
@@ -64,15 +70,22 @@ def _split_to_uri(url: str) -> str:
 
 
 def absolute_url(url: str, base: str) -> str:
-    """`url` made absolute against `base`; protocol-relative URLs get https; other schemes stay."""
+    """`url` made absolute against `base` and percent-encoded (`iri_to_uri`); protocol-relative
+    URLs get https."""
+    if _NOT_IN_URL.search(url):
+        url = _NOT_IN_URL.sub("", url)
     url = url.strip()
     if not url:
         return url
     if url.startswith("//"):
         return iri_to_uri("https:" + url)
     if _SCHEME.match(url):
-        return iri_to_uri(url) if url[:5].lower() in ("http:", "https") else url
-    return iri_to_uri(urljoin(base, url))
+        return iri_to_uri(url)
+    try:
+        joined = urljoin(base, url)
+    except ValueError:  # a host urljoin cannot parse ('//[::1/x'): left as written
+        joined = url
+    return iri_to_uri(joined)
 
 
 def site_url(path: str, site: str) -> str:

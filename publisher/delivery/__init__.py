@@ -20,20 +20,28 @@ from publisher.config import DeliveryConfig
 from publisher.delivery.outbox import Outbox
 from publisher.delivery.smtp import MessageRefused, RecipientRefused, SmtpSender, TemporaryFailure
 from publisher.errors import DeliveryError, Problem
-from publisher.outgoing import OutgoingMessage
-from publisher.store import Store, journal
+from publisher.options import DEFAULTS, RunOptions
+from publisher.store import Store, journal, subscribers
 from publisher.store.journal import PendingSend
 
 log = logging.getLogger(__name__)
 
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    """A finished message for one subscriber: the journal keys it on (`issue_id`,
+    `subscriber_id`); `data` is the whole message as it goes on the wire."""
+
+    issue_id: str
+    subscriber_id: int
+    recipient: str
+    sender: str
+    message_id: str
+    data: bytes
+
+
 Compose = Callable[[PendingSend], OutgoingMessage | None]
 """Build the message for a journal row; None when it must not be sent (subscriber left)."""
-
-Bounce = Callable[[Store, int, str, datetime], None]
-"""Mark a subscriber bounced with the server's reply (no commit)."""
-
-Progress = Callable[[int, int], None]
-"""Called with (rows done, rows in this run) after each row."""
 
 
 class Sender(Protocol):
@@ -89,14 +97,14 @@ def deliver(
     compose: Compose,
     now: datetime,
     *,
-    bounce: Bounce,
     rows: Sequence[PendingSend] | None = None,
     sender: Sender | None = None,
-    stop: Callable[[], bool] = lambda: False,
-    progress: Progress | None = None,
+    options: RunOptions = DEFAULTS,
 ) -> DeliveryReport:
-    """Send `rows` (default: every due journal row); stop early on a temporary failure, a
-    wrong setting, or when `stop()` turns true."""
+    """Send `rows` (default: every due journal row) through `sender` (default: the configured
+    one); stop early on a temporary failure, a wrong setting, or when `options.stop()` turns
+    true. A recipient refused for good is marked bounced in the journal and in the store."""
+    stop, progress = options.stop, options.progress
     rows = tuple(journal.due(store, now) if rows is None else rows)
     if not rows:
         return DeliveryReport()
@@ -104,7 +112,7 @@ def deliver(
     counts = dict.fromkeys(("sent", "bounced", "failed", "cancelled", "deferred"), 0)
     problems: list[Problem] = []
     try:
-        sender = sender or open_sender(config)
+        sender = sender or open_sender(config, options.environ)
     except DeliveryError as e:
         return DeliveryReport(problems=(Problem(where, str(e)),))
     try:
@@ -113,7 +121,7 @@ def deliver(
                 log.info("stopping: %d messages left for the next run", len(rows) - done)
                 break
             try:
-                outcome, problem = _hand_over(sender, store, compose, bounce, row, now, where)
+                outcome, problem = _hand_over(sender, store, compose, row, now, where)
             except TemporaryFailure as e:
                 problem, gave_up = _retry(config, store, rows[done:], e, now)
                 counts["failed"] += gave_up
@@ -137,7 +145,6 @@ def _hand_over(
     sender: Sender,
     store: Store,
     compose: Compose,
-    bounce: Bounce,
     row: PendingSend,
     now: datetime,
     where: str,
@@ -156,7 +163,7 @@ def _hand_over(
     except RecipientRefused as e:
         with store.transaction():
             journal.mark_bounced(store, row, e.reply, now)
-            bounce(store, row.subscriber_id, e.reply, now)
+            subscribers.set_status(store, row.subscriber_id, "bounced", now, e.reply[:500])
         return "bounced", Problem(where, f"{e}: marked bounced", warning=True)
     except MessageRefused as e:
         with store.transaction():

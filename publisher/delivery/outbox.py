@@ -11,10 +11,13 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from publisher.atomic import fsync_dir
 from publisher.errors import DeliveryError
-from publisher.outgoing import OutgoingMessage
+
+if TYPE_CHECKING:
+    from publisher.delivery import OutgoingMessage
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
 

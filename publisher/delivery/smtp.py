@@ -21,10 +21,13 @@ import smtplib
 import ssl
 import time
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from publisher.config import SmtpConfig
 from publisher.errors import AuthenticationError, DeliveryError
-from publisher.outgoing import OutgoingMessage
+
+if TYPE_CHECKING:
+    from publisher.delivery import OutgoingMessage
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +64,8 @@ class _Dropped(Exception):
 def _reply(code: int, text: bytes | str) -> str:
     if isinstance(text, bytes):
         text = text.decode("utf-8", "replace")
-    return f"{code} {' '.join(text.split())}".strip()
+    text = "".join(c for c in " ".join(text.split()) if c.isprintable())
+    return f"{code} {text}".strip()
 
 
 class SmtpSender:

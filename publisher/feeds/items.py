@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import unquote
 
 from publisher.config import Config
+from publisher.content.clean import clean_html, one_line, safe_text
 from publisher.content.post import Author, Post
+from publisher.content.urls import absolute_url, iri_to_uri
 from publisher.errors import Problem
-from publisher.feeds.clean import absolute_uri, clean_html, clean_line, clean_text, to_uri, unique
 
 log = logging.getLogger(__name__)
 
@@ -70,8 +71,8 @@ def make_item(config: Config, post: Post, *, length: int | None, shift: int = 0)
     """One post, cleaned for feeds; `length` is its image's byte length (see image_length)."""
     image = None
     if post.image is not None:
-        url = absolute_uri(post.image.url, post.url)
-        image = FeedImage(url, post.image.mime_type, length, clean_line(post.image.alt))
+        url = absolute_url(post.image.url, post.url)
+        image = FeedImage(url, post.image.mime_type, length, one_line(post.image.alt))
     excerpt_only = config.feeds.excerpt_only or post.excerpt_only
     content = None
     if not excerpt_only:
@@ -79,22 +80,20 @@ def make_item(config: Config, post: Post, *, length: int | None, shift: int = 0)
         # Cleaning makes every URL absolute against the post's: the body goes in as written.
         content = clean_html(post.body_html, post.url, lead_image=lead)
     author = post.author
-    name = (
-        clean_line(author.name) or clean_line(config.site.author) or clean_line(config.site.title)
-    )
+    name = one_line(author.name) or one_line(config.site.author) or one_line(config.site.title)
     email = author.email or ("" if author.name else config.site.author_email)
     return FeedItem(
-        id=to_uri(post.id),
-        url=to_uri(post.url),
-        title=clean_line(post.title) or clean_line(post.excerpt)[:80] or post.url,
+        id=iri_to_uri(post.id),
+        url=iri_to_uri(post.url),
+        title=one_line(post.title) or one_line(post.excerpt)[:80] or post.url,
         # Shown in the site's zone: the instant is the same, and readers see local times.
         published=post.date.replace(microsecond=0).astimezone(config.site.tz),
         updated=(
             max(post.updated, post.date).replace(microsecond=0) + timedelta(seconds=shift)
         ).astimezone(config.site.tz),
-        author=Author(name, clean_line(email), to_uri(author.uri) if author.uri else ""),
-        categories=unique(clean_line(c) for c in (*post.categories, *post.tags)),
-        summary=clean_text(post.excerpt).strip(),
+        author=Author(name, one_line(email), iri_to_uri(author.uri) if author.uri else ""),
+        categories=unique(one_line(c) for c in (*post.categories, *post.tags)),
+        summary=safe_text(post.excerpt).strip(),
         content_html=content,
         image=image,
     )
@@ -105,7 +104,7 @@ def image_length(config: Config, post: Post, problems: list[Problem]) -> int | N
     assert post.image is not None
     if post.image.length is not None:
         return post.image.length
-    return _local_length(config, absolute_uri(post.image.url, post.url), post.source, problems)
+    return _local_length(config, absolute_url(post.image.url, post.url), post.source, problems)
 
 
 def _local_length(config: Config, url: str, source: str, problems: list[Problem]) -> int | None:
@@ -134,4 +133,9 @@ def _local_length(config: Config, url: str, source: str, problems: list[Problem]
     return path.stat().st_size
 
 
-__all__ = ["FeedImage", "FeedItem", "image_length", "make_item", "make_items"]
+def unique(values: Iterable[str]) -> tuple[str, ...]:
+    """Values in first-seen order, empty ones and repeats dropped."""
+    return tuple(dict.fromkeys(v for v in values if v))
+
+
+__all__ = ["FeedImage", "FeedItem", "image_length", "make_item", "make_items", "unique"]

@@ -20,11 +20,11 @@ from urllib.parse import quote
 
 from publisher import __version__
 from publisher.config import Config
+from publisher.content.clean import one_line
 from publisher.content.post import Post
 from publisher.content.urls import site_url
 from publisher.errors import Problem
-from publisher.feeds.clean import clean_line, unique
-from publisher.feeds.items import FeedImage, FeedItem, image_length
+from publisher.feeds.items import FeedImage, FeedItem, image_length, unique
 
 Format = Literal["atom", "rss", "json"]
 MEDIA_TYPES: dict[Format, str] = {
@@ -76,7 +76,7 @@ def category_slug(name: str) -> str:
     Letters of every script stay ('정치' stays '정치'; its URL is percent-encoded);
     a name with no letters or digits at all gets a short hash.
     """
-    text = unicodedata.normalize("NFKC", clean_line(name)).casefold()
+    text = unicodedata.normalize("NFKC", one_line(name)).casefold()
     slug = _NOT_SLUG.sub("-", text).strip("-")[:60].strip("-")
     return slug or "c-" + hashlib.sha1(name.encode("utf-8")).hexdigest()[:8]  # noqa: S324
 
@@ -167,7 +167,7 @@ class _Folders:
             combos.add(post.categories)
             for raw in post.categories:
                 if raw not in self._plain:
-                    name = clean_line(raw)
+                    name = one_line(raw)
                     slug = category_slug(name) if name else ""
                     self._plain[raw] = (name, slug)
                     if slug:
@@ -241,7 +241,7 @@ def feed_files(config: Config, slug: str) -> tuple[FeedFile, ...]:
 
 def feed_title(config: Config, category: str) -> str:
     """The title of the site feed (`category` empty) or of one category's."""
-    title = clean_line(config.site.title)
+    title = one_line(config.site.title)
     return f"{title} – {category}" if category else title
 
 
@@ -253,7 +253,7 @@ def make_feed(config: Config, plan: FeedPlan, items: list[FeedItem]) -> Feed:
         id=public_url(config, PurePosixPath(config.feeds.category_dir, slug)) if slug else site.url,
         category=category,
         title=feed_title(config, category),
-        subtitle=clean_line(site.description),
+        subtitle=one_line(site.description),
         home_url=site.url,
         language=site.language,
         icon=site_url(site.icon, site.url) if site.icon else "",

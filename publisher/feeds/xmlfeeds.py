@@ -25,7 +25,7 @@ from feedgen.ext.dc import DcEntryExtension, DcExtension
 from feedgen.ext.media import MediaEntryExtension, MediaExtension
 from feedgen.feed import FeedGenerator
 
-from publisher.feeds.clean import html_text
+from publisher.content.clean import html_text
 from publisher.feeds.items import FeedItem
 from publisher.feeds.model import GENERATOR, MEDIA_TYPES, Feed, Format
 
@@ -40,7 +40,7 @@ RSS_NAMESPACES = {
 _PARSER = lxml.etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
 # Placeholders for '&' and '<' in RSS plain-text fields, turned into the hexadecimal
 # character references the RSS Best Practices Profile asks for once serialized (lxml
-# only writes '&amp;' and '&lt;'). clean_text never lets them through from posts.
+# only writes '&amp;' and '&lt;'). safe_text never lets them through from posts.
 _AMP, _LT = "\ue000", "\ue001"
 _HTML_LIKE = re.compile(r"</?[a-zA-Z]|&#?\w+;")
 _END_TAG = re.compile(r"</(?=[a-zA-Z])")

@@ -19,11 +19,12 @@ from pathlib import Path
 
 from publisher.config import Config
 from publisher.config.schema import usable_address
+from publisher.content.clean import one_line
 from publisher.errors import Problem, PublisherError
+from publisher.newsletters.tokens import Claims
 from publisher.store import Store
 from publisher.store import subscribers as table
 from publisher.store.subscribers import EVERY_NEWSLETTER, STATUSES, Status, Subscriber
-from publisher.tokens import Claims
 
 __all__ = [
     "Address",
@@ -32,7 +33,6 @@ __all__ = [
     "active_subscribers",
     "add_subscriber",
     "check_address",
-    "clean_text",
     "export_csv",
     "import_csv",
     "mark_bounced",
@@ -44,8 +44,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 _SPLIT_NEWSLETTERS = re.compile(r"[\s,;]+")
-# C0 and C1 controls, line and paragraph separators, bidi overrides: never in a header.
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]+")
 _EXPORT_COLUMNS = ("email", "name", "status", "newsletters", "created", "changed")
 # A file without a header row: the order the README documents (not the export's).
 _IMPORT_COLUMNS = ("email", "name", "newsletters", "status")
@@ -67,13 +65,6 @@ class ImportReport:
     added: int
     updated: int
     problems: tuple[Problem, ...]
-
-
-def clean_text(value: str) -> str:
-    """`value` on one line: control characters, CR, LF and line separators become one space."""
-    if value.isprintable():
-        return value.strip()
-    return " ".join(_CONTROL.sub(" ", value).split())
 
 
 def check_address(text: str) -> Address:
@@ -111,7 +102,7 @@ def add_subscriber(
     except ValueError as e:
         raise PublisherError(f"{e}: check the spelling") from e
     ids = _newsletter_ids(config, newsletters)
-    name = clean_text(name)
+    name = one_line(name)
     with store.transaction():
         known = table.by_key(store, address.key)
         if known is None:
@@ -172,7 +163,7 @@ def list_subscribers(store: Store, status: Status | None = None) -> tuple[Subscr
 
 def mark_bounced(store: Store, subscriber_id: int, reply: str, now: datetime) -> None:
     """Stop sending to a subscriber whose server refused the address for good; no commit."""
-    table.set_status(store, subscriber_id, "bounced", now, clean_text(reply)[:500])
+    table.set_status(store, subscriber_id, "bounced", now, one_line(reply)[:500])
 
 
 def unsubscribe(store: Store, claims: Claims, now: datetime) -> Subscriber:
@@ -213,7 +204,7 @@ def sync_config_subscribers(config: Config, store: Store, now: datetime) -> int:
                 key=address.key,
                 email=address.email,
                 display_email=address.display,
-                name=clean_text(entry.name),
+                name=one_line(entry.name),
                 newsletters=_newsletter_ids(config, entry.newsletters),
                 status="active",
                 now=now,
@@ -292,7 +283,7 @@ def _import_row(config: Config, store: Store, values: dict[str, str], now: datet
     status = values.get("status", "").lower() or "active"
     if status not in STATUSES:
         raise ValueError(f"unknown status {status!r} (one of {', '.join(STATUSES)})")
-    name = clean_text(values.get("name", ""))
+    name = one_line(values.get("name", ""))
     known = table.by_key(store, address.key)
     if known is None:
         table.insert(

@@ -1,22 +1,23 @@
-"""Make text and HTML safe to put in a feed: XML-legal, absolute URLs, nothing a reader refuses.
+"""Text and HTML from posts made safe for readers: the one place feeds and emails clean them.
 
-Feed readers (and the W3C Feed Validator) refuse or warn on what browsers forgive:
-control characters, `<script>`/`<style>`, event-handler attributes, comments (which may
-hold `--`), relative or non-ASCII URLs. Everything here runs once per post, not per feed.
+Feed readers (and the W3C Feed Validator) refuse or warn on what browsers forgive, and
+mail clients on what feed readers forgive: control characters, line breaks in one-line
+fields (a header), `<script>`/`<style>`, event-handler attributes, comments (which may
+hold `--`), relative or non-ASCII URLs. `safe_text` and `one_line` clean text,
+`clean_html` a body or feature text; URLs are made absolute by `content.urls`. Each runs
+once per post, not per feed or per message.
 """
 
 from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterable
 from functools import cache
 from typing import Any
-from urllib.parse import urljoin
 
 import lxml.etree
 
-from publisher.content.urls import iri_to_uri
+from publisher.content.urls import absolute_url
 
 # XML 1.0 forbids C0 controls but tab/newline/return, surrogates and U+FFFE/U+FFFF; C1
 # controls and U+FFFD are legal XML but the validator flags them as mis-decoded text.
@@ -25,8 +26,11 @@ _BAD_CHARS = re.compile(
     "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ue000\ue001\ufffd\ufffe\uffff]"
 )
 _WHITESPACE = re.compile(r"\s+")
+# What may not stand in a one-line field: controls, line and paragraph separators, bidi
+# overrides (a header must not turn, nor a name run backwards).
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]+")
 # What XML 1.0 cannot hold at all: a character reference in the HTML ('&#1;') brings it
-# back after clean_text, once the parser has decoded it.
+# back after safe_text, once the parser has decoded it.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 # What a feed may carry: the validator's list of acceptable HTML elements.
@@ -51,33 +55,18 @@ _URL_ATTRS = ("href", "src", "poster", "cite", "action", "formaction", "backgrou
 _UNSAFE_SCHEMES = ("javascript:", "vbscript:", "data:text/html")
 
 
-def clean_text(text: str) -> str:
+def safe_text(text: str) -> str:
     """`text` without characters XML forbids or the validator flags; nothing else changes."""
     return _BAD_CHARS.sub("", text)
 
 
-def clean_line(text: str) -> str:
-    """Plain text for a one-line field (title, category, name): cleaned, spaces collapsed."""
-    return _WHITESPACE.sub(" ", clean_text(text)).strip()
-
-
-def to_uri(url: str) -> str:
-    """`url` without bad characters, percent-encoded, its host in IDNA (`iri_to_uri`)."""
-    return iri_to_uri(clean_text(url).strip())
-
-
-def absolute_uri(url: str, base: str) -> str:
-    """`url` made absolute against `base` and percent-encoded; protocol-relative gets https."""
-    url = clean_text(url).strip()
-    if url.startswith(("https://", "http://")):
-        return to_uri(url)  # most URLs arrive absolute: urljoin would only cost time
-    if url.startswith("//"):
-        url = "https:" + url
-    try:
-        joined = urljoin(base, url)
-    except ValueError:  # a host urljoin cannot parse ('ftp://[::1/x'): left as written
-        joined = url
-    return to_uri(joined)
+def one_line(text: str) -> str:
+    """Plain text for a one-line field (title, category, name, a header): bad characters
+    dropped, line and paragraph separators, bidi overrides and other controls made spaces,
+    runs of spaces collapsed, ends trimmed."""
+    if text.isprintable() and "\ufffd" not in text:
+        return text.strip() if "  " not in text else _WHITESPACE.sub(" ", text).strip()
+    return _WHITESPACE.sub(" ", _CONTROL.sub(" ", safe_text(text))).strip()
 
 
 def clean_html(fragment: str, base_url: str, *, lead_image: tuple[str, str] | None = None) -> str:
@@ -85,7 +74,7 @@ def clean_html(fragment: str, base_url: str, *, lead_image: tuple[str, str] | No
 
     `lead_image` is (url, alt) of an image to show first, unless the content already shows it.
     """
-    root = _parse(clean_text(fragment))  # comments and processing instructions left out
+    root = _parse(safe_text(fragment))  # comments and processing instructions left out
     lxml.etree.strip_elements(root, *_DROPPED, with_tail=False)
     for element in list(root.iter("iframe", "embed", "object")):
         _replace_embed(element, base_url)
@@ -167,11 +156,11 @@ def _clean_attribute(element: Any, name: str, kind: str, base_url: str) -> None:
     elif kind == "srcset":
         attrib[name] = _srcset(attrib[name], base_url)
     else:
-        value = clean_text(attrib[name]).strip()
+        value = safe_text(attrib[name]).strip()
         if value.lower().replace(" ", "").startswith(_UNSAFE_SCHEMES):
             del attrib[name]
         else:
-            attrib[name] = absolute_uri(value, base_url)
+            attrib[name] = absolute_url(value, base_url)
 
 
 def _srcset(value: str, base_url: str) -> str:
@@ -179,7 +168,7 @@ def _srcset(value: str, base_url: str) -> str:
     for candidate in value.split(","):
         parts = candidate.split(None, 1)
         if parts:
-            parts[0] = absolute_uri(parts[0], base_url)
+            parts[0] = absolute_url(parts[0], base_url)
             candidates.append(" ".join(parts))
     return ", ".join(candidates)
 
@@ -197,10 +186,10 @@ def _replace_embed(element: Any, base_url: str) -> None:
             parent.text = (parent.text or "") + (element.tail or "")
         parent.remove(element)
         return
-    href = absolute_uri(url, base_url)
+    href = absolute_url(url, base_url)
     paragraph = lxml.etree.Element("p")
     link = lxml.etree.SubElement(paragraph, "a", href=href)
-    link.text = clean_line(element.get("title", "")) or href
+    link.text = one_line(element.get("title", "")) or href
     paragraph.tail = element.tail
     parent.replace(element, paragraph)
 
@@ -208,8 +197,3 @@ def _replace_embed(element: Any, base_url: str) -> None:
 def html_text(text: str) -> str:
     """Plain text as HTML (escaped), for fields readers treat as HTML."""
     return html.escape(text, quote=False)
-
-
-def unique(values: Iterable[str]) -> tuple[str, ...]:
-    """Values in first-seen order, empty ones and repeats dropped."""
-    return tuple(dict.fromkeys(v for v in values if v))

@@ -1,7 +1,7 @@
-"""Render one newsletter issue once: subject, CSS-inlined HTML and plain text.
+"""Render one newsletter issue once: subject, CSS-inlined HTML and plain text (no MIME).
 
 The per-subscriber parts (the unsubscribe link, the address) are left as placeholders
-that `publisher.messages` fills in without rendering or inlining again. The HTML is kept
+that `message` fills in without rendering or inlining again. The HTML is kept
 under `[email] max_html_bytes` (Gmail clips at about 102 KB): over it, posts are shown
 with their excerpts only (when any had a feature text), then fewer posts are shown
 (counted in "and N more").
@@ -19,14 +19,12 @@ from typing import Any, Literal
 from markupsafe import Markup, escape
 
 from publisher.config import Config, NewsletterConfig
+from publisher.content.clean import clean_html, one_line
 from publisher.content.post import Author, Body, Image, Post
 from publisher.content.urls import site_url
 from publisher.errors import Problem, PublisherError, TemplateError
-from publisher.feeds.clean import clean_html
-from publisher.messages import SharedParts, prepare
-from publisher.newsletters import Issue
-from publisher.subscribers import clean_text
-from publisher.templating import (
+from publisher.newsletters.plan import Issue
+from publisher.newsletters.templates import (
     PLACEHOLDER_EMAIL,
     PLACEHOLDER_UNSUBSCRIBE,
     environment,
@@ -72,8 +70,7 @@ class RenderedIssue:
     """One issue rendered once: `html` and `text` still hold the per-subscriber placeholders.
 
     `post_ids` are the posts shown (fewer than the issue's when the size budget cut some;
-    those are added to `more`). `shared` is the pre-encoded message that
-    `publisher.messages.personalize` completes for each subscriber.
+    those are added to `more`). `message.prepare` encodes it once for every subscriber.
     """
 
     issue: Issue
@@ -83,7 +80,6 @@ class RenderedIssue:
     post_ids: tuple[str, ...]
     more: int
     level: Level
-    shared: SharedParts
 
     @property
     def html_bytes(self) -> int:
@@ -103,13 +99,13 @@ def _view(post: Post, level: Level) -> PostView:
     image = post.image
     return PostView(
         id=post.id,
-        title=clean_text(post.title),
+        title=one_line(post.title),
         url=post.url,
         date=post.date,
         categories=post.categories,
         author=post.author.name,
         image_url=image.url if image else "",
-        image_alt=(image.alt if image and image.alt else clean_text(post.title)),
+        image_alt=(image.alt if image and image.alt else one_line(post.title)),
         summary_html=summary_html,
         summary_text=summary_text.strip(),
     )
@@ -166,7 +162,7 @@ def _subject(
             f"cannot render the subject template {where}",
             [Problem(where, f"{type(e).__name__}: {e}: fix the template {source!r}")],
         ) from e
-    return _SPACES.sub(" ", clean_text(text))
+    return _SPACES.sub(" ", one_line(text))
 
 
 def _budget_left(config: Config, html: str) -> int:
@@ -231,7 +227,6 @@ def render_issue(config: Config, issue: Issue, posts: Sequence[Post]) -> Rendere
         post_ids=tuple(p.id for p in chosen),
         more=more,
         level=level,
-        shared=prepare(config, newsletter, issue, subject, html, text),
     )
 
 

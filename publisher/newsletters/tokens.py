@@ -16,7 +16,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from publisher.config import Config
 from publisher.errors import ConfigError, Problem, TokenError
 
 # Shorter secrets can be guessed offline from one token.
@@ -41,9 +40,9 @@ def _how_to_set(name: str) -> str:
     )
 
 
-def load_secret(config: Config, environ: Mapping[str, str]) -> bytes:
-    """The signing secret from the environment; ConfigError saying what to set when absent."""
-    name = config.email.secret_env
+def load_secret(name: str, environ: Mapping[str, str]) -> bytes:
+    """The signing secret from the environment variable `name` ([email] secret_env);
+    ConfigError saying what to set when absent."""
     if not name:
         raise ConfigError(
             "[email] secret_env is empty: name the environment variable that holds the secret "
@@ -58,20 +57,18 @@ def load_secret(config: Config, environ: Mapping[str, str]) -> bytes:
     return value.encode("utf-8")
 
 
-def check_secret(config: Config, environ: Mapping[str, str]) -> list[Problem]:
-    """Problems with the unsubscribe secret (missing, or too short) for `publisher check`."""
-    if not config.newsletters:
-        return []
+def check_secret(name: str, environ: Mapping[str, str]) -> list[Problem]:
+    """Problems with the unsubscribe secret in variable `name` (missing, or too short)."""
     try:
-        secret = load_secret(config, environ)
+        secret = load_secret(name, environ)
     except ConfigError as e:
         return [Problem("[email] secret_env", str(e))]
     if len(secret) < MIN_SECRET_BYTES:
         return [
             Problem(
                 "[email] secret_env",
-                f"the secret in {config.email.secret_env} is {len(secret)} bytes long, "
-                f"shorter than {MIN_SECRET_BYTES}: {_how_to_set(config.email.secret_env)}",
+                f"the secret in {name} is {len(secret)} bytes long, "
+                f"shorter than {MIN_SECRET_BYTES}: {_how_to_set(name)}",
                 warning=True,
             )
         ]

@@ -1,9 +1,10 @@
-"""One message per subscriber, built from an issue rendered and encoded once.
+"""One MIME message per subscriber, built from an issue rendered and encoded once.
 
 Building a full `EmailMessage` per subscriber costs milliseconds, so `prepare` makes the
-shared bytes once: the common headers (RFC 2047 encoded by the stdlib) and both parts
-base64-encoded up to the 57-byte line before their first per-subscriber placeholder.
-`personalize` then encodes only each part's tail with the subscriber's link and address,
+shared bytes of a `RenderedIssue` once: the common headers (RFC 2047 encoded by the
+stdlib) and both parts base64-encoded up to the 57-byte line before their first
+per-subscriber placeholder.
+`address` then encodes only each part's tail with the subscriber's link and address,
 which gives exactly the bytes of encoding the whole part (base64 lines are 57 bytes).
 Korean text goes base64: quoted-printable would triple every byte.
 """
@@ -16,21 +17,24 @@ import html
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import format_datetime, parseaddr
-from typing import TYPE_CHECKING
 from urllib.parse import quote, urlsplit
 
-from publisher.config import Config, NewsletterConfig
+from publisher.config import Config
 from publisher.content.urls import iri_to_uri
-from publisher.outgoing import OutgoingMessage
+from publisher.delivery import OutgoingMessage
+from publisher.newsletters.render import RenderedIssue
+from publisher.newsletters.templates import PLACEHOLDER_EMAIL, PLACEHOLDER_UNSUBSCRIBE
+from publisher.newsletters.tokens import make_token
 from publisher.store.subscribers import Subscriber
-from publisher.templating import PLACEHOLDER_EMAIL, PLACEHOLDER_UNSUBSCRIBE
-from publisher.tokens import make_token
 
-if TYPE_CHECKING:
-    from publisher.digest import RenderedIssue
-    from publisher.newsletters import Issue
-
-__all__ = ["SharedParts", "personalize", "prepare", "preview_html", "unsubscribe_links"]
+__all__ = [
+    "SharedParts",
+    "address",
+    "personalize",
+    "prepare",
+    "preview_html",
+    "unsubscribe_links",
+]
 
 _LINE = 57  # bytes per base64 line of 76 characters
 _URL_BYTES = PLACEHOLDER_UNSUBSCRIBE.encode("ascii")
@@ -83,15 +87,10 @@ def _domain(address: str) -> str:
         return "localhost"
 
 
-def prepare(
-    config: Config,
-    newsletter: NewsletterConfig,
-    issue: Issue,
-    subject: str,
-    html_body: str,
-    text_body: str,
-) -> SharedParts:
-    """Encode the headers and body parts every subscriber's copy of `issue` shares."""
+def prepare(config: Config, rendered: RenderedIssue) -> SharedParts:
+    """Encode the headers and body parts every subscriber's copy of `rendered` shares."""
+    issue, subject = rendered.issue, rendered.subject
+    newsletter = config.newsletter(issue.newsletter_id)
     sender = _ascii_address(parseaddr(newsletter.sender)[1])
     boundary = "==_publisher_" + hashlib.sha256(issue.id.encode("utf-8")).hexdigest()[:24]
     site_host = urlsplit(config.site.url).hostname or _domain(sender)
@@ -113,8 +112,8 @@ def prepare(
         issue_id=issue.id,
         newsletter_id=newsletter.id,
         headers=headers,
-        text=_split(text_body),
-        html=_split(html_body),
+        text=_split(rendered.text),
+        html=_split(rendered.html),
         boundary=boundary.encode("ascii"),
         envelope_sender=sender,
         message_id_domain=_domain(sender),
@@ -189,9 +188,17 @@ def _fill(part: _Part, link: bytes, email: bytes) -> bytes:
 def personalize(
     config: Config, rendered: RenderedIssue, subscriber: Subscriber, secret: bytes, now: datetime
 ) -> OutgoingMessage:
-    """The finished message of `rendered` for `subscriber`, its unsubscribe token signed now."""
-    shared = rendered.shared
+    """The finished message of `rendered` for `subscriber`, its unsubscribe token signed now.
+
+    For one message; many share one `prepare` and call `address` for each subscriber.
+    """
+    shared = prepare(config, rendered)
     token = make_token(secret, subscriber.id, shared.newsletter_id, now, config.email.token_max_age)
+    return address(shared, subscriber, token)
+
+
+def address(shared: SharedParts, subscriber: Subscriber, token: str) -> OutgoingMessage:
+    """The finished message of `shared` for `subscriber`, unsubscribing with `token`."""
     url, mailto = unsubscribe_links(shared, token)
     link = url or mailto
     message_id = f"<{shared.issue_id}.{subscriber.id}@{shared.message_id_domain}>"
@@ -237,9 +244,9 @@ def personalize(
     )
 
 
-def preview_html(rendered: RenderedIssue, email: str) -> str:
+def preview_html(config: Config, rendered: RenderedIssue, email: str) -> str:
     """The issue's HTML as `email` would see it, with a dummy unsubscribe token."""
-    url, mailto = unsubscribe_links(rendered.shared, "preview")
+    url, mailto = unsubscribe_links(prepare(config, rendered), "preview")
     return rendered.html.replace(PLACEHOLDER_UNSUBSCRIBE, html.escape(url or mailto)).replace(
         PLACEHOLDER_EMAIL, html.escape(email)
     )

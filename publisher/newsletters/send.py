@@ -1,4 +1,4 @@
-"""From due newsletters to sent messages: plan, render, enqueue in one transaction, deliver.
+"""The newsletter stage: plan the due issues, render them, enqueue them, deliver what is pending.
 
 New issues are rendered before anything is written, so a broken template leaves the
 posts unannounced for the next run. Recording an issue, marking its posts announced and
@@ -6,13 +6,15 @@ writing one pending journal row per active subscriber happen in a single transac
 after a crash either all of it is there (and delivery resumes) or none of it (and the
 next run plans the issue again). Pending rows of earlier issues are sent first; their
 issue is rendered again from its stored post ids with the posts as indexed now.
+
+A dry run does all of it on a throwaway copy of the state, handing messages to nobody;
+`preview` renders what would go out now without recording anything.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,28 +23,22 @@ from typing import TYPE_CHECKING
 
 from publisher.config import Config
 from publisher.content.post import Post
-from publisher.delivery import (
-    DeliveryReport,
-    Progress,
-    check_delivery,
-    deliver,
-    open_sender,
-)
+from publisher.delivery import DeliveryReport, OutgoingMessage, check_delivery, deliver, open_sender
 from publisher.errors import Problem, PublisherError
-from publisher.newsletters import Issue, mark_announced, plan_issues
-from publisher.outgoing import OutgoingMessage
-from publisher.store import Store, journal, scratch_copy
-from publisher.store.journal import PendingSend
-from publisher.subscribers import (
+from publisher.newsletters.plan import Issue, mark_announced, plan_issues
+from publisher.newsletters.subscribers import (
     Subscriber,
     active_subscribers,
-    mark_bounced,
     sync_config_subscribers,
 )
-from publisher.tokens import load_secret
+from publisher.newsletters.tokens import load_secret, make_token
+from publisher.options import DEFAULTS, RunOptions
+from publisher.store import Store, journal, scratch_copy
+from publisher.store.journal import PendingSend
 
 if TYPE_CHECKING:
-    from publisher.digest import RenderedIssue
+    from publisher.newsletters.message import SharedParts
+    from publisher.newsletters.render import RenderedIssue
 
 log = logging.getLogger(__name__)
 
@@ -58,40 +54,43 @@ class MailReport:
 
 
 @dataclass(frozen=True)
-class _Ready:
+class Preview:
+    """An issue due now, rendered, and who would receive it (nothing recorded)."""
+
     rendered: RenderedIssue
+    audience: tuple[Subscriber, ...]
+
+
+@dataclass(frozen=True)
+class _Ready:
+    """An issue rendered and encoded once, and the subscribers it goes to by id."""
+
+    rendered: RenderedIssue
+    shared: SharedParts
     subscribers: Mapping[int, Subscriber]
 
 
 def send_newsletters(
-    config: Config,
-    posts: Sequence[Post],
-    now: datetime,
-    *,
-    only: Collection[str] | None = None,
-    dry_run: bool = False,
-    stop: Callable[[], bool] = lambda: False,
-    progress: Progress | None = None,
-    environ: Mapping[str, str] = os.environ,
+    config: Config, posts: Sequence[Post], now: datetime, options: RunOptions = DEFAULTS
 ) -> MailReport:
-    """Make the issues due at `now` (of `only` these newsletters) and send what is pending.
-
-    A dry run does all of it on a scratch copy of the state, handing messages to nobody.
-    """
-    with _open_store(config.store.path, dry_run) as store:
-        issues = due_issues(config, store, posts, now, only)
+    """Make the issues due at `now` (of the newsletters `options` names) and send what is
+    pending."""
+    with _open_store(config.store.path, options.dry_run) as store:
+        issues = due_issues(config, store, posts, now, options.wants)
         if not issues and not journal.due(store, now):
             return MailReport()
         # Settings checked before anything is recorded or sent.
         try:
-            secret = load_secret(config, environ)
+            secret = load_secret(config.email.secret_env, options.environ)
         except PublisherError as e:
             return MailReport(problems=(Problem("[email] secret_env", str(e)),))
-        unusable = check_delivery(config.delivery, environ)
+        unusable = check_delivery(config.delivery, options.environ)
         if unusable:
             return MailReport(problems=tuple(unusable))
         try:
-            sender = None if dry_run else open_sender(config.delivery, environ)
+            sender = (
+                _Rehearsal() if options.dry_run else open_sender(config.delivery, options.environ)
+            )
         except PublisherError as e:  # the checks passed a moment ago: a race with the disk
             return MailReport(problems=(Problem("[delivery]", str(e)),))
         ready, problems = _render(config, store, issues, posts)
@@ -104,10 +103,8 @@ def send_newsletters(
             _Composer(config, ready, secret, now),
             now,
             rows=[r for r in rows if r.issue_id in ready],
-            bounce=mark_bounced,
-            sender=_Rehearsal() if sender is None else sender,
-            stop=stop,
-            progress=progress,
+            sender=sender,
+            options=options,
         )
     return MailReport(
         issues=tuple(i.id for i in issues if i.id in ready),
@@ -117,18 +114,30 @@ def send_newsletters(
     )
 
 
+def preview(
+    config: Config, posts: Sequence[Post], now: datetime, only: str | None = None
+) -> tuple[Preview, ...]:
+    """The issues due at `now` (of newsletter `only`, or every one), rendered as they would go
+    out, with their audience; nothing is recorded (the state is read from a copy)."""
+    from publisher.newsletters.render import render_issue
+
+    with scratch_copy(config.store.path) as store:  # as a run would see it; nothing is kept
+        issues = due_issues(config, store, posts, now, lambda n: only in (None, n))
+        audience = {i.id: active_subscribers(store, i.newsletter_id) for i in issues}
+    return tuple(Preview(render_issue(config, i, posts), audience[i.id]) for i in issues)
+
+
 def due_issues(
     config: Config,
     store: Store,
     posts: Sequence[Post],
     now: datetime,
-    only: Collection[str] | None = None,
+    wanted: Callable[[str], bool] = lambda newsletter_id: True,
 ) -> tuple[Issue, ...]:
-    """The new issues due at `now` (of `only` these newsletters), the config's
-    [[subscribers]] added to the store first."""
+    """The new issues due at `now` of the `wanted` newsletters, the config's [[subscribers]]
+    added to the store first."""
     sync_config_subscribers(config, store, now)
-    planned = plan_issues(config, store, posts, now)
-    return tuple(i for i in planned if only is None or i.newsletter_id in only)
+    return tuple(i for i in plan_issues(config, store, posts, now) if wanted(i.newsletter_id))
 
 
 @contextmanager
@@ -155,9 +164,11 @@ class _Rehearsal:
 def _render(
     config: Config, store: Store, issues: Sequence[Issue], posts: Sequence[Post]
 ) -> tuple[dict[str, _Ready], list[Problem]]:
-    """Render each new issue once; one that fails is reported and left for the next run."""
-    # Jinja2 and the renderer load only when there is an issue to render (not on a quiet run).
-    from publisher.digest import render_issue
+    """Render and encode each new issue once; one that fails is reported and left for the
+    next run."""
+    # Jinja2, premailer and the MIME encoder load only when there is an issue to render.
+    from publisher.newsletters.message import prepare
+    from publisher.newsletters.render import render_issue
 
     ready: dict[str, _Ready] = {}
     problems: list[Problem] = []
@@ -168,7 +179,7 @@ def _render(
             problems.append(Problem(f"newsletter {issue.newsletter_id!r}", str(e)))
             continue
         subs = {s.id: s for s in active_subscribers(store, issue.newsletter_id)}
-        ready[issue.id] = _Ready(rendered, subs)
+        ready[issue.id] = _Ready(rendered, prepare(config, rendered), subs)
     return ready, problems
 
 
@@ -207,12 +218,13 @@ def _render_stored(
 ) -> dict[str, _Ready]:
     """Render the earlier issues that still have due rows, from their stored post ids."""
     known = {p.id for p in posts}
+    newsletters = {n.id for n in config.newsletters}
     found: dict[str, _Ready] = {}
     for issue_id in dict.fromkeys(r.issue_id for r in rows if r.issue_id not in ready):
         stored = journal.get_issue(store, issue_id)
         assert stored is not None  # the journal's foreign key
         shown = tuple(i for i in stored.post_ids if i in known)
-        gone = _gone(config, stored, shown)
+        gone = _gone(newsletters, stored, shown)
         if gone:
             with store.transaction():
                 for row in (r for r in rows if r.issue_id == issue_id):
@@ -232,9 +244,9 @@ def _render_stored(
     return found
 
 
-def _gone(config: Config, stored: journal.StoredIssue, shown: tuple[str, ...]) -> str:
+def _gone(newsletters: set[str], stored: journal.StoredIssue, shown: tuple[str, ...]) -> str:
     """Why an earlier issue can no longer be sent, or ''."""
-    if stored.newsletter_id not in {n.id for n in config.newsletters}:
+    if stored.newsletter_id not in newsletters:
         return f"newsletter {stored.newsletter_id!r} is no longer in the config"
     if not shown:
         return "every post it showed has been removed"
@@ -242,22 +254,24 @@ def _gone(config: Config, stored: journal.StoredIssue, shown: tuple[str, ...]) -
 
 
 class _Composer:
-    """Builds each row's message from its issue, rendered once, and the subscriber."""
+    """Builds each row's message from its issue, encoded once, and the subscriber."""
 
     def __init__(
         self, config: Config, ready: Mapping[str, _Ready], secret: bytes, now: datetime
     ) -> None:
-        from publisher.messages import personalize  # loaded only when messages are due
+        from publisher.newsletters.message import address  # loaded only when messages are due
 
-        self.config = config
         self.ready = ready
         self.secret = secret
         self.now = now
-        self.personalize = personalize
+        self.max_age = config.email.token_max_age
+        self.address = address
 
     def __call__(self, row: PendingSend) -> OutgoingMessage | None:
         ready = self.ready[row.issue_id]
         subscriber = ready.subscribers.get(row.subscriber_id)
         if subscriber is None:
             return None  # left (or bounced) since the issue was queued
-        return self.personalize(self.config, ready.rendered, subscriber, self.secret, self.now)
+        shared = ready.shared
+        token = make_token(self.secret, subscriber.id, shared.newsletter_id, self.now, self.max_age)
+        return self.address(shared, subscriber, token)

@@ -16,8 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from publisher import crontab
-from publisher.config import Config, NewsletterConfig
+from publisher.config import Config, NewsletterConfig, crontab
 from publisher.content.post import Post
 from publisher.store import Store
 from publisher.store import announced as announced_store

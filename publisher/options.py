@@ -1,0 +1,40 @@
+"""How a run is asked to go: the one options value `pipeline.run` hands down its stages."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field
+
+Progress = Callable[[int, int], None]
+"""Called with (done, total) as long work advances (a progress bar on a terminal)."""
+
+
+def _never() -> bool:
+    return False
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """What a run does beyond its config and moment.
+
+    `dry_run` renders and reports everything and writes, records and sends nothing;
+    `feeds` builds the feeds; `newsletters` names the newsletters to make and send (None:
+    every due one, empty: none); `stop()` turns true when the run must end (SIGTERM);
+    `progress` hears how a long send advances; `environ` holds the secrets.
+    """
+
+    dry_run: bool = False
+    feeds: bool = True
+    newsletters: Collection[str] | None = None
+    stop: Callable[[], bool] = _never
+    progress: Progress | None = None
+    environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
+
+    def wants(self, newsletter_id: str) -> bool:
+        """Whether this run makes and sends `newsletter_id`."""
+        return self.newsletters is None or newsletter_id in self.newsletters
+
+
+DEFAULTS = RunOptions()
+"""A whole run for real, every stage, secrets from this process's environment."""
