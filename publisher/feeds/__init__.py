@@ -44,13 +44,20 @@ class FeedReport:
     items: int = 0
 
 
-def build_feeds(config: Config, posts: Sequence[Post], *, dry_run: bool = False) -> FeedReport:
-    """Write every configured feed for `posts` (published, newest first); report what changed."""
+def build_feeds(
+    config: Config, posts: Sequence[Post], *, dry_run: bool = False, processes: int | None = None
+) -> FeedReport:
+    """Write every configured feed for `posts` (published, newest first); report what changed.
+
+    A large build is split over `processes` processes (None: one per CPU; see `parallel`).
+    """
     with gc_paused():
-        return _build(config, posts, dry_run=dry_run)
+        return _build(config, posts, dry_run=dry_run, processes=processes)
 
 
-def _build(config: Config, posts: Sequence[Post], *, dry_run: bool) -> FeedReport:
+def _build(
+    config: Config, posts: Sequence[Post], *, dry_run: bool, processes: int | None
+) -> FeedReport:
     selection = select_posts(config, posts)
     prints = Fingerprints.load(config)
     out = config.feeds.output_dir
@@ -66,7 +73,11 @@ def _build(config: Config, posts: Sequence[Post], *, dry_run: bool) -> FeedRepor
     if to_render:  # the renderers (feedgen, multiprocessing) load only when there is work
         from publisher.feeds.produce import produce_feeds
     try:
-        produced = produce_feeds(config, selection, to_render, dry_run=dry_run) if to_render else []
+        produced = (
+            produce_feeds(config, selection, to_render, dry_run=dry_run, processes=processes)
+            if to_render
+            else []
+        )
         extras_changed = put_all(extras, dry_run=dry_run)
     except OSError as e:
         raise FeedError(
