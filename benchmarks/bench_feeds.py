@@ -19,7 +19,6 @@ import argparse
 import shutil
 import tempfile
 import time
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -99,7 +98,7 @@ def main() -> None:
         edit_times = []
         for n in range(args.repeat):
             posts = list(index_site(config, NOW).posts)
-            posts[0] = replace(posts[0], title=f"{posts[0].title} ({n + 1})")
+            posts[0] = posts[0].with_details(title=f"{posts[0].title} ({n + 1})")
             t = time.perf_counter()
             edited = build_feeds(config, posts)
             edit_times.append(time.perf_counter() - t)

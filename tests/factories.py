@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from publisher.config import Config, parse_config
-from publisher.content.post import Author, Body, Image, Post
+from publisher.content.post import Author, Body, Details, Image, Post
 
 
 def make_post(**overrides: Any) -> Post:
@@ -41,7 +42,8 @@ def make_post(**overrides: Any) -> Post:
     body = fields.pop("body")
     body_format = fields.pop("body_format", "html")
     fields["body"] = body if isinstance(body, Body) else Body.of(body, body_format)
-    return Post(**fields)
+    details = {f.name: fields.pop(f.name) for f in dataclasses.fields(Details)}
+    return Post(**fields, details=Details(**details))
 
 
 def make_config(tmp_path: Path, **sections: dict[str, Any]) -> Config:

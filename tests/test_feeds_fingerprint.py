@@ -6,7 +6,6 @@ bytes differed) and a post's body (read and cleaned only when one of its feeds i
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import sqlite3
 from collections.abc import Callable
@@ -105,7 +104,7 @@ def test_a_post_edit_rewrites_its_feeds_only(tmp_path: Path) -> None:
     config = site(tmp_path)
     build_feeds(config, two_posts(tmp_path))
     posts = two_posts(tmp_path)
-    edited = [posts[0], dataclasses.replace(posts[1], title="고친 제목")]
+    edited = [posts[0], posts[1].with_details(title="고친 제목")]
     report = build_feeds(config, edited)
     assert written(tmp_path, report) == sorted(
         [f"{NEWS}/{n}" for n in ("atom.xml", "feed.json", "rss.xml")]

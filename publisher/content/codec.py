@@ -1,9 +1,9 @@
 """Posts to and from rows of plain values for the parse cache (stored with marshal).
 
 A row keeps what indexing and choosing each feed's posts read of every post (source, id,
-URL, dates, categories) as plain values and packs the rest (titles, excerpt, feature
-text, image, author, body) into one marshalled string that a post decodes only when
-something reads those fields.
+URL, dates, categories) as plain values and packs the rest, the post's `Details` (titles,
+excerpt, feature text, image, author, body), into one marshalled string: a decoded post
+holds it as `PackedDetails`, unpacked only when something reads those fields.
 """
 
 from __future__ import annotations
@@ -13,14 +13,14 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from publisher.content.post import Author, Body, Image, Post
+from publisher.content.post import Author, Body, Details, Image, PackedDetails, Post
 
 # Bump when the row layout changes; it is part of the cache fingerprint.
 LAYOUT = 4  # 4: URLs with a non-ASCII host are IDNA-encoded, not percent-encoded
 
 
 Row = tuple[Any, ...]
-Loader = Callable[[bytes], dict[str, Any]]
+Loader = Callable[[bytes], Details]
 
 
 def values(post: Post) -> Row:
@@ -66,43 +66,40 @@ def loader() -> Loader:
     """What decodes the packed part of rows; posts it decodes share equal Author values."""
     authors: dict[tuple[str, str, str], Author] = {}
 
-    def load(packed: bytes) -> dict[str, Any]:
+    def load(packed: bytes) -> Details:
         fields = marshal.loads(packed)  # noqa: S302 (our own state file)
         title, title_html, tags, excerpt, feature, image, who, fmt, path = fields
         author = authors.get(who)
         if author is None:
             author = authors[who] = Author(*who)
-        return {
-            "title": title,
-            "title_html": title_html,
-            "tags": tags,
-            "excerpt": excerpt,
-            "feature_source": feature,
-            "image": None if image is None else Image(*image),
-            "author": author,
-            "body": Body(fmt, path=path),
-        }
+        return Details(
+            title=title,
+            title_html=title_html,
+            tags=tags,
+            excerpt=excerpt,
+            feature_source=feature,
+            image=None if image is None else Image(*image),
+            author=author,
+            body=Body(fmt, path=path),
+        )
 
     return load
 
 
 def decode(rows: Iterable[Row], load: Loader) -> list[Post]:
-    """The Posts that `encode` wrote, their packed fields left for `load` to decode on use."""
+    """The Posts that `encode` wrote, their details packed for `load` to decode on use."""
     when = datetime.fromtimestamp
-    fields = (
-        (
-            {
-                "source": row[0],
-                "id": row[1],
-                "url": row[2],
-                "date": (date := when(row[3], UTC)),
-                "date_source": row[4],
-                "categories": row[5],
-                "excerpt_only": row[6],
-                "updated": date if row[7] is None else when(row[7], UTC),
-            },
-            row[8],
+    return [
+        Post(
+            source=row[0],
+            id=row[1],
+            url=row[2],
+            date=(date := when(row[3], UTC)),
+            date_source=row[4],
+            categories=row[5],
+            excerpt_only=row[6],
+            updated=date if row[7] is None else when(row[7], UTC),
+            details=PackedDetails(row[8], load),
         )
         for row in rows
-    )
-    return Post.deferred(fields, load)
+    ]

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 DateSource = Literal["front matter", "file name", "first seen"]
 BodyFormat = Literal["html", "markdown"]
@@ -59,7 +59,62 @@ class Body:
         return read_body(self.path)
 
 
-_DEFERRED = "_deferred"
+@dataclass(frozen=True)
+class Details:
+    """What a post says beyond what chooses it: titles, tags, excerpt, feature text, image,
+    author and body. Feeds and emails read them for the few posts they show."""
+
+    title: str
+    title_html: str
+    tags: tuple[str, ...]
+    excerpt: str
+    feature_source: str
+    image: Image | None
+    author: Author
+    body: Body
+
+
+class PackedDetails:
+    """A cached post's `Details` as the parse cache keeps them (one marshalled string),
+    decoded by `load` on first use and kept.
+
+    A warm index makes 10,000 posts from the cache, and feeds and emails read the details
+    of a few hundred: the others never decode theirs. Equal to, hashing like and pickled as
+    the `Details` it decodes to.
+    """
+
+    __slots__ = ("_details", "_load", "_packed")
+
+    def __init__(self, packed: bytes, load: Callable[[bytes], Details]) -> None:
+        self._packed = packed
+        self._load = load
+        self._details: Details | None = None
+
+    @property
+    def unpacked(self) -> bool:
+        """Whether the details have been decoded."""
+        return self._details is not None
+
+    def unpack(self) -> Details:
+        """The details, decoded once."""
+        if self._details is None:
+            self._details = self._load(self._packed)
+        return self._details
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, PackedDetails):
+            other = other.unpack()
+        return self.unpack() == other
+
+    def __hash__(self) -> int:
+        return hash(self.unpack())
+
+    def __repr__(self) -> str:
+        return repr(self.unpack())
+
+    def __reduce__(self) -> tuple[type[Details], tuple[Any, ...]]:
+        details = self.unpack()
+        return Details, tuple(getattr(details, f.name) for f in fields(Details))
 
 
 @dataclass(frozen=True)
@@ -67,76 +122,79 @@ class Post:
     """One published post, with every field settled.
 
     `source` is the file's path relative to the content folder (POSIX form); it keys the
-    post in the store. `title` is plain text (tags stripped, newlines collapsed) and
-    `title_html` keeps inline markup as written. Dates are aware (stored in UTC; show
-    them in the site's time zone). `excerpt` is plain text; `feature_source` is the
-    front matter `feature_text` as written (Markdown), rendered on use by `feature_html`
-    and `feature_text`. `body_html` is the body as HTML with its URLs as written (feeds
-    make them absolute when they clean it).
+    post in the store. Dates are aware (stored in UTC; show them in the site's time zone).
+    The fields that choose which posts a feed or a newsletter shows are plain; the rest
+    are `details` (perhaps still packed as the parse cache keeps them), read through the
+    properties below: `title` is plain text (tags stripped, newlines collapsed) and
+    `title_html` keeps inline markup as written; `excerpt` is plain text;
+    `feature_source` is the front matter `feature_text` as written (Markdown), rendered on
+    use by `feature_html` and `feature_text`; `body_html` is the body as HTML with its
+    URLs as written (feeds and emails make them absolute when they clean it).
     """
 
     source: str
     id: str
     url: str
-    title: str
-    title_html: str
     date: datetime
     date_source: DateSource
     updated: datetime
     categories: tuple[str, ...]
-    tags: tuple[str, ...]
-    excerpt: str
-    feature_source: str
-    image: Image | None
-    author: Author
-    body: Body
+    details: Details | PackedDetails
     excerpt_only: bool = False
 
     def __post_init__(self) -> None:
         if self.date.tzinfo is None or self.updated.tzinfo is None:
             raise ValueError(f"{self.source}: post dates must be timezone-aware")
 
-    @classmethod
-    def deferred(
-        cls, posts: Iterable[tuple[dict[str, Any], bytes]], load: Callable[[bytes], dict[str, Any]]
-    ) -> list[Post]:
-        """Posts holding their `fields` now and the rest `packed`, decoded by `load` on first use.
+    @property
+    def unpacked(self) -> Details:
+        """The details, decoded if they were still packed."""
+        details = self.details
+        return details.unpack() if isinstance(details, PackedDetails) else details
 
-        A warm index makes 10,000 posts from the parse cache, and feeds and emails read the
-        titles, excerpts and images of a few hundred: the others never decode theirs. Each
-        `fields` must hold `excerpt_only` (it has a class default) and aware dates;
-        `load(packed)` returns every other field. A post is the same value either way:
-        equal, hashable, printable and `dataclasses.replace`-able like one built whole.
-        """
-        made: list[Post] = []
-        new, set_dict = object.__new__, object.__setattr__
-        for fields, packed in posts:
-            post = new(cls)
-            fields[_DEFERRED] = (load, packed)
-            set_dict(post, "__dict__", fields)
-            made.append(post)
-        return made
+    def with_details(self, **changes: Any) -> Post:
+        """This post with some details changed (`title=...`)."""
+        return replace(self, details=replace(self.unpacked, **changes))
 
-    def __getstate__(self) -> dict[str, Any]:
-        # A pickled post is whole: the decoder of the parse cache does not travel.
-        if _DEFERRED in self.__dict__:
-            self.title  # noqa: B018 (decodes the rest)
-        return {k: v for k, v in self.__dict__.items() if k != _DEFERRED}
+    @property
+    def title(self) -> str:
+        """Plain text: tags stripped, whitespace collapsed."""
+        return self.unpacked.title
 
-    if not TYPE_CHECKING:  # hidden from mypy, which would let any attribute name through
+    @property
+    def title_html(self) -> str:
+        """The title with its inline markup as written."""
+        return self.unpacked.title_html
 
-        def __getattr__(self, name: str) -> Any:
-            # Reached only for a field missing from the instance: a deferred post's rest.
-            fields = self.__dict__
-            deferred = fields.get(_DEFERRED)
-            if deferred is None or name.startswith("__"):
-                raise AttributeError(name)
-            load, packed = deferred
-            fields.update(load(packed))  # left in place: another thread may be here too
-            try:
-                return fields[name]
-            except KeyError:
-                raise AttributeError(name) from None
+    @property
+    def tags(self) -> tuple[str, ...]:
+        """Tags, as written."""
+        return self.unpacked.tags
+
+    @property
+    def excerpt(self) -> str:
+        """Plain text."""
+        return self.unpacked.excerpt
+
+    @property
+    def feature_source(self) -> str:
+        """The front matter `feature_text` as written (Markdown)."""
+        return self.unpacked.feature_source
+
+    @property
+    def image(self) -> Image | None:
+        """The post's image, if any."""
+        return self.unpacked.image
+
+    @property
+    def author(self) -> Author:
+        """Who wrote it."""
+        return self.unpacked.author
+
+    @property
+    def body(self) -> Body:
+        """The body, read from its file on first use."""
+        return self.unpacked.body
 
     @property
     def body_format(self) -> BodyFormat:

@@ -22,7 +22,7 @@ from publisher.content.html import (
     markdown_to_html,
     truncate_words,
 )
-from publisher.content.post import Author, Body, BodyFormat, DateSource, Image, Post
+from publisher.content.post import Author, Body, BodyFormat, DateSource, Details, Image, Post
 from publisher.content.source import RawPost, SourceFile
 from publisher.content.urls import expand_permalink, site_url, slugify
 from publisher.errors import Problem
@@ -139,18 +139,20 @@ def settle(
         source=source.rel,
         id=post_id or url,
         url=url,
-        title=title,
-        title_html=title_html,
         date=date.astimezone(UTC),
         date_source=date_source,
         updated=updated.astimezone(UTC),
         categories=categories,
-        tags=tags,
-        excerpt=excerpt,
-        feature_source=str(feature_source or ""),
-        image=image,
-        author=author,
-        body=Body(body_format, path=source.path),
+        details=Details(
+            title=title,
+            title_html=title_html,
+            tags=tags,
+            excerpt=excerpt,
+            feature_source=str(feature_source or ""),
+            image=image,
+            author=author,
+            body=Body(body_format, path=source.path),
+        ),
         excerpt_only=excerpt_only,
     )
 

@@ -20,7 +20,7 @@ from markupsafe import Markup, escape
 
 from publisher.config import Config, NewsletterConfig
 from publisher.content.clean import clean_html, one_line
-from publisher.content.post import Author, Body, Image, Post
+from publisher.content.post import Author, Body, Details, Image, Post
 from publisher.content.urls import site_url
 from publisher.errors import Problem, PublisherError, TemplateError
 from publisher.newsletters.plan import Issue
@@ -237,25 +237,25 @@ def _sample_posts(config: Config) -> list[Post]:
         source="sample.md",
         id=config.site.url + "sample/1/",
         url=config.site.url + "sample/1/",
-        title="<Sample> & title",
-        title_html="&lt;Sample&gt; &amp; title",
         date=when,
         date_source="front matter",
         updated=when,
         categories=("News",),
-        tags=(),
-        excerpt="A sample excerpt.",
-        feature_source="A *sample* feature text.",
-        image=Image(url=config.site.url + "sample.jpg", mime_type="image/jpeg"),
-        author=Author(name="Sample"),
-        body=Body.of("<p>Sample.</p>", "html"),
+        details=Details(
+            title="<Sample> & title",
+            title_html="&lt;Sample&gt; &amp; title",
+            tags=(),
+            excerpt="A sample excerpt.",
+            feature_source="A *sample* feature text.",
+            image=Image(url=config.site.url + "sample.jpg", mime_type="image/jpeg"),
+            author=Author(name="Sample"),
+            body=Body.of("<p>Sample.</p>", "html"),
+        ),
     )
     second = replace(
-        base,
+        base.with_details(image=None, feature_source=""),
         id=base.id.replace("/1/", "/2/"),
         url=base.url.replace("/1/", "/2/"),
-        image=None,
-        feature_source="",
     )
     return [base, second]
 
