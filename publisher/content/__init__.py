@@ -86,10 +86,11 @@ def _index(
         )
     now = now.replace(microsecond=0)  # first-seen dates are stored to the second
     ctx, problems = settle_context(config)
-    fingerprint = _fingerprint(config, ctx)
+    fingerprint = _fingerprint(content_dir, ctx)
+    shown = _Shown(config.path.parent, content_dir)
     files, unreadable = discover(content_dir, drafts=drafts)
     for rel, message in unreadable:
-        problems.append(Problem(_display_rel(config, content_dir / rel), message))
+        problems.append(Problem(shown(rel), message))
     cache = load_cache(store, fingerprint)
 
     # Unchanged files (same size and modification time) come from the cache; the others are
@@ -114,7 +115,7 @@ def _index(
         # order: a dateless archive keeps the order ties would give it, no two posts share
         # a date (feeds must not), and none is dated later than the run that saw it.
         seen = now - timedelta(seconds=len(new_ids))
-        readable, post = _read_one(source, ctx, seen, known, problems, config)
+        readable, post = _read_one(source, ctx, seen, known, problems, shown)
         if not readable:
             continue  # a broken file is read again next run, never cached
         fresh[source.rel] = (source.size, source.mtime_ns, encode(post))
@@ -133,7 +134,7 @@ def _index(
     if misses:
         in_order.sort(key=_by_source)
     twins: list[Problem] = []
-    posts = _without_duplicates(in_order, config, twins)
+    posts = _without_duplicates(in_order, shown, twins)
     left_out: set[str] = set()
     if twins:
         # A post left out is not seen yet: no identity, URL or cache entry is kept for it, so
@@ -145,7 +146,7 @@ def _index(
     for rel, (old_url, new_url) in moved.items():
         problems.append(
             Problem(
-                _display_rel(config, content_dir / rel),
+                shown(rel),
                 f"the URL changed from {old_url} to {new_url}: the post keeps its id, "
                 "so readers will not see it twice; give the old URL a redirect",
                 warning=True,
@@ -161,7 +162,7 @@ def _index(
             winner = stored.get(ident.source)
             if winner is not None and winner != ident:
                 source = next(f for f in files if f.rel == ident.source)
-                _, post = _read_one(source, ctx, winner.first_seen, winner, problems, config)
+                _, post = _read_one(source, ctx, winner.first_seen, winner, problems, shown)
                 if post is not None:
                     replaced[source.rel] = post
                     fresh[source.rel] = (source.size, source.mtime_ns, encode(post))
@@ -200,18 +201,18 @@ def _read_one(
     now: datetime,
     known: Identity | None,
     problems: list[Problem],
-    config: Config,
+    shown: _Shown,
 ) -> tuple[bool, Post | None]:
     """Read and settle one file: (readable, the post or None when it is not a published post)."""
     try:
         raw = read_post(source)
     except SourceProblem as e:
-        problems.append(Problem(_display(config, source), e.message, line=e.line))
+        problems.append(Problem(shown(source.rel), e.message, line=e.line))
         return False, None
     except OSError as e:
         problems.append(
             Problem(
-                _display(config, source),
+                shown(source.rel),
                 f"cannot read the file ({e.strerror}): check its permissions",
             )
         )
@@ -227,31 +228,40 @@ def _read_one(
             stored_id=known.id if known else None,
         )
     except PostProblems as e:
-        where = _display(config, source)
+        where = shown(source.rel)
         problems.extend(Problem(where, message, line=line) for line, message in e.problems)
         return False, None
     return True, post
 
 
-def _display(config: Config, source: SourceFile) -> str:
-    """The file as the user knows it: relative to the config file's folder when inside it."""
-    return _display_rel(config, config.content.dir / source.rel)
+@dataclass(frozen=True)
+class _Shown:
+    """A post file as the user knows it: relative to the config file's folder when inside."""
+
+    base: Path
+    content_dir: Path
+
+    def __call__(self, rel: str) -> str:
+        path = self.content_dir / rel
+        try:
+            return path.relative_to(self.base).as_posix()
+        except ValueError:
+            return str(path)
 
 
-def _without_duplicates(posts: list[Post], config: Config, problems: list[Problem]) -> list[Post]:
+def _without_duplicates(posts: list[Post], shown: _Shown, problems: list[Problem]) -> list[Post]:
     """Keep the first post (by path) of any that share an id or URL; report the others."""
     by_id: dict[str, Post] = {}
     by_url: dict[str, Post] = {}
     kept: list[Post] = []
-    content = config.content.dir
     for post in posts:
         twin = by_id.get(post.id) or by_url.get(post.url)
         if twin is not None:
             what = "URL" if twin.url == post.url else "id"
             problems.append(
                 Problem(
-                    _display_rel(config, content / post.source),
-                    f"has the same {what} as {_display_rel(config, content / twin.source)} "
+                    shown(post.source),
+                    f"has the same {what} as {shown(twin.source)} "
                     f"({post.id if what == 'id' else post.url}): give one of them another "
                     "'permalink' or 'id'; it is left out until then",
                 )
@@ -263,14 +273,7 @@ def _without_duplicates(posts: list[Post], config: Config, problems: list[Proble
     return kept
 
 
-def _display_rel(config: Config, path: Path) -> str:
-    try:
-        return path.relative_to(config.path.parent).as_posix()
-    except ValueError:
-        return str(path)
-
-
-def _fingerprint(config: Config, ctx: SettleContext) -> str:
+def _fingerprint(content_dir: Path, ctx: SettleContext) -> str:
     """Everything a cached Post depends on besides its own file."""
-    parts = [__version__, str(LAYOUT), sys.version, repr(ctx), str(config.content.dir)]
+    parts = [__version__, str(LAYOUT), sys.version, repr(ctx), str(content_dir)]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()

@@ -67,7 +67,7 @@ def _build(
     if config.feeds.stylesheet:
         extras.append((out / STYLESHEET_NAME, stylesheet_bytes()))
     if config.feeds.discovery_name:
-        snippet = discovery_snippet(feed_title(config, ""), feed_files(config, ""))
+        snippet = discovery_snippet(feed_title(config.site.title, ""), feed_files(config, ""))
         extras.append((out / config.feeds.discovery_name, snippet))
     to_render = [f for f in stale if f[1]]
     if to_render:  # the renderers (feedgen, multiprocessing) load only when there is work

@@ -71,7 +71,7 @@ class Fingerprints:
                 recorded = load_fingerprints(store, str(config.feeds.output_dir.resolve()))
         except (StoreError, sqlite3.Error) as e:
             # Store.open wraps its errors; a query's (a damaged table, a lock) arrive raw.
-            log.debug("%s: every feed is rendered", _store_problem(config, e))
+            log.debug("%s: every feed is rendered", _store_problem(config.store.path, e))
             return cls(config, {})
         return cls(config, recorded)
 
@@ -116,7 +116,7 @@ class Fingerprints:
             # The feeds themselves are written; only the next run's shortcut is lost.
             log.warning(
                 "%s: cannot keep the feed fingerprints: the next run renders every feed again",
-                _store_problem(self._config, e),
+                _store_problem(self._config.store.path, e),
             )
 
     def _post_key(self, selection: Selection, post: Post) -> bytes:
@@ -139,11 +139,11 @@ class Fingerprints:
         return key
 
 
-def _store_problem(config: Config, error: Exception) -> str:
-    """What went wrong with the state file: a StoreError names it, a raw sqlite3 error not."""
+def _store_problem(path: Path, error: Exception) -> str:
+    """What went wrong with the state file at `path`: a StoreError names it, sqlite3's not."""
     if isinstance(error, StoreError):
         return str(error)
-    return f"{config.store.path}: {error}"
+    return f"{path}: {error}"
 
 
 def stamp(path: str | Path) -> Stamp | None:

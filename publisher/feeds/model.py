@@ -234,14 +234,14 @@ def feed_files(config: Config, slug: str) -> tuple[FeedFile, ...]:
         "json": config.feeds.json_name,
     }
     return tuple(
-        FeedFile(fmt, folder / names[fmt], public_url(config, folder / names[fmt]))
+        FeedFile(fmt, folder / names[fmt], public_url(config.site.url, folder / names[fmt]))
         for fmt in dict.fromkeys(config.feeds.formats)
     )
 
 
-def feed_title(config: Config, category: str) -> str:
+def feed_title(site_title: str, category: str) -> str:
     """The title of the site feed (`category` empty) or of one category's."""
-    title = one_line(config.site.title)
+    title = one_line(site_title)
     return f"{title} – {category}" if category else title
 
 
@@ -250,16 +250,18 @@ def make_feed(config: Config, plan: FeedPlan, items: list[FeedItem]) -> Feed:
     site = config.site
     category, slug = plan.category, plan.slug
     return Feed(
-        id=public_url(config, PurePosixPath(config.feeds.category_dir, slug)) if slug else site.url,
+        id=public_url(site.url, PurePosixPath(config.feeds.category_dir, slug))
+        if slug
+        else site.url,
         category=category,
-        title=feed_title(config, category),
+        title=feed_title(site.title, category),
         subtitle=one_line(site.description),
         home_url=site.url,
         language=site.language,
         icon=site_url(site.icon, site.url) if site.icon else "",
         logo=site_url(site.logo, site.url) if site.logo else "",
         hub=config.feeds.websub_hub,
-        stylesheet_url=public_url(config, PurePosixPath(STYLESHEET_NAME))
+        stylesheet_url=public_url(site.url, PurePosixPath(STYLESHEET_NAME))
         if config.feeds.stylesheet
         else "",
         # The newest change among the items, never the clock: an unchanged site rebuilds
@@ -275,10 +277,10 @@ def make_feed(config: Config, plan: FeedPlan, items: list[FeedItem]) -> Feed:
 _NO_ITEMS = datetime.fromisoformat("2000-01-01T00:00:00+00:00")
 
 
-def public_url(config: Config, path: PurePosixPath) -> str:
+def public_url(site_url: str, path: PurePosixPath) -> str:
     """The public URL of a path under the output folder: site URL + path, percent-encoded."""
     text = path.as_posix()
-    return config.site.url + ("" if text == "." else quote(text + ("/" if not path.suffix else "")))
+    return site_url + ("" if text == "." else quote(text + ("/" if not path.suffix else "")))
 
 
 __all__ = [

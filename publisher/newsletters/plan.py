@@ -14,7 +14,7 @@ import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 
 from publisher.config import Config, NewsletterConfig, crontab
 from publisher.content.post import Post
@@ -64,10 +64,11 @@ def issue_id(newsletter_id: str, post_ids: Sequence[str]) -> str:
 
 
 def due_since(
-    config: Config, store: Store, newsletter: NewsletterConfig, now: datetime
+    tz: tzinfo, store: Store, newsletter: NewsletterConfig, now: datetime
 ) -> datetime | None:
-    """The fire time that makes this newsletter due at `now`, or None when it is not due."""
-    fired = crontab.last_fire(newsletter.schedule, config.site.tz, now)
+    """The fire time that makes this newsletter due at `now` (its schedule read in `tz`), or
+    None when it is not due."""
+    fired = crontab.last_fire(newsletter.schedule, tz, now)
     if fired is None:
         return None
     last = announced_store.last_issue(store, newsletter.id)
@@ -107,7 +108,7 @@ def plan_issues(
     """The issues due at `now`, one per due newsletter with something new; writes nothing."""
     issues = []
     for newsletter in config.newsletters:
-        fired = due_since(config, store, newsletter, now)
+        fired = due_since(config.site.tz, store, newsletter, now)
         if fired is None:
             log.debug("%s: not due at %s", newsletter.id, now.isoformat())
             continue

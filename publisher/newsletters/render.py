@@ -123,7 +123,7 @@ def _context(
     return {
         "site": site,
         "newsletter": newsletter,
-        "lang": _lang(config),
+        "lang": _lang(site.language),
         "labels": labels,
         "posts": views,
         "post": views[0],
@@ -138,15 +138,16 @@ def _context(
     }
 
 
-def _lang(config: Config) -> str:
-    return config.site.language.split("-")[0].lower()
+def _lang(language: str) -> str:
+    """'ko-KR' -> 'ko': the labels' key."""
+    return language.split("-")[0].lower()
 
 
 def _render(config: Config, name: str, context: dict[str, Any]) -> str:
     try:
         return environment(config).get_template(name).render(context)
     except Exception as e:  # any template mistake becomes a problem naming file and line
-        problem = template_problem(config, e, name)
+        problem = template_problem(config.email.templates_dir, e, name)
         raise TemplateError(f"cannot render the email template {name!r}", [problem]) from e
 
 
@@ -165,9 +166,10 @@ def _subject(
     return _SPACES.sub(" ", one_line(text))
 
 
-def _budget_left(config: Config, html: str) -> int:
+def _budget_left(budget: int, html: str) -> int:
+    """Bytes left of `budget` ([email] max_html_bytes) once each subscriber's parts are in."""
     extra = sum(html.count(p) * room for p, room in _PER_PLACEHOLDER.items())
-    return config.email.max_html_bytes - len(html.encode("utf-8")) - extra
+    return budget - len(html.encode("utf-8")) - extra
 
 
 def render_issue(config: Config, issue: Issue, posts: Sequence[Post]) -> RenderedIssue:
@@ -184,7 +186,9 @@ def render_issue(config: Config, issue: Issue, posts: Sequence[Post]) -> Rendere
     name = newsletter.template_alert if alert else newsletter.template_digest
     subject_key = "subject_alert" if alert else "subject_digest"
     more = issue.more
-    labels = load_labels(config, _lang(config))  # once: every attempt shows the same words
+    labels = load_labels(
+        config, _lang(config.site.language)
+    )  # once: every attempt shows the same words
 
     def attempt(level: Level) -> tuple[str, dict[str, Any]]:
         views = [_view(p, level) for p in chosen]
@@ -196,7 +200,7 @@ def render_issue(config: Config, issue: Issue, posts: Sequence[Post]) -> Rendere
     html, context = attempt(level)
     # Without a feature text, excerpts-only is what "full" already showed: not worth rendering
     # and inlining again.
-    if _budget_left(config, html) < 0 and any(p.feature_text for p in chosen):
+    if _budget_left(config.email.max_html_bytes, html) < 0 and any(p.feature_text for p in chosen):
         log.warning(
             "%s: the HTML is %d bytes, over the %d-byte budget: showing excerpts only",
             issue.id,
@@ -205,13 +209,13 @@ def render_issue(config: Config, issue: Issue, posts: Sequence[Post]) -> Rendere
         )
         level = "excerpts"
         html, context = attempt(level)
-    while _budget_left(config, html) < 0 and len(chosen) > 1:
+    while _budget_left(config.email.max_html_bytes, html) < 0 and len(chosen) > 1:
         level = "fewer posts"
         chosen, more = chosen[:-1], more + 1
         html, context = attempt(level)
     if level == "fewer posts":
         log.warning("%s: over budget with every excerpt: showing %d posts", issue.id, len(chosen))
-    if _budget_left(config, html) < 0:
+    if _budget_left(config.email.max_html_bytes, html) < 0:
         log.warning(
             "%s: the HTML is still over %d bytes with one post: sending it anyway",
             issue.id,
@@ -230,13 +234,13 @@ def render_issue(config: Config, issue: Issue, posts: Sequence[Post]) -> Rendere
     )
 
 
-def _sample_posts(config: Config) -> list[Post]:
+def _sample_posts(site_url: str) -> list[Post]:
     """Two posts shaped like real ones, to try the templates on."""
     when = datetime(2024, 6, 19, 10, 0, tzinfo=UTC)
     base = Post(
         source="sample.md",
-        id=config.site.url + "sample/1/",
-        url=config.site.url + "sample/1/",
+        id=site_url + "sample/1/",
+        url=site_url + "sample/1/",
         date=when,
         date_source="front matter",
         updated=when,
@@ -247,7 +251,7 @@ def _sample_posts(config: Config) -> list[Post]:
             tags=(),
             excerpt="A sample excerpt.",
             feature_source="A *sample* feature text.",
-            image=Image(url=config.site.url + "sample.jpg", mime_type="image/jpeg"),
+            image=Image(url=site_url + "sample.jpg", mime_type="image/jpeg"),
             author=Author(name="Sample"),
             body=Body.of("<p>Sample.</p>", "html"),
         ),
@@ -274,7 +278,7 @@ def check_templates(config: Config) -> list[Problem]:
             )
         ]
     problems: list[Problem] = []
-    samples = _sample_posts(config)
+    samples = _sample_posts(config.site.url)
     when = samples[0].date
     for newsletter in config.newsletters:
         for shown, more_ids in ((samples[:1], ()), (samples, ("extra",))):

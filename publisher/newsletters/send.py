@@ -17,7 +17,7 @@ import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -100,7 +100,7 @@ def send_newsletters(
         report = deliver(
             config.delivery,
             store,
-            _Composer(config, ready, secret, now),
+            _Composer(ready, secret, now, config.email.token_max_age),
             now,
             rows=[r for r in rows if r.issue_id in ready],
             sender=sender,
@@ -257,14 +257,14 @@ class _Composer:
     """Builds each row's message from its issue, encoded once, and the subscriber."""
 
     def __init__(
-        self, config: Config, ready: Mapping[str, _Ready], secret: bytes, now: datetime
+        self, ready: Mapping[str, _Ready], secret: bytes, now: datetime, max_age: timedelta
     ) -> None:
         from publisher.newsletters.message import address  # loaded only when messages are due
 
         self.ready = ready
         self.secret = secret
         self.now = now
-        self.max_age = config.email.token_max_age
+        self.max_age = max_age
         self.address = address
 
     def __call__(self, row: PendingSend) -> OutgoingMessage | None:

@@ -75,7 +75,7 @@ def load_labels(config: Config, lang: str) -> Any:
         module = environment(config).get_template("labels.j2").make_module({"lang": lang})
         return getattr(module, "t")  # noqa: B009 (set by the template, unknown to type checkers)
     except Exception as e:  # any template mistake becomes a problem naming file and line
-        problem = template_problem(config, e, "labels.j2")
+        problem = template_problem(config.email.templates_dir, e, "labels.j2")
         raise TemplateError("cannot load the email labels 'labels.j2'", [problem]) from e
 
 
@@ -100,9 +100,9 @@ def inline_css(html: str) -> str:
     )
 
 
-def template_problem(config: Config, error: BaseException, name: str) -> Problem:
-    """A Problem naming the template file and line an error came from, and the way out."""
-    folder = config.email.templates_dir
+def template_problem(folder: Path, error: BaseException, name: str) -> Problem:
+    """A Problem naming the template file (in `folder`) and line an error came from, and the
+    way out."""
     if isinstance(error, jinja2.TemplateNotFound):
         return Problem(
             str(folder / error.name) if error.name else str(folder),
