@@ -1,5 +1,11 @@
 """The indexer: every post file under the content folder -> `Post` values, newest first.
 
+    source.py   find the files, split front matter from body (with line numbers)
+    settle.py   every field of one post: dates.py, urls.py (permalinks, absolute URLs),
+                html.py (Markdown, excerpts)
+    post.py     the `Post` value every later stage reads; codec.py packs it for the cache
+    clean.py    text and HTML made safe for readers, shared by feeds and emails
+
 Unchanged files (same size and modification time, same settings) come from the parse
 cache in the store, so a warm run parses nothing. One bad file becomes a `Problem` and
 never stops the others.

@@ -1,4 +1,8 @@
-"""Send what the journal holds as pending, each message once: to the outbox or over SMTP.
+"""Transport only: hand ready messages to the outbox or an SMTP server, each once.
+
+It knows nothing of templates or subscribers' choices: `publisher.newsletters` builds each
+`OutgoingMessage`; this package moves its bytes (outbox.py, smtp.py) and records each
+row's fate in the send journal.
 
 `deliver` walks the due rows of the send journal (older issues first) and, for each, asks
 `compose` for the message, hands it over, and records the outcome in its own small

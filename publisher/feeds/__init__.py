@@ -1,11 +1,12 @@
 """Atom, RSS and JSON feeds, site-wide and per category, from the indexed posts.
 
 `build_feeds` chooses the posts of each feed (`model`), skips the files whose inputs and
-on-disk state match the last build's (`fingerprint`), and for the rest (`produce`, in two
-processes for large builds) cleans and renders each post once in every configured format
-(`render`: `items`, `clean`, `xmlfeeds`, `jsonfeed`), puts each feed's document together
-around its posts' entries and writes only the files whose bytes changed (`output`), so a
-run with nothing new touches nothing and WebSub hears only of real changes.
+on-disk state match the last build's (`fingerprint`), and for the rest (`produce`, split
+over processes for large builds by `publisher.parallel`) cleans and renders each post once
+in every configured format (`render`: `items`, with `content.clean`; `xmlfeeds`,
+`jsonfeed`), puts each feed's document together around its posts' entries and writes only
+the files whose bytes changed (`output`), so a run with nothing new touches nothing and
+WebSub (`websub`) hears only of real changes.
 """
 
 from __future__ import annotations
