@@ -56,9 +56,11 @@ term = ["RSS"]
 [taxonomies]
 category = "categories"
 
-# Like publisher: a front matter date, else the file name's, else first seen (the mtime).
+# Like publisher: a front matter date, else the file name's, else first seen (the mtime);
+# a post is not published before its date, whichever gave it.
 [frontmatter]
 date = [":filename", ":default", ":fileModTime"]
+publishDate = [":filename", ":default"]
 
 # Posts get a permalink but no page of their own.
 [[cascade]]
