@@ -37,7 +37,7 @@ CORPUS = Path(__file__).resolve().parent / "corpus"
 PUBLISHER = str(Path(sys.executable).with_name("publisher"))
 HUGO = shutil.which("hugo") or "/usr/bin/hugo"
 SECRET = "bench-hugo-secret-0123456789abcdef0123456789"
-NOTHING_NEW_TARGETS = {10_000: 0.1, 100_000: 0.03}
+NOTHING_NEW = {10_000: 0.1, 100_000: 0.03}
 
 HUGO_CONFIG = """\
 baseURL = "https://newsdao.kr/"
@@ -191,13 +191,24 @@ class Sides:
         )
 
 
-def row(work: str, ours: str, theirs: str, ratio: float, target: float | None) -> str:
-    """One line of the Markdown table; the target is reported, never asserted."""
-    if target is None:
-        verdict = "-"
-    else:
-        verdict = f"<= {target:g}x: {'met' if ratio <= target else 'not met'}"
-    return f"| {work} | {ours} | {theirs} | {ratio:.2f}x | {verdict} |"
+def load() -> str:
+    """The load averages: other work on the machine slows Hugo (both cores) the most."""
+    return "load average " + " ".join(f"{n:.2f}" for n in os.getloadavg())
+
+
+def row(work: str, pairs: list[tuple[float, float]], unit: str, target: float | None) -> str:
+    """One line of the table: each side's median and the median of the per-pair ratios;
+    the target is reported, never asserted."""
+    ours, theirs = median(p for p, _h in pairs), median(h for _p, h in pairs)
+    ratio = median(p / h for p, h in pairs)
+    verdict = (
+        "-" if target is None else f"<= {target:g}x: " + ("met" if ratio <= target else "not met")
+    )
+    digits = 0 if unit == "MiB" else 2
+    return (
+        f"| {work} | {ours:.{digits}f} {unit} | {theirs:.{digits}f} {unit} "
+        f"| {ratio:.2f}x | {verdict} |"
+    )
 
 
 def main() -> None:
@@ -208,7 +219,7 @@ def main() -> None:
 
     sides = Sides(prepare(args.count))
     version = subprocess.run([HUGO, "version"], capture_output=True, text=True).stdout
-    print(f"{args.count} posts, {args.pairs} pairs; {version.strip()}", flush=True)
+    print(f"{args.count} posts, {args.pairs} pairs; {version.strip()}; {load()}", flush=True)
 
     sides.publisher_cold()  # warm-ups: the page cache, Python's bytecode
     sides.hugo_cold()
@@ -229,41 +240,22 @@ def main() -> None:
             flush=True,
         )
 
-    def seconds(pairs: list[tuple[Run, Run]], side: int) -> str:
-        return f"{median(p[side].seconds for p in pairs):.2f} s"
-
-    def mib(side: int) -> str:
-        return f"{median(p[side].max_rss_kib for p in build) / 1024:.0f} MiB"
-
-    nothing_target = NOTHING_NEW_TARGETS.get(args.count)
-    posts = f"{args.count:,} posts"
-    print()
-    print("| work | publisher | Hugo | ratio | target |")
-    print("| --- | --- | --- | --- | --- |")
-    for line in (
-        row(
-            f"{posts}, cold `publisher build` vs cold Hugo build",
-            seconds(build, 0),
-            seconds(build, 1),
-            median(p.seconds / h.seconds for p, h in build),
-            0.5,
+    cold = [(p.seconds, h.seconds) for p, h in build]
+    again = [(p.seconds, h.seconds) for p, h in nothing_new]
+    peak = [(p.max_rss_kib / 1024, h.max_rss_kib / 1024) for p, h in build]
+    print("\n| work | publisher | Hugo | ratio | target |\n| --- | --- | --- | --- | --- |")
+    for work, pairs, unit, target in (
+        ("cold `publisher build` vs cold Hugo build", cold, "s", 0.5),
+        (
+            "`publisher run` with nothing new vs Hugo's cold build",
+            again,
+            "s",
+            NOTHING_NEW.get(args.count),
         ),
-        row(
-            f"{posts}, `publisher run` with nothing new vs Hugo's cold build",
-            seconds(nothing_new, 0),
-            seconds(nothing_new, 1),
-            median(p.seconds / h.seconds for p, h in nothing_new),
-            nothing_target,
-        ),
-        row(
-            f"{posts}, peak memory (max RSS of the process tree), cold",
-            mib(0),
-            mib(1),
-            median(p.max_rss_kib / h.max_rss_kib for p, h in build),
-            0.25,
-        ),
+        ("peak memory (max RSS of the process tree), cold", peak, "MiB", 0.25),
     ):
-        print(line)
+        print(row(f"{args.count:,} posts, {work}", pairs, unit, target))
+    print(f"\nat the end: {load()}")
 
 
 if __name__ == "__main__":
