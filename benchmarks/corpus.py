@@ -15,6 +15,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 SEEDS = Path(__file__).resolve().parent.parent / "content"
+EXAMPLE = SEEDS.parent / "config.example.toml"
 
 _WORDS = (
     "북한 러시아 평양 정상회담 협정 체결 군사 지원 조항 기술 협력 가능성 시사 김정은 푸틴 "
@@ -43,8 +44,21 @@ def _body(rng: random.Random, image: str) -> str:
     return "".join(parts)
 
 
-def generate(dest: Path, count: int, *, categories: int = 50, seed: int = 1) -> None:
-    """Write `count` posts under dest/content and a dest/publisher.toml pointing at them."""
+def _example_newsletters() -> str:
+    """The example config from its [email] table on (newsletters, subscriber, delivery,
+    schedule), its templates_dir made absolute so it works from any folder."""
+    text = EXAMPLE.read_text(encoding="utf-8")
+    text = text[text.index("\n[email]\n") :]
+    templates = EXAMPLE.parent / "email_templates"
+    return text.replace('templates_dir = "email_templates"', f"templates_dir = '{templates}'")
+
+
+def generate(
+    dest: Path, count: int, *, categories: int = 50, seed: int = 1, newsletters: bool = False
+) -> None:
+    """Write `count` posts under dest/content and a dest/publisher.toml pointing at them;
+    with `newsletters`, the config also gets the example's [email], [[newsletters]],
+    [[subscribers]] and [delivery] tables."""
     rng = random.Random(seed)
     content = dest / "content"
     content.mkdir(parents=True, exist_ok=True)
@@ -100,7 +114,8 @@ def generate(dest: Path, count: int, *, categories: int = 50, seed: int = 1) -> 
                 'output_dir = "public"',
                 "",
             ]
-        ),
+        )
+        + (_example_newsletters() if newsletters else ""),
         encoding="utf-8",
     )
 
