@@ -225,7 +225,10 @@ class NewsletterConfig(Section):
     sender: str
     reply_to: str = ""
     subject_alert: str = "[{{ labels.alert }}] {{ post.title }}"
-    subject_digest: str = "[{{ newsletter.name }}] {{ labels.digest_subject | format(count) }}"
+    # Led by the newest headline: "[뉴스다오 속보] 제목 외 2건".
+    subject_digest: str = (
+        "[{{ newsletter.name }}] {{ post.title }} {{ labels.and_others | format(count - 1) }}"
+    )
     template_alert: str = "alert"
     template_digest: str = "digest"
 
