@@ -216,4 +216,4 @@ def test_a_site_relative_logo_sits_under_the_site_url_in_emails_as_in_feeds(
     site = {"url": "https://example.com/blog", "logo": "/assets/img/logo.png"}
     config = email_config(tmp_path, site=site)
     rendered = render(config, [post_at(1, T0)])
-    assert '<img src="https://example.com/blog/assets/img/logo.png"' in rendered.html
+    assert '<img class="logo" src="https://example.com/blog/assets/img/logo.png"' in rendered.html

@@ -231,6 +231,8 @@ class NewsletterConfig(Section):
     )
     template_alert: str = "alert"
     template_digest: str = "digest"
+    # The sender's contact line in the footer for this newsletter ('': [email] contact_line).
+    contact_line: str = ""
 
     @field_validator("schedule")
     @classmethod
@@ -273,6 +275,9 @@ class EmailConfig(Section):
     unsubscribe_mailto: str = ""
     token_max_age: Duration = timedelta(days=365)
     max_html_bytes: int = Field(default=100_000, ge=10_000)
+    # Who sends the emails and where to reach them (a postal address, as CAN-SPAM asks):
+    # one line in every email's footer ('': none).
+    contact_line: str = ""
 
     @field_validator("unsubscribe_mailto")
     @classmethod
