@@ -156,6 +156,8 @@ class ContentConfig(Section):
     excerpt_length: int = Field(default=200, ge=0)
     authors_file: RelPath | None = None
     static_dir: RelPath | None = None
+    # The Jekyll site's _config.yml (found beside `dir` when not given; see config/jekyll.py).
+    jekyll_config: RelPath | None = None
 
 
 class StoreConfig(Section):

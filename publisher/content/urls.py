@@ -113,6 +113,11 @@ def slugify(text: str, *, cased: bool = True) -> str:
     return slug if cased else slug.lower()
 
 
+def has_placeholder(pattern: str) -> bool:
+    """Whether a permalink holds a Jekyll placeholder (':year', ':title'...)."""
+    return _PLACEHOLDER_SPLIT.search(pattern) is not None
+
+
 def expand_permalink(
     pattern: str,
     *,
