@@ -63,7 +63,7 @@ def with_jekyll(data: dict[str, Any], base_dir: Path) -> tuple[dict[str, Any], l
     settings, problems = _read(path)
     if problems:
         return data, problems
-    site = data.get("site")
+    site = data.get("site", {})
     site = dict(site) if isinstance(site, dict) else site
     filled_content = {**content, "jekyll_config": str(path)}
     if isinstance(site, dict):

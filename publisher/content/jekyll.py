@@ -104,8 +104,10 @@ class Liquid:
                 strip_next = False
                 if name == "raw":
                     out.append(inner)
-                elif name == "highlight":
-                    out.append(_code_block(inner, args.split(" ")[0], html_body))
+                elif name == "highlight":  # a Liquid block: what it holds is rendered too
+                    code, found = self.render(inner, line=at)
+                    notes.extend(found)
+                    out.append(_code_block(code, args.split(" ")[0], html_body))
                 continue
             value, problem = self._tag(name, args)
             if value is not None:
@@ -169,7 +171,7 @@ class Liquid:
             for path in sorted(base.glob(f"{glob_escape(date)}-{glob_escape(slug)}.*")):
                 url = self.post_url(path) if path.is_file() else None
                 if url is not None:
-                    return self.relative_url(_path_of(url)), ""
+                    return self.relative_url(self._in_site(url)), ""
         return None, (
             f"'{{% post_url {name} %}}': no published post {folder}{date}-{slug}.* in "
             f"{self.posts_dir}: fix the name; the tag is left out"
@@ -190,7 +192,7 @@ class Liquid:
             pass
         else:
             url = self.post_url(path)
-            return (self.relative_url(_path_of(url)), "") if url else (None, missing)
+            return (self.relative_url(self._in_site(url)), "") if url else (None, missing)
         if path.suffix.lower() in _PAGE_SUFFIXES:
             return self.relative_url(self._page_url(path, rel)), ""
         return self.relative_url("/" + rel), ""
@@ -210,16 +212,17 @@ class Liquid:
             return f"{prefix}/{stem}/"
         return f"{prefix}/{stem}.html"
 
+    def _in_site(self, url: str) -> str:
+        """A post's absolute URL as Jekyll's `post.url`: its path under the base path."""
+        if url.startswith(self.site_url):
+            return "/" + url[len(self.site_url) :]
+        parts = urlsplit(url)
+        return parts.path + (f"?{parts.query}" if parts.query else "")
+
 
 def glob_escape(text: str) -> str:
     """`text` with glob's special characters taken literally."""
     return re.sub(r"([*?\[])", r"[\1]", text)
-
-
-def _path_of(url: str) -> str:
-    """An absolute URL's path (and query): what Jekyll's `relative_url` is given."""
-    parts = urlsplit(url)
-    return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
 def _left_out(token: str) -> str:
@@ -227,8 +230,9 @@ def _left_out(token: str) -> str:
     if len(shown) > 60:
         shown = shown[:57] + "..."
     return (
-        f"Liquid '{shown}' is not something publisher renders (it knows site.url, "
-        "site.baseurl, post_url and link): it is left out of feeds and emails"
+        f"Liquid '{shown}' is left out of feeds and emails: publisher renders only site.url, "
+        "site.baseurl, relative_url, absolute_url, post_url, link, highlight and raw; write "
+        "what it stands for into the post to show it"
     )
 
 
