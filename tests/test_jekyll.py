@@ -64,6 +64,23 @@ def test_each_permalink_style_gives_jekylls_urls(
     assert post(result, "nested.md").url == "https://example.com" + nested
 
 
+@pytest.mark.parametrize(
+    ("config", "url"),
+    [
+        ("permalink-default.yml", "/blog/hello%20world/news/2024/06/20/Jekyll-Slug.html"),
+        ("permalink-slug.yml", "/hello%20world/news/jekyll-slug.html"),
+    ],
+    ids=["title-pretty-mode", "slug-default-mode"],
+)
+def test_titles_slugs_and_categories_are_slugified_as_jekyll_does(
+    tmp_path: Path, config: str, url: str
+) -> None:
+    # Jekyll's UrlDrop: :title is slugify(mode: pretty, cased), :slug slugify() (lower case),
+    # :categories only lower-cased; an underscore is not kept by either mode.
+    _, result = index(jekyll_site(tmp_path, config=config))
+    assert post(result, "Jekyll_Slug.md").url == "https://example.com" + url
+
+
 def test_the_config_beside_the_posts_supplies_the_site(tmp_path: Path) -> None:
     config, _ = index(jekyll_site(tmp_path))
     site = config.site

@@ -137,11 +137,16 @@ def settle(
     if permalink and not has_placeholder(permalink):
         url = site_url(permalink, ctx.site_url)
     else:
-        slug = slugify(str(meta.get("slug") or title_slug))
+        name = str(meta.get("slug") or title_slug)
+        # On a Jekyll site the name is slugified as Jekyll does, placeholder by placeholder.
+        jekyll = ctx.liquid is not None
+        slug = name if jekyll else slugify(name)
         local = date.astimezone(ctx.tz)
         # A front matter permalink may hold placeholders too, as in Jekyll.
         pattern = permalink or ctx.permalink
-        path = expand_permalink(pattern, date=local, categories=categories, slug=slug)
+        path = expand_permalink(
+            pattern, date=local, categories=categories, slug=slug, jekyll=jekyll
+        )
         url = site_url(path, ctx.site_url)
 
     front_id = meta.get("id")
