@@ -35,7 +35,7 @@ def with_jekyll(data: dict[str, Any], base_dir: Path) -> tuple[dict[str, Any], l
     """The TOML tables `data` (of a config file in `base_dir`) with what the Jekyll site's
     `_config.yml` supplies filled in where they set nothing, and the problems with that file.
     `data` itself is not changed."""
-    content = data.get("content")
+    content = data.get("content", {})
     if not isinstance(content, dict):
         return data, []  # the schema reports a [content] that is not a table
     given = content.get("jekyll_config")

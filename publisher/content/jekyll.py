@@ -88,15 +88,15 @@ class Liquid:
             strip_next = bool(m[3] or m[6])
             at = line + text.count("\n", 0, m.start())
             pos = m.end()
-            if m[2] is not None and m.group(0).startswith("{{"):
+            if m[2] is not None:  # an output: {{ ... }}
                 value = self._output(m[2].strip())
                 if value is None:
                     notes.append((at, _left_out(m[0])))
                 else:
                     out.append(value)
                 continue
-            name, _, args = m[5].strip().partition(" ")
-            args = args.strip()
+            name, *rest = m[5].split(None, 1) or [""]
+            args = rest[0].strip() if rest else ""
             if name in ("raw", "comment", "highlight"):
                 end = re.compile(r"\{%-?\s*end" + name + r"\s*-?%\}").search(text, pos)
                 inner = text[pos : end.start() if end else len(text)]

@@ -114,7 +114,8 @@ def plan_issues(
     for newsletter in config.newsletters:
         fired = due_since(config.site.tz, store, newsletter, now)
         if fired is None:
-            log.debug("%s: not due at %s", newsletter.id, now.isoformat())
+            shown = now.astimezone(config.site.tz).replace(microsecond=0).isoformat(sep=" ")
+            log.debug("%s: not due at %s", newsletter.id, shown)
             continue
         chosen = select_posts(
             newsletter,
