@@ -170,6 +170,8 @@ def test_a_wrong_jekyll_config_is_reported_with_its_line(
         ("site-baseurl.md", '<a href="/blog/about.html">소개</a>'),
         ("post-url.md", '<a href="/blog/news/2024/06/18/first-post.html">첫 글</a>'),
         ("post-url-subfolder.md", '<a href="/blog/2024/01/02/nested.html">하위 글</a>'),
+        ("post-url-jekyll-slug.md", '<a href="/blog/hello%20world/news/2024/06/20/Jekyll-Slug.html'
+         '">밑줄 글</a>'),
         ("link-post.md", '<a href="/blog/news/2024/06/18/first-post.html">첫 글</a>'),
         ("link-page.md", '<a href="/blog/about.html">소개</a>, <a href="/blog/contact-us/">연락처'
          '</a>, <a href="/blog/">처음</a>'),

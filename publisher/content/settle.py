@@ -55,6 +55,7 @@ class SettleContext:
     excerpt_length: int
     default_author: Author
     authors: dict[str, Author] = field(default_factory=dict)
+    jekyll: bool = False  # a Jekyll site's posts: URLs slugified as Jekyll does
     liquid: Liquid | None = None  # a Jekyll site's: Liquid in posts is rendered
 
 
@@ -139,7 +140,7 @@ def settle(
     else:
         name = str(meta.get("slug") or title_slug)
         # On a Jekyll site the name is slugified as Jekyll does, placeholder by placeholder.
-        jekyll = ctx.liquid is not None
+        jekyll = ctx.jekyll
         slug = name if jekyll else slugify(name)
         local = date.astimezone(ctx.tz)
         # A front matter permalink may hold placeholders too, as in Jekyll.
@@ -323,6 +324,7 @@ def settle_context(config: Config) -> tuple[SettleContext, list[Problem]]:
     )
     jekyll = config.content.jekyll_config
     if jekyll is not None:
+        ctx = replace(ctx, jekyll=True)
         posts_dir = config.content.dir.resolve()
         liquid = Liquid(site.url, jekyll.parent, posts_dir, ctx.permalink, PostUrls(ctx, posts_dir))
         ctx = replace(ctx, liquid=liquid)
