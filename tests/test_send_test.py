@@ -176,7 +176,12 @@ def test_digest_without_now_shows_the_next_issue_with_posts_not_due_yet(site: Pa
 
 
 def test_digest_without_now_waits_for_the_next_fire(site: Path) -> None:
-    # daily fires at 07:00 in Seoul; posts first seen now wait for the next 07:00.
+    # daily fires once a day, twelve hours from now (never in the minute the test runs):
+    # it is due since its last fire, but posts first seen now wait for the next one.
+    hour = (datetime.now(SEOUL).hour + 12) % 24
+    config = site / "publisher.toml"
+    text = config.read_text(encoding="utf-8").replace('"0 7 * * *"', f'"0 {hour} * * *"')
+    config.write_text(text, encoding="utf-8")
     result = run(site, "digest", "daily")
     assert result.exit_code == 0, result.stderr
     found = re.fullmatch(
@@ -186,5 +191,6 @@ def test_digest_without_now_waits_for_the_next_fire(site: Path) -> None:
     )
     assert found is not None, result.output
     fire = datetime.fromisoformat(found[1])
-    assert (fire.hour, fire.minute, fire.second, fire.utcoffset()) == (7, 0, 0, timedelta(hours=9))
-    assert timedelta(0) < fire - datetime.now(UTC) <= timedelta(days=1)
+    assert (fire.hour, fire.minute, fire.second) == (hour, 0, 0)
+    assert fire.utcoffset() == timedelta(hours=9)
+    assert timedelta(hours=11) < fire - datetime.now(UTC) <= timedelta(hours=13)
