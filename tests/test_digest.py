@@ -51,10 +51,10 @@ def test_one_post_is_an_alert_with_the_label_in_the_subject(config: Config) -> N
     assert rendered.level == "full"
 
 
-def test_several_posts_make_a_digest_with_a_count(config: Config) -> None:
+def test_several_posts_make_a_digest_led_by_the_newest_headline(config: Config) -> None:
     posts = [post_at(n, T0 - timedelta(minutes=n)) for n in (1, 2, 3)]
     rendered = render(config, posts, more=2)
-    assert rendered.subject == "[뉴스다오 속보] 새 글 5건"
+    assert rendered.subject == "[뉴스다오 속보] 북·러 침략 시 상호 지원 협정 체결 1 외 4건"
     assert rendered.post_ids == tuple(p.id for p in posts)
     assert "외 2건은 사이트에서 보기" in rendered.html
     assert "외 2건은 사이트에서 보기: https://newsdao.kr/" in rendered.text
@@ -65,7 +65,7 @@ def test_several_posts_make_a_digest_with_a_count(config: Config) -> None:
 def test_english_labels_for_an_english_site(tmp_path: Path) -> None:
     config = email_config(tmp_path, site={"language": "en-US", "timezone": "UTC"})
     rendered = render(config, [post_at(1, T0), post_at(2, T0)])
-    assert rendered.subject == "[뉴스다오 속보] 2 new posts"
+    assert rendered.subject == "[뉴스다오 속보] 북·러 침략 시 상호 지원 협정 체결 1 and 1 more"
     assert "June 19, 2024 11:00" in rendered.html
     assert 'lang="en-US"' in rendered.html
     alert = render(config, [post_at(1, T0)])
@@ -216,4 +216,4 @@ def test_a_site_relative_logo_sits_under_the_site_url_in_emails_as_in_feeds(
     site = {"url": "https://example.com/blog", "logo": "/assets/img/logo.png"}
     config = email_config(tmp_path, site=site)
     rendered = render(config, [post_at(1, T0)])
-    assert '<img src="https://example.com/blog/assets/img/logo.png"' in rendered.html
+    assert '<img class="logo" src="https://example.com/blog/assets/img/logo.png"' in rendered.html

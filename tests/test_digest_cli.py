@@ -97,7 +97,7 @@ def test_digest_preview_writes_what_would_go_out(site: Path) -> None:
     assert not preview.exists()
     result = run(site, "digest", "breaking", "--preview", str(preview), "--now", NOW)
     assert result.exit_code == 0, result.output
-    assert "'[뉴스다오 속보] 새 글 2건': 2 posts" in result.output
+    assert "'[속보] 북·러 침략 시 상호 지원 협정 체결 외 1건': 2 posts" in result.output
     assert "to 1 subscribers" in result.output
     html = preview.read_text(encoding="utf-8")
     assert html.startswith("<!DOCTYPE html>")

@@ -31,6 +31,7 @@ _COMMANDS = {
     "index": "content",
     "run": "run",
     "schedule": "run",
+    "send-test": "newsletters",
     "status": "run",
     "subscribers": "subscribers",
     "unsubscribe": "subscribers",

@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from publisher.config.jekyll import with_jekyll
 from publisher.config.schema import (
     Config,
     ContentConfig,
@@ -80,7 +81,8 @@ def load_config(path: Path) -> Config:
 
 def parse_config(data: dict[str, Any], path: Path) -> Config:
     """Check an already-parsed TOML table, as found in the file at `path`."""
-    problems: list[Problem] = []
+    # A Jekyll site's _config.yml fills in what this file leaves unset.
+    data, problems = with_jekyll(data, path.resolve().parent)
     error: ValidationError | None = None
     try:
         # `path` is the loader's to set: a `path` key in the file is unknown like any other.
@@ -89,7 +91,7 @@ def parse_config(data: dict[str, Any], path: Path) -> Config:
             context={"base_dir": path.resolve().parent},
         )
     except ValidationError as e:
-        problems = [_problem(path, err) for err in e.errors()]
+        problems += [_problem(path, err) for err in e.errors()]
         error = e
     if "path" in data:
         problems.append(_problem(path, {"type": "extra_forbidden", "loc": ("path",)}))

@@ -2,7 +2,7 @@
 
 APScheduler 3 reads a numeric day of week from Monday (`1` is Tuesday, unlike cron), so
 numbers there are refused and day names asked for instead. Everything else about the
-trigger stays behind `parse` and `last_fire`.
+trigger stays behind `parse`, `last_fire` and `next_fire`.
 """
 
 from __future__ import annotations
@@ -82,6 +82,13 @@ def last_fire(expr: str, tz: tzinfo, now: datetime) -> datetime | None:
     if found is not None and found <= now:
         first = found
     return first
+
+
+def next_fire(expr: str, tz: tzinfo, now: datetime) -> datetime | None:
+    """The first fire time after `now` (in `tz`), or None if the schedule never fires again."""
+    _require_aware(now)
+    # From the next whole second: APScheduler ceils to seconds, which could skip a fire.
+    return _first_at_or_after(parse(expr, tz), now.replace(microsecond=0) + _RESOLUTION)
 
 
 def _first_at_or_after(trigger: CronTrigger, moment: datetime) -> datetime | None:

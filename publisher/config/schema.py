@@ -156,6 +156,8 @@ class ContentConfig(Section):
     excerpt_length: int = Field(default=200, ge=0)
     authors_file: RelPath | None = None
     static_dir: RelPath | None = None
+    # The Jekyll site's _config.yml (found beside `dir` when not given; see config/jekyll.py).
+    jekyll_config: RelPath | None = None
 
 
 class StoreConfig(Section):
@@ -225,9 +227,14 @@ class NewsletterConfig(Section):
     sender: str
     reply_to: str = ""
     subject_alert: str = "[{{ labels.alert }}] {{ post.title }}"
-    subject_digest: str = "[{{ newsletter.name }}] {{ labels.digest_subject | format(count) }}"
+    # Led by the newest headline: "[뉴스다오 속보] 제목 외 2건".
+    subject_digest: str = (
+        "[{{ newsletter.name }}] {{ post.title }} {{ labels.and_others | format(count - 1) }}"
+    )
     template_alert: str = "alert"
     template_digest: str = "digest"
+    # The sender's contact line in the footer for this newsletter ('': [email] contact_line).
+    contact_line: str = ""
 
     @field_validator("schedule")
     @classmethod
@@ -270,6 +277,9 @@ class EmailConfig(Section):
     unsubscribe_mailto: str = ""
     token_max_age: Duration = timedelta(days=365)
     max_html_bytes: int = Field(default=100_000, ge=10_000)
+    # Who sends the emails and where to reach them (a postal address, as CAN-SPAM asks):
+    # one line in every email's footer ('': none).
+    contact_line: str = ""
 
     @field_validator("unsubscribe_mailto")
     @classmethod

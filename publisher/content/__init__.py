@@ -109,7 +109,7 @@ def _index(
             misses.append(source)
         elif hit[2] is not None:
             hits.append(hit[2])
-    settled = {post.source: post for post in decode(hits, loader())}
+    settled = {post.source: post for post in decode(hits, loader(ctx.liquid))}
 
     identities = load_identities(store, [f.rel for f in misses]) if misses else {}
     fresh: dict[str, CacheEntry] = {}
@@ -225,6 +225,7 @@ def _read_one(
         return False, None
     if raw is None or is_unpublished(raw.meta):
         return True, None
+    notes: list[tuple[int, str]] = []
     try:
         post = settle(
             raw,
@@ -232,11 +233,14 @@ def _read_one(
             ctx,
             first_seen=known.first_seen if known else now,
             stored_id=known.id if known else None,
+            notes=notes,
         )
     except PostProblems as e:
         where = shown(source.rel)
         problems.extend(Problem(where, message, line=line) for line, message in e.problems)
         return False, None
+    # What the post's Liquid held that publisher leaves out: said once, when the file is read.
+    problems.extend(Problem(shown(source.rel), m, line=n, warning=True) for n, m in notes)
     return True, post
 
 

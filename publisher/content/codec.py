@@ -11,12 +11,15 @@ from __future__ import annotations
 import marshal
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from publisher.content.post import Author, Body, Details, Image, PackedDetails, Post
 
+if TYPE_CHECKING:
+    from publisher.content.jekyll import Liquid
+
 # Bump when the row layout changes; it is part of the cache fingerprint.
-LAYOUT = 4  # 4: URLs with a non-ASCII host are IDNA-encoded, not percent-encoded
+LAYOUT = 5  # 5: whether the body holds Liquid; 4: IDNA hosts
 
 
 Row = tuple[Any, ...]
@@ -44,6 +47,7 @@ def values(post: Post) -> Row:
         (post.author.name, post.author.email, post.author.uri),
         post.body.format,
         post.body.path,
+        post.body.liquid is not None,
     )
 
 
@@ -62,13 +66,14 @@ def encode(post: Post | None) -> Row | None:
     return (*eager, marshal.dumps(row[_EAGER:]))
 
 
-def loader() -> Loader:
-    """What decodes the packed part of rows; posts it decodes share equal Author values."""
+def loader(liquid: Liquid | None = None) -> Loader:
+    """What decodes the packed part of rows; posts it decodes share equal Author values, and
+    those whose body holds Liquid render it with `liquid` when read."""
     authors: dict[tuple[str, str, str], Author] = {}
 
     def load(packed: bytes) -> Details:
         fields = marshal.loads(packed)  # noqa: S302 (our own state file)
-        title, title_html, tags, excerpt, feature, image, who, fmt, path = fields
+        title, title_html, tags, excerpt, feature, image, who, fmt, path, has_liquid = fields
         author = authors.get(who)
         if author is None:
             author = authors[who] = Author(*who)
@@ -80,7 +85,7 @@ def loader() -> Loader:
             feature_source=feature,
             image=None if image is None else Image(*image),
             author=author,
-            body=Body(fmt, path=path),
+            body=Body(fmt, path=path, liquid=liquid if has_liquid else None),
         )
 
     return load

@@ -6,7 +6,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from functools import cached_property
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from publisher.content.jekyll import Liquid
 
 DateSource = Literal["front matter", "file name", "first seen"]
 BodyFormat = Literal["html", "markdown"]
@@ -43,6 +46,8 @@ class Body:
     format: BodyFormat
     path: str = ""
     inline: str = field(default="", repr=False)
+    # For a post with Liquid in its body: renders it on reading (the file holds it as written).
+    liquid: Liquid | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def of(cls, text: str, body_format: BodyFormat) -> Body:
@@ -56,7 +61,10 @@ class Body:
             return self.inline
         from publisher.content.source import read_body
 
-        return read_body(self.path)
+        text = read_body(self.path)
+        if self.liquid is None:
+            return text
+        return self.liquid.render(text, html_body=self.format == "html")[0]
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import mimetypes
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,9 +22,10 @@ from publisher.content.html import (
     markdown_to_html,
     truncate_words,
 )
+from publisher.content.jekyll import Liquid
 from publisher.content.post import Author, Body, BodyFormat, DateSource, Details, Image, Post
-from publisher.content.source import RawPost, SourceFile
-from publisher.content.urls import expand_permalink, site_url, slugify
+from publisher.content.source import RawPost, SourceFile, SourceProblem, read_post
+from publisher.content.urls import expand_permalink, has_placeholder, site_url, slugify
 from publisher.errors import Problem
 
 # What makes a front matter excerpt worth rendering as Markdown/HTML first: a markup
@@ -32,6 +33,7 @@ from publisher.errors import Problem
 # three is twice as slow, and every cold index runs it on every excerpt.)
 _MARKUP_CHARS = re.compile(r"[<&*_`\[#]")
 _MARKUP_LINES = re.compile(r"^\s*(?:[-+>]|\d+\.)", re.MULTILINE)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MIME = {
     ".jpg": "image/jpeg",
     ".jpeg": "image/jpeg",
@@ -53,6 +55,8 @@ class SettleContext:
     excerpt_length: int
     default_author: Author
     authors: dict[str, Author] = field(default_factory=dict)
+    jekyll: bool = False  # a Jekyll site's posts: URLs slugified as Jekyll does
+    liquid: Liquid | None = None  # a Jekyll site's: Liquid in posts is rendered
 
 
 class PostProblems(Exception):
@@ -75,10 +79,15 @@ def settle(
     *,
     first_seen: datetime,
     stored_id: str | None,
+    notes: list[tuple[int, str]] | None = None,
 ) -> Post:
-    """A complete Post from one file; every problem with it raised together in PostProblems."""
+    """A complete Post from one file; every problem with it raised together in PostProblems.
+    `notes` receives what its Liquid held that is left out (line, message)."""
     meta = raw.meta
     problems: list[tuple[int, str]] = []
+    liquid = ctx.liquid if meta.get("render_with_liquid") is not False else None
+    if liquid is not None:
+        meta = _render_front(raw, liquid, notes)
 
     def problem(key: str, message: str) -> None:
         problems.append((raw.line_of(key), message))
@@ -108,6 +117,13 @@ def settle(
 
     body = raw.body
     body_format: BodyFormat = _body_format(suffix.lower(), body)
+    has_liquid = liquid is not None and ("{{" in body or "{%" in body)
+    if has_liquid:
+        assert liquid is not None
+        first_line = raw.front.count("\n") + 2  # after the closing '---'
+        body, found = liquid.render(body, html_body=body_format == "html", line=first_line)
+        if notes is not None:
+            notes.extend(found)
     excerpt = _excerpt(meta, body, body_format, ctx.excerpt_length)
 
     feature_source = meta.get("feature_text")
@@ -119,12 +135,19 @@ def settle(
     if permalink is not None and not isinstance(permalink, str):
         problem("permalink", f"'permalink' must be a path such as '/news/x/', got {permalink!r}")
         permalink = None
-    if permalink:
+    if permalink and not has_placeholder(permalink):
         url = site_url(permalink, ctx.site_url)
     else:
-        slug = slugify(str(meta.get("slug") or title_slug))
+        name = str(meta.get("slug") or title_slug)
+        # On a Jekyll site the name is slugified as Jekyll does, placeholder by placeholder.
+        jekyll = ctx.jekyll
+        slug = name if jekyll else slugify(name)
         local = date.astimezone(ctx.tz)
-        path = expand_permalink(ctx.permalink, date=local, categories=categories, slug=slug)
+        # A front matter permalink may hold placeholders too, as in Jekyll.
+        pattern = permalink or ctx.permalink
+        path = expand_permalink(
+            pattern, date=local, categories=categories, slug=slug, jekyll=jekyll
+        )
         url = site_url(path, ctx.site_url)
 
     front_id = meta.get("id")
@@ -151,10 +174,27 @@ def settle(
             feature_source=str(feature_source or ""),
             image=image,
             author=author,
-            body=Body(body_format, path=source.path),
+            body=Body(body_format, path=source.path, liquid=liquid if has_liquid else None),
         ),
         excerpt_only=excerpt_only,
     )
+
+
+_LIQUID_KEYS = ("excerpt", "description", "summary", "feature_text")
+
+
+def _render_front(
+    raw: RawPost, liquid: Liquid, notes: list[tuple[int, str]] | None
+) -> dict[str, Any]:
+    """The front matter with Liquid rendered in the texts emails and feeds show."""
+    meta = dict(raw.meta)
+    for key in _LIQUID_KEYS:
+        value = meta.get(key)
+        if isinstance(value, str) and ("{{" in value or "{%" in value):
+            meta[key], found = liquid.render(value, line=raw.line_of(key))
+            if notes is not None:
+                notes.extend(found)
+    return meta
 
 
 def _settle_date(
@@ -282,7 +322,48 @@ def settle_context(config: Config) -> tuple[SettleContext, list[Problem]]:
         default_author=Author(name=site.author or site.title, email=site.author_email),
         authors=authors,
     )
+    jekyll = config.content.jekyll_config
+    if jekyll is not None:
+        ctx = replace(ctx, jekyll=True)
+        posts_dir = config.content.dir.resolve()
+        liquid = Liquid(site.url, jekyll.parent, posts_dir, ctx.permalink, PostUrls(ctx, posts_dir))
+        ctx = replace(ctx, liquid=liquid)
     return ctx, problems
+
+
+class PostUrls:
+    """The URL of a post file, settled from the file alone (no store, no Liquid): what
+    `{% post_url %}` and `{% link %}` give. Each file is settled once while it is unchanged."""
+
+    def __init__(self, ctx: SettleContext, posts_dir: Path) -> None:
+        self.ctx = ctx
+        self.posts_dir = posts_dir
+        self.known: dict[tuple[str, int, int], str | None] = {}
+
+    def __call__(self, path: Path) -> str | None:
+        try:
+            st = path.stat()
+        except OSError:
+            return None
+        key = (str(path), st.st_mtime_ns, st.st_size)
+        if key not in self.known:
+            self.known[key] = self._settle(path, st.st_size, st.st_mtime_ns)
+        return self.known[key]
+
+    def _settle(self, path: Path, size: int, mtime_ns: int) -> str | None:
+        try:
+            rel = path.resolve().relative_to(self.posts_dir).as_posix()
+        except ValueError:
+            rel = path.name
+        source = SourceFile(rel, str(path), size, mtime_ns)
+        try:
+            raw = read_post(source)
+            if raw is None or is_unpublished(raw.meta):
+                return None
+            # A date is in every post_url name; the first-seen time is only a stand-in.
+            return settle(raw, source, self.ctx, first_seen=_EPOCH, stored_id=None).url
+        except (OSError, SourceProblem, PostProblems):
+            return None
 
 
 def _read_authors(path: Path | None) -> tuple[dict[str, Author], list[Problem]]:

@@ -113,19 +113,33 @@ def slugify(text: str, *, cased: bool = True) -> str:
     return slug if cased else slug.lower()
 
 
+def has_placeholder(pattern: str) -> bool:
+    """Whether a permalink holds a Jekyll placeholder (':year', ':title'...)."""
+    return _PLACEHOLDER_SPLIT.search(pattern) is not None
+
+
 def expand_permalink(
     pattern: str,
     *,
     date: datetime,
     categories: tuple[str, ...],
     slug: str,
+    jekyll: bool = False,
 ) -> str:
-    """A Jekyll permalink pattern (or style name) filled in for one post: a site-relative path."""
+    """A Jekyll permalink pattern (or style name) filled in for one post: a site-relative path.
+
+    With `jekyll` (a Jekyll site's posts), `slug` is the name as written and every
+    placeholder is filled exactly as Jekyll 4 does: `:title` slugified in its 'pretty' mode,
+    `:slug` in its default mode (lower case), `:categories` lower-cased only.
+    """
     template, names = _compile(pattern)
     values = []
     for name in names:
         if name == "categories":
-            values.append("/".join(dict.fromkeys(_category_slug(c) for c in categories)))
+            slugged = (_jekyll_category(c) if jekyll else _category_slug(c) for c in categories)
+            values.append("/".join(dict.fromkeys(slugged)))
+        elif name in ("title", "slug") and jekyll:
+            values.append(iri_to_uri(jekyll_slugify(slug, pretty=name == "title")))
         elif name in ("title", "slug"):
             values.append(slug)
         else:
@@ -162,6 +176,25 @@ def _compile(pattern: str) -> tuple[str, tuple[str, ...]]:
     literal = [p.replace("{", "{{").replace("}", "}}") for p in parts[0::2]]
     names = tuple(p[1:] for p in parts[1::2])
     return "{}".join(literal), names
+
+
+@cache
+def _jekyll_category(category: str) -> str:
+    # Jekyll's UrlDrop#categories: lower-cased, nothing else; its URL escapes the rest.
+    return iri_to_uri(category.lower())
+
+
+# Jekyll's Utils.slugify: 'pretty' keeps letters, digits and ._~!$&'()+,;=@; 'default' keeps
+# letters and digits. Any other run (an underscore too) becomes one hyphen.
+_JEKYLL_PRETTY = re.compile(r"(?:[^\w._~!$&'()+,;=@]|_)+")
+_JEKYLL_DEFAULT = re.compile(r"(?:\W|_)+")
+
+
+def jekyll_slugify(text: str, *, pretty: bool) -> str:
+    """Jekyll's slugify in its 'pretty' mode (case kept) or its default one (lower case)."""
+    if pretty:
+        return _JEKYLL_PRETTY.sub("-", text).strip("-")
+    return _JEKYLL_DEFAULT.sub("-", text).strip("-").lower()
 
 
 @cache

@@ -77,6 +77,11 @@ def due_since(
     return fired
 
 
+def in_newsletter(newsletter: NewsletterConfig, post: Post) -> bool:
+    """Whether `post` is in the newsletter's categories (all posts when it names none)."""
+    return not newsletter.categories or not set(newsletter.categories).isdisjoint(post.categories)
+
+
 def select_posts(
     newsletter: NewsletterConfig,
     posts: Sequence[Post],
@@ -88,7 +93,6 @@ def select_posts(
 
     Posts dated at or after `cutoff` (the minute after the fire) wait for the next fire.
     """
-    wanted = set(newsletter.categories)
     oldest = now - newsletter.max_age
     chosen = [
         p
@@ -96,7 +100,7 @@ def select_posts(
         if p.id not in announced
         and oldest <= p.date <= now
         and (cutoff is None or p.date < cutoff)
-        and (not wanted or wanted.intersection(p.categories))
+        and in_newsletter(newsletter, p)
     ]
     chosen.sort(key=lambda p: (p.date, p.id), reverse=True)
     return chosen
@@ -110,7 +114,8 @@ def plan_issues(
     for newsletter in config.newsletters:
         fired = due_since(config.site.tz, store, newsletter, now)
         if fired is None:
-            log.debug("%s: not due at %s", newsletter.id, now.isoformat())
+            shown = now.astimezone(config.site.tz).replace(microsecond=0).isoformat(sep=" ")
+            log.debug("%s: not due at %s", newsletter.id, shown)
             continue
         chosen = select_posts(
             newsletter,
@@ -122,18 +127,65 @@ def plan_issues(
         if not chosen:
             log.debug("%s: due, but nothing new", newsletter.id)
             continue
-        ids = [p.id for p in chosen]
-        shown, rest = ids[: newsletter.max_posts], ids[newsletter.max_posts :]
-        issues.append(
-            Issue(
-                id=issue_id(newsletter.id, ids),
-                newsletter_id=newsletter.id,
-                post_ids=tuple(shown),
-                created=now,
-                more_ids=tuple(rest),
-            )
-        )
+        issues.append(_issue(newsletter, chosen, now))
     return tuple(issues)
+
+
+def upcoming_issue(
+    tz: tzinfo,
+    store: Store,
+    newsletter: NewsletterConfig,
+    posts: Sequence[Post],
+    now: datetime,
+) -> Issue | None:
+    """The next issue of `newsletter` as it stands at `now`, or None when nothing waits.
+
+    Due now with something to send, it is the issue `plan_issues` makes. Otherwise it is
+    the one its next fire will make if nothing else comes in (`posts` may include posts
+    dated later, not published yet), or, when nothing waits for that fire, the issue of the
+    first fire that a post dated later will make. Its `created` is that fire's time (or
+    `now`). Writes nothing.
+    """
+    announced = announced_store.announced_ids(store, newsletter.id)
+    fired = due_since(tz, store, newsletter, now)
+    if fired is not None:
+        chosen = select_posts(newsletter, posts, announced, now, cutoff=fired + _FIRE_MINUTE)
+        if chosen:
+            return _issue(newsletter, chosen, now)
+    at = crontab.next_fire(newsletter.schedule, tz, now)
+    if at is None:
+        return None
+    chosen = select_posts(newsletter, posts, announced, at, cutoff=at + _FIRE_MINUTE)
+    if not chosen:
+        later = [
+            p.date
+            for p in posts
+            if p.date >= at + _FIRE_MINUTE
+            and p.id not in announced
+            and in_newsletter(newsletter, p)
+        ]
+        # The first fire whose minute the earliest of them is in, or after it.
+        found = (
+            crontab.next_fire(newsletter.schedule, tz, min(later) - _FIRE_MINUTE) if later else None
+        )
+        if found is None:
+            return None
+        at = found
+        chosen = select_posts(newsletter, posts, announced, at, cutoff=at + _FIRE_MINUTE)
+    return _issue(newsletter, chosen, at) if chosen else None
+
+
+def _issue(newsletter: NewsletterConfig, chosen: Sequence[Post], at: datetime) -> Issue:
+    """The issue made at `at` of `chosen` (newest first): the first `max_posts` shown."""
+    ids = [p.id for p in chosen]
+    shown, rest = ids[: newsletter.max_posts], ids[newsletter.max_posts :]
+    return Issue(
+        id=issue_id(newsletter.id, ids),
+        newsletter_id=newsletter.id,
+        post_ids=tuple(shown),
+        created=at,
+        more_ids=tuple(rest),
+    )
 
 
 def mark_announced(store: Store, issue: Issue) -> None:

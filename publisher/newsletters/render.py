@@ -31,6 +31,7 @@ from publisher.newsletters.templates import (
     inline_css,
     load_labels,
     template_problem,
+    wrap_text,
 )
 
 __all__ = [
@@ -135,6 +136,7 @@ def _context(
         "preheader": _SPACES.sub(" ", views[0].summary_text)[:140],
         "unsubscribe_url": PLACEHOLDER_UNSUBSCRIBE,
         "subscriber_email": PLACEHOLDER_EMAIL,
+        "contact_line": one_line(newsletter.contact_line or config.email.contact_line),
     }
 
 
@@ -221,7 +223,7 @@ def render_issue(config: Config, issue: Issue, posts: Sequence[Post]) -> Rendere
             issue.id,
             config.email.max_html_bytes,
         )
-    text = _render(config, f"{name}.txt.j2", context)
+    text = wrap_text(_render(config, f"{name}.txt.j2", context))
     subject = str(context["subject"])
     return RenderedIssue(
         issue=issue,

@@ -8,7 +8,8 @@ next run plans the issue again). Pending rows of earlier issues are sent first; 
 issue is rendered again from its stored post ids with the posts as indexed now.
 
 A dry run does all of it on a throwaway copy of the state, handing messages to nobody;
-`preview` renders what would go out now without recording anything.
+`preview` renders what would go out now, and `preview_next` each newsletter's next issue
+(due or not), without recording anything.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from publisher.config import Config
 from publisher.content.post import Post
 from publisher.delivery import DeliveryReport, OutgoingMessage, check_delivery, deliver, open_sender
 from publisher.errors import Problem, PublisherError
-from publisher.newsletters.plan import Issue, mark_announced, plan_issues
+from publisher.newsletters.plan import Issue, mark_announced, plan_issues, upcoming_issue
 from publisher.newsletters.subscribers import (
     Subscriber,
     active_subscribers,
@@ -55,10 +56,12 @@ class MailReport:
 
 @dataclass(frozen=True)
 class Preview:
-    """An issue due now, rendered, and who would receive it (nothing recorded)."""
+    """An issue rendered, and who would receive it (nothing recorded); `due` is False for an
+    issue that waits for its newsletter's next fire (`rendered.issue.created`)."""
 
     rendered: RenderedIssue
     audience: tuple[Subscriber, ...]
+    due: bool = True
 
 
 @dataclass(frozen=True)
@@ -125,6 +128,28 @@ def preview(
         issues = due_issues(config, store, posts, now, lambda n: only in (None, n))
         audience = {i.id: active_subscribers(store, i.newsletter_id) for i in issues}
     return tuple(Preview(render_issue(config, i, posts), audience[i.id]) for i in issues)
+
+
+def preview_next(
+    config: Config, posts: Sequence[Post], now: datetime, only: str | None = None
+) -> tuple[Preview, ...]:
+    """The next issue of each newsletter (or of `only`) as it stands at `now`, due or not, with
+    its audience: `posts` may include posts not published yet (see `upcoming_issue`).
+    Nothing is recorded (the state is read from a copy)."""
+    from publisher.newsletters.render import render_issue
+
+    with scratch_copy(config.store.path) as store:
+        sync_config_subscribers(config, store, now)
+        upcoming = [
+            (issue, active_subscribers(store, n.id))
+            for n in config.newsletters
+            if only in (None, n.id)
+            and (issue := upcoming_issue(config.site.tz, store, n, posts, now)) is not None
+        ]
+    return tuple(
+        Preview(render_issue(config, issue, posts), audience, due=issue.created <= now)
+        for issue, audience in upcoming
+    )
 
 
 def due_issues(

@@ -3,12 +3,14 @@
 Jinja2's `select_autoescape(["html"])` does not match `alert.html.j2`, so escaping is
 chosen here by the name's inner extension: `.html.j2` is escaped, `.txt.j2` and subject
 templates (from strings) are not. premailer never touches the network and keeps the
-media queries (and their `!important`) in a `<style>` block.
+media queries (and their `!important`) in a `<style>` block. The text part is wrapped
+by display width (wcwidth: a Korean syllable takes two columns), never inside a URL.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import traceback
 from datetime import datetime
 from functools import lru_cache
@@ -17,6 +19,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import jinja2
+from wcwidth import width
+from wcwidth.textwrap import SequenceTextWrapper
 
 from publisher.config import Config
 from publisher.errors import Problem, TemplateError
@@ -27,6 +31,68 @@ PLACEHOLDER_UNSUBSCRIBE = "__publisher_unsubscribe_url__"
 PLACEHOLDER_EMAIL = "__publisher_subscriber_email__"
 
 _ESCAPED_SUFFIXES = (".html.j2", ".htm.j2", ".html", ".htm")
+# Labels added since labels.j2 was first shipped, for sites that copied it before.
+_ADDED_LABELS = {
+    "ko": {"and_others": "외 %d건"},
+    "en": {"and_others": "and %d more"},
+}
+# Columns of the text part: a terminal's 80 less room for quoting ("> > ").
+TEXT_WIDTH = 72
+# A chunk never cut: a URL, a mailto or a placeholder that becomes one.
+_UNBREAKABLE = re.compile(r"://|^mailto:|^www\.|__publisher_")
+# A numbered or bulleted line ("1. ", "- "): its next lines line up after the marker.
+_MARKER = re.compile(r"^\s*(?:\d+[.)]|[-*•])\s+")
+
+
+class _Wrapper(SequenceTextWrapper):
+    """wcwidth's wrapper (columns, not characters), which puts a URL on a line of its own
+    rather than cutting it."""
+
+    def _handle_long_word(
+        self, reversed_chunks: list[str], cur_line: list[str], cur_len: int, width: int
+    ) -> None:
+        if _UNBREAKABLE.search(reversed_chunks[-1]):
+            if not cur_line:
+                cur_line.append(reversed_chunks.pop())
+            return
+        super()._handle_long_word(reversed_chunks, cur_line, cur_len, width)
+
+
+def wordwrap(
+    text: str,
+    width: int = 79,
+    break_long_words: bool = True,
+    wrapstring: str | None = None,
+    break_on_hyphens: bool = False,
+) -> str:
+    """Jinja2's `wordwrap` filter, counting display columns (a wide character takes two) and
+    never cutting a URL."""
+    wrapper = _Wrapper(
+        width=width,
+        break_long_words=break_long_words,
+        break_on_hyphens=break_on_hyphens,
+    )
+    return (wrapstring or "\n").join(
+        line for paragraph in text.splitlines() for line in (wrapper.wrap(paragraph) or [""])
+    )
+
+
+def wrap_text(text: str, columns: int = TEXT_WIDTH) -> str:
+    """Every line of `text` longer than `columns` display columns broken at spaces, its next
+    lines indented like it (after a list marker); URLs are never cut, a CJK run without
+    spaces is."""
+    lines = []
+    for line in text.split("\n"):
+        if width(line) <= columns:
+            lines.append(line)
+            continue
+        marker = _MARKER.match(line)
+        indent = " " * (len(marker[0]) if marker else len(line) - len(line.lstrip(" ")))
+        wrapper = _Wrapper(
+            width=columns, subsequent_indent=indent, break_on_hyphens=False, expand_tabs=False
+        )
+        lines.extend(wrapper.wrap(line.rstrip()) or [""])
+    return "\n".join(lines)
 
 
 def _autoescape(name: str | None) -> bool:
@@ -58,6 +124,7 @@ def _environment(folder: Path, timezone: str) -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     env.filters["localdate"] = _localdate_filter(ZoneInfo(timezone))
+    env.filters["wordwrap"] = wordwrap
     return env
 
 
@@ -73,10 +140,14 @@ def load_labels(config: Config, lang: str) -> Any:
     """
     try:
         module = environment(config).get_template("labels.j2").make_module({"lang": lang})
-        return getattr(module, "t")  # noqa: B009 (set by the template, unknown to type checkers)
+        table = getattr(module, "t")  # noqa: B009 (set by the template, unknown to type checkers)
     except Exception as e:  # any template mistake becomes a problem naming file and line
         problem = template_problem(config.email.templates_dir, e, "labels.j2")
         raise TemplateError("cannot load the email labels 'labels.j2'", [problem]) from e
+    if isinstance(table, dict):
+        # A labels.j2 copied before a label was added still renders the default subjects.
+        return {**_ADDED_LABELS.get(lang, _ADDED_LABELS["en"]), **table}
+    return table
 
 
 def inline_css(html: str) -> str:

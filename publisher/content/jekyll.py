@@ -1,0 +1,261 @@
+"""Jekyll's Liquid in a post, as Jekyll 4 renders it, for the tags a feed or an email needs.
+
+Resolved (in bodies, excerpts and feature texts, before Markdown, as Jekyll does):
+
+    {{ site.url }}                 the scheme and host of [site] url ('https://example.com')
+    {{ site.baseurl }}             its path without the last slash ('/blog', or '')
+    {{ 'x' | relative_url }}       baseurl + '/x';  `absolute_url`: site.url + that
+    {% post_url 2024-06-19-x %}    the URL of _posts/[dir/]2024-06-19-x.* (baseurl included)
+    {% link _posts/2024-06-19-x.md %}, {% link about.md %}, {% link assets/a.png %}
+                                   the URL of that file of the site (baseurl included)
+    {% highlight lang %}...        a code block;  {% raw %}...{% endraw %} as written;
+    {% comment %}...               nothing
+
+Any other tag or output (`{% include %}`, `{{ page.title }}`, `{% if %}`...) is left out
+(a block's content stays) and reported with its line, so no reader sees Liquid. A post
+with `render_with_liquid: false` is left as written, as Jekyll does.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import yaml
+
+Note = tuple[int, str]
+"""(line, message): something in a post's Liquid publisher could not render."""
+
+_TOKEN = re.compile(r"\{\{(-?)(.*?)(-?)\}\}|\{%(-?)(.*?)(-?)%\}", re.DOTALL)
+_QUOTED = re.compile(r"""^(['"])(.*)\1$""", re.DOTALL)
+# Jekyll's PostComparer: [path/]YYYY-MM-DD-slug
+_POST_NAME = re.compile(r"^(.+/)*?(\d{2,4}-\d{1,2}-\d{1,2})-([^/]*)$")
+_PAGE_SUFFIXES = (".md", ".markdown", ".html", ".htm")
+
+
+@dataclass(frozen=True)
+class Liquid:
+    """What Liquid in this site's posts may refer to.
+
+    `site_url` is [site] url; `root` the Jekyll source folder (of `_config.yml`), which
+    `{% link %}` paths start from; `posts_dir` the content folder; `permalink` the site's
+    permalink pattern or style (pages follow its trailing slash or extension);
+    `post_url` gives the absolute URL of a post file, or None when it is not a published
+    post (set by the indexer, which knows how posts are settled).
+    """
+
+    site_url: str
+    root: Path
+    posts_dir: Path
+    permalink: str
+    post_url: Callable[[Path], str | None] = field(compare=False, repr=False)
+
+    @property
+    def url(self) -> str:
+        """`site.url`: scheme and host."""
+        parts = urlsplit(self.site_url)
+        return f"{parts.scheme}://{parts.netloc}"
+
+    @property
+    def baseurl(self) -> str:
+        """`site.baseurl`: the base path, without the last slash ('' at the root)."""
+        return urlsplit(self.site_url).path.rstrip("/")
+
+    def render(
+        self, text: str, *, html_body: bool = False, line: int = 1
+    ) -> tuple[str, list[Note]]:
+        """`text` with its Liquid rendered, and a note for each tag left out. `line` is the
+        file line `text` starts on; `html_body` says how a code block is written."""
+        if "{" not in text:
+            return text, []
+        out: list[str] = []
+        notes: list[Note] = []
+        pos = 0
+        strip_next = False
+        while True:
+            m = _TOKEN.search(text, pos)
+            chunk = text[pos : m.start() if m else len(text)]
+            out.append(chunk.lstrip() if strip_next else chunk)
+            if m is None:
+                break
+            if m[1] or m[4]:  # {{- or {%-: whitespace before goes
+                out[-1] = out[-1].rstrip()
+            strip_next = bool(m[3] or m[6])
+            at = line + text.count("\n", 0, m.start())
+            pos = m.end()
+            if m[2] is not None:  # an output: {{ ... }}
+                value = self._output(m[2].strip())
+                if value is None:
+                    notes.append((at, _left_out(m[0])))
+                else:
+                    out.append(value)
+                continue
+            name, *rest = m[5].split(None, 1) or [""]
+            args = rest[0].strip() if rest else ""
+            if name in ("raw", "comment", "highlight"):
+                end = re.compile(r"\{%-?\s*end" + name + r"\s*-?%\}").search(text, pos)
+                inner = text[pos : end.start() if end else len(text)]
+                pos = end.end() if end else len(text)
+                strip_next = False
+                if name == "raw":
+                    out.append(inner)
+                elif name == "highlight":  # a Liquid block: what it holds is rendered too
+                    code, found = self.render(inner, line=at)
+                    notes.extend(found)
+                    out.append(_code_block(code, args.split(" ")[0], html_body))
+                continue
+            value, problem = self._tag(name, args)
+            if value is not None:
+                out.append(value)
+            elif problem:
+                notes.append((at, problem))
+            else:
+                notes.append((at, _left_out(m[0])))
+        return "".join(out), notes
+
+    def _output(self, expr: str) -> str | None:
+        """An output's value: site.url, site.baseurl or a quoted path, through relative_url or
+        absolute_url; None for anything else."""
+        head, *filters = (part.strip() for part in expr.split("|"))
+        if head == "site.url":
+            value = self.url
+        elif head == "site.baseurl":
+            value = self.baseurl
+        elif (quoted := _QUOTED.match(head)) is not None:
+            value = quoted[2]
+        else:
+            return None
+        for name in filters:
+            if name == "relative_url":
+                value = self.relative_url(value)
+            elif name == "absolute_url":
+                value = self.absolute_url(value)
+            else:
+                return None
+        return value
+
+    def relative_url(self, path: str) -> str:
+        """Jekyll's `relative_url`: under the base path, unless already absolute."""
+        if urlsplit(path).scheme:
+            return path
+        return self.baseurl + ("" if path.startswith("/") else "/") + path
+
+    def absolute_url(self, path: str) -> str:
+        """Jekyll's `absolute_url`: site.url + relative_url."""
+        if urlsplit(path).scheme:
+            return path
+        return self.url + self.relative_url(path)
+
+    def _tag(self, name: str, args: str) -> tuple[str | None, str]:
+        """A tag's value, or (None, why it could not be rendered) ('' for an unknown tag)."""
+        if name == "post_url":
+            return self._post_url(args)
+        if name == "link":
+            return self._link(args)
+        return None, ""
+
+    def _post_url(self, name: str) -> tuple[str | None, str]:
+        found = _POST_NAME.match(name.strip().lstrip("/"))
+        if found is None:
+            return None, (
+                f"'{{% post_url {name} %}}' does not name a post: give its file name without "
+                "the extension, such as '2024-06-19-title'; the tag is left out"
+            )
+        folder, date, slug = found[1] or "", found[2], found[3]
+        for base in (self.posts_dir / folder, self.root / folder / "_posts"):
+            for path in sorted(base.glob(f"{glob_escape(date)}-{glob_escape(slug)}.*")):
+                url = self.post_url(path) if path.is_file() else None
+                if url is not None:
+                    return self.relative_url(self._in_site(url)), ""
+        return None, (
+            f"'{{% post_url {name} %}}': no published post {folder}{date}-{slug}.* in "
+            f"{self.posts_dir}: fix the name; the tag is left out"
+        )
+
+    def _link(self, given: str) -> tuple[str | None, str]:
+        rel = given.strip().strip("'\"").lstrip("/")
+        path = self.root / rel
+        missing = (
+            f"'{{% link {given} %}}': no file {rel} in the Jekyll site {self.root}: fix the "
+            "path (it starts at the folder of _config.yml); the tag is left out"
+        )
+        if not rel or ".." in Path(rel).parts or not path.is_file():
+            return None, missing
+        try:
+            path.relative_to(self.posts_dir)
+        except ValueError:
+            pass
+        else:
+            url = self.post_url(path)
+            return (self.relative_url(self._in_site(url)), "") if url else (None, missing)
+        if path.suffix.lower() in _PAGE_SUFFIXES:
+            return self.relative_url(self._page_url(path, rel)), ""
+        return self.relative_url("/" + rel), ""
+
+    def _page_url(self, path: Path, rel: str) -> str:
+        """A page's URL: its front matter permalink, else Jekyll's page template."""
+        permalink = _front_matter_permalink(path)
+        if permalink:
+            return "/" + permalink.lstrip("/")
+        folder, _, name = rel.rpartition("/")
+        stem = os.path.splitext(name)[0]
+        prefix = f"/{folder}" if folder else ""
+        if stem == "index":
+            return prefix + "/"
+        style = self.permalink
+        if style == "pretty" or (style not in ("date", "ordinal", "none") and style.endswith("/")):
+            return f"{prefix}/{stem}/"
+        return f"{prefix}/{stem}.html"
+
+    def _in_site(self, url: str) -> str:
+        """A post's absolute URL as Jekyll's `post.url`: its path under the base path."""
+        if url.startswith(self.site_url):
+            return "/" + url[len(self.site_url) :]
+        parts = urlsplit(url)
+        return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def glob_escape(text: str) -> str:
+    """`text` with glob's special characters taken literally."""
+    return re.sub(r"([*?\[])", r"[\1]", text)
+
+
+def _left_out(token: str) -> str:
+    shown = " ".join(token.split())
+    if len(shown) > 60:
+        shown = shown[:57] + "..."
+    return (
+        f"Liquid '{shown}' is left out of feeds and emails: publisher renders only site.url, "
+        "site.baseurl, relative_url, absolute_url, post_url, link, highlight and raw; write "
+        "what it stands for into the post to show it"
+    )
+
+
+def _code_block(code: str, lang: str, html_body: bool) -> str:
+    code = code.strip("\n")
+    if html_body:
+        cls = f' class="language-{html.escape(lang)}"' if lang else ""
+        return f"<pre><code{cls}>{html.escape(code)}</code></pre>"
+    return f"\n```{lang}\n{code}\n```\n"
+
+
+def _front_matter_permalink(path: Path) -> str:
+    """The `permalink` in a page's front matter, or ''."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError):
+        return ""
+    if not text.startswith("---"):
+        return ""
+    front = text[3:].split("\n---", 1)[0]
+    try:
+        meta = yaml.safe_load(front)
+    except yaml.YAMLError:
+        return ""
+    value = meta.get("permalink") if isinstance(meta, dict) else None
+    return value if isinstance(value, str) else ""

@@ -1,0 +1,248 @@
+"""A stock Jekyll site as it is: its _config.yml, its permalink styles and the Liquid in its
+posts, as Jekyll 4 renders them (checked against jekyll/jekyll's source: Configuration's
+STYLE_TO_PERMALINK and defaults, Tags::PostUrl, Tags::Link, Filters::URLFilters)."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from email_helpers import TEMPLATES
+
+from publisher.config import Config, load_config
+from publisher.content import IndexResult, index_site
+from publisher.content.post import Post
+from publisher.errors import ConfigError
+from publisher.newsletters.plan import Issue
+from publisher.newsletters.render import render_issue
+
+DATA = Path(__file__).parent / "data" / "jekyll"
+NOW = datetime(2026, 11, 22, 3, 0, tzinfo=UTC)
+POSTS = '[content]\ndir = "_posts"\n'
+
+
+def jekyll_site(tmp_path: Path, toml: str = POSTS, config: str | None = None) -> Path:
+    """The fixture site in tmp_path/site, its _config.yml replaced by configs/`config`."""
+    root = tmp_path / "site"
+    shutil.copytree(DATA / "site", root)
+    if config is not None:
+        shutil.copy(DATA / "configs" / config, root / "_config.yml")
+    (root / "publisher.toml").write_text(toml, encoding="utf-8")
+    return root
+
+
+def index(root: Path) -> tuple[Config, IndexResult]:
+    config = load_config(root / "publisher.toml")
+    return config, index_site(config, NOW)
+
+
+def post(result: IndexResult, name: str) -> Post:
+    return next(p for p in result.posts if p.source.endswith(name))
+
+
+@pytest.mark.parametrize(
+    ("config", "first", "nested"),
+    [
+        ("permalink-default.yml", "/blog/news/2024/06/18/first-post.html", "/blog/2024/01/02/nested.html"),  # noqa: E501
+        ("permalink-date.yml", "/blog/news/2024/06/18/first-post.html", "/blog/2024/01/02/nested.html"),  # noqa: E501
+        ("permalink-pretty.yml", "/blog/news/2024/06/18/first-post/", "/blog/2024/01/02/nested/"),
+        ("permalink-ordinal.yml", "/blog/news/2024/170/first-post.html", "/blog/2024/002/nested.html"),  # noqa: E501
+        ("permalink-weekdate.yml", "/blog/news/2024/W25/Tue/first-post.html", "/blog/2024/W01/Tue/nested.html"),  # noqa: E501
+        ("permalink-none.yml", "/blog/news/first-post.html", "/blog/nested.html"),
+        ("permalink-pattern.yml", "/2024/first-post/", "/2024/nested/"),
+        ("permalink-output-ext.yml", "/news/first-post.html", "/nested.html"),
+    ],
+    ids=lambda v: v.removesuffix(".yml") if v.endswith(".yml") else "",
+)  # fmt: skip
+def test_each_permalink_style_gives_jekylls_urls(
+    tmp_path: Path, config: str, first: str, nested: str
+) -> None:
+    _, result = index(jekyll_site(tmp_path, config=config))
+    assert post(result, "first-post.md").url == "https://example.com" + first
+    assert post(result, "nested.md").url == "https://example.com" + nested
+
+
+@pytest.mark.parametrize(
+    ("config", "url"),
+    [
+        ("permalink-default.yml", "/blog/hello%20world/news/2024/06/20/Jekyll-Slug.html"),
+        ("permalink-slug.yml", "/hello%20world/news/jekyll-slug.html"),
+    ],
+    ids=["title-pretty-mode", "slug-default-mode"],
+)
+def test_titles_slugs_and_categories_are_slugified_as_jekyll_does(
+    tmp_path: Path, config: str, url: str
+) -> None:
+    # Jekyll's UrlDrop: :title is slugify(mode: pretty, cased), :slug slugify() (lower case),
+    # :categories only lower-cased; an underscore is not kept by either mode.
+    _, result = index(jekyll_site(tmp_path, config=config))
+    assert post(result, "Jekyll_Slug.md").url == "https://example.com" + url
+
+
+def test_the_config_beside_the_posts_supplies_the_site(tmp_path: Path) -> None:
+    config, _ = index(jekyll_site(tmp_path))
+    site = config.site
+    assert (site.title, site.url, site.description) == (
+        "뉴스다오 블로그",
+        "https://example.com/blog/",
+        "실시간 뉴스 속보",
+    )
+    assert (site.timezone, site.language, site.author, site.author_email) == (
+        "Asia/Seoul",
+        "ko",
+        "박기자",
+        "park@example.com",
+    )
+    assert config.content.permalink == "date"  # Jekyll's default
+    assert config.content.jekyll_config == tmp_path / "site" / "_config.yml"
+
+
+def test_a_key_publishers_config_sets_wins_even_at_its_default(tmp_path: Path) -> None:
+    toml = (
+        '[site]\ntitle = "뉴스다오"\nlanguage = "en"\n\n'
+        '[content]\ndir = "_posts"\npermalink = "/:categories/:year/:month/:day/:title/"\n'
+    )
+    config, result = index(jekyll_site(tmp_path, toml, "both-set.yml"))
+    site = config.site
+    assert (site.title, site.language) == ("뉴스다오", "en")  # set here; "en" is the default too
+    assert (site.url, site.timezone, site.author, site.description) == (
+        "https://jekyll.example.com/blog/",
+        "America/New_York",
+        "Jekyll Author",
+        "from jekyll",
+    )
+    assert post(result, "first-post.md").url == (
+        "https://jekyll.example.com/blog/news/2024/06/18/first-post/"
+    )
+
+
+def test_jekyll_config_names_the_file_or_turns_the_search_off(tmp_path: Path) -> None:
+    root = jekyll_site(tmp_path)
+    elsewhere = tmp_path / "jekyll.yml"
+    shutil.move(root / "_config.yml", elsewhere)
+    (root / "publisher.toml").write_text(
+        POSTS + 'jekyll_config = "../jekyll.yml"\n', encoding="utf-8"
+    )
+    config, _ = index(root)
+    assert config.site.url == "https://example.com/blog/"
+    assert config.content.jekyll_config == elsewhere
+    shutil.move(elsewhere, root / "_config.yml")
+    (root / "publisher.toml").write_text(POSTS + 'jekyll_config = ""\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as off:
+        load_config(root / "publisher.toml")
+    assert str(off.value).splitlines()[1] == (
+        f"{root / 'publisher.toml'}: site: missing, and it has no default: add it"
+    )
+    (root / "publisher.toml").write_text(POSTS + 'jekyll_config = "nope.yml"\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as missing:
+        load_config(root / "publisher.toml")
+    assert str(missing.value).splitlines()[1] == (
+        f"{root / 'nope.yml'}: [content] jekyll_config: no such file: give the path of the "
+        'Jekyll site\'s _config.yml, or "" to read none'
+    )
+
+
+@pytest.mark.parametrize(
+    ("config", "line", "message"),
+    [
+        ("bad-timezone.yml", 3, "timezone: unknown time zone 'Mars/Olympus': use an IANA name "
+         "such as 'Asia/Seoul'"),
+        ("not-yaml.yml", 3, "not valid YAML (expected <block end>, but found '<block mapping "
+         "start>'): fix this line"),
+    ],
+    ids=["bad-timezone", "not-yaml"],
+)  # fmt: skip
+def test_a_wrong_jekyll_config_is_reported_with_its_line(
+    tmp_path: Path, config: str, line: int, message: str
+) -> None:
+    root = jekyll_site(tmp_path, config=config)
+    with pytest.raises(ConfigError) as e:
+        load_config(root / "publisher.toml")
+    assert f"{root / '_config.yml'}:{line}: {message}" in str(e.value).splitlines()
+
+
+@pytest.mark.parametrize(
+    ("name", "html"),
+    [
+        ("site-url.md", '<img src="https://example.com/blog/assets/img/dot.gif" alt="점">'),
+        ("site-baseurl.md", '<a href="/blog/about.html">소개</a>'),
+        ("post-url.md", '<a href="/blog/news/2024/06/18/first-post.html">첫 글</a>'),
+        ("post-url-subfolder.md", '<a href="/blog/2024/01/02/nested.html">하위 글</a>'),
+        ("post-url-jekyll-slug.md", '<a href="/blog/hello%20world/news/2024/06/20/Jekyll-Slug.html'
+         '">밑줄 글</a>'),
+        ("link-post.md", '<a href="/blog/news/2024/06/18/first-post.html">첫 글</a>'),
+        ("link-page.md", '<a href="/blog/about.html">소개</a>, <a href="/blog/contact-us/">연락처'
+         '</a>, <a href="/blog/">처음</a>'),
+        ("link-static.md", '<img src="/blog/assets/img/dot.gif" alt="점" />'),
+        ("url-filters.md", '<link href="/blog/assets/main.css"> <a href="https://example.com/'
+         'blog/feed.xml">'),
+        ("whitespace-control.md", '<a href="/blog/about.html">'),
+        ("raw-and-comment.md", "Liquid는 {{ page.title }}처럼 씁니다. 보임."),
+        ("highlight.md", '<pre><code class="language-python"># 주석\nprint(&quot;&quot;)\n'),
+        ("render-with-liquid-false.md", "{{ site.baseurl }}는 그대로 둡니다."),
+    ],
+    ids=lambda v: v.removesuffix(".md") if v.endswith(".md") else "",
+)  # fmt: skip
+def test_each_tag_is_rendered_as_jekyll_does(tmp_path: Path, name: str, html: str) -> None:
+    _, result = index(jekyll_site(tmp_path))
+    assert html in post(result, name).body_html
+    warned = [p for p in result.problems if name in p.where]
+    assert warned == ([] if name != "highlight.md" else warned)
+
+
+def test_other_liquid_is_left_out_and_reported_with_its_line(tmp_path: Path) -> None:
+    config, result = index(jekyll_site(tmp_path))
+    other = post(result, "other-tags.md")
+    assert "{" not in other.body_html and "{" not in other.excerpt
+    assert "조건 안의 글" in other.body_html  # a block's content stays
+    shown = [
+        (p.where, p.line, p.message.split(" is left out")[0], p.warning)
+        for p in result.problems
+        if "other-tags" in p.where
+    ]
+    where = "_posts/2024-06-19-other-tags.md"  # as the config's folder sees it
+    assert shown == [
+        (where, 4, "Liquid '{{ page.title }}'", True),
+        (where, 6, "Liquid '{% include note.html %}'", True),
+        (where, 7, "Liquid '{% if site.show %}'", True),
+        (where, 7, "Liquid '{% endif %}'", True),
+        (where, 8, "Liquid '{{ site.title | upcase }}'", True),
+    ]
+    missing = next(p for p in result.problems if "post-url-missing" in p.where)
+    assert (missing.line, missing.message) == (
+        6,
+        "'{% post_url 2020-01-01-nowhere %}': no published post 2020-01-01-nowhere.* in "
+        f"{tmp_path / 'site' / '_posts'}: fix the name; the tag is left out",
+    )
+    excerpt = post(result, "liquid-in-excerpt.md")
+    assert excerpt.excerpt == "https://example.com/blog에서 보세요"
+    assert excerpt.feature_source == "[소개](/blog/about.html)"
+    assert any(p.line == 3 and "liquid-in-excerpt" in p.where for p in result.problems)
+
+    # An email of these posts holds no Liquid, and its links are absolute.
+    email = config.model_copy(
+        update={"email": config.email.model_copy(update={"templates_dir": TEMPLATES})}
+    )
+    chosen = [other, excerpt, post(result, "post-url.md")]
+    issue = Issue("news-x", "news", tuple(p.id for p in chosen), NOW)
+    from publisher.config import NewsletterConfig
+
+    email = email.model_copy(
+        update={"newsletters": [NewsletterConfig(id="news", name="뉴스", sender="n@example.com")]}
+    )
+    rendered = render_issue(email, issue, chosen)
+    for part in (rendered.html, rendered.text, rendered.subject):
+        assert "{%" not in part and "{{" not in part
+    assert 'href="https://example.com/blog/about.html"' in rendered.html
+
+
+def test_a_warm_run_renders_the_liquid_again_and_says_nothing(tmp_path: Path) -> None:
+    root = jekyll_site(tmp_path)
+    _, cold = index(root)
+    assert any(p.warning for p in cold.problems)
+    _, warm = index(root)
+    assert (warm.parsed, warm.problems) == (0, ())
+    assert '<a href="/blog/news/2024/06/18/first-post.html">' in post(warm, "post-url.md").body_html
+    assert "{{" in post(warm, "render-with-liquid-false.md").body_html
