@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from publisher.config.schema import (
+    ArchiveConfig,
     Config,
     ContentConfig,
     DeliveryConfig,
@@ -30,6 +31,7 @@ from publisher.errors import ConfigError, Problem
 
 __all__ = [
     "DEFAULT_CONFIG_NAME",
+    "ArchiveConfig",
     "Config",
     "ContentConfig",
     "DeliveryConfig",

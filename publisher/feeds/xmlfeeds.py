@@ -260,9 +260,10 @@ def _text(text: str, fmt: Format) -> str:
 
 def _serialize(root: Any, feed: Feed) -> bytes:
     head = b'<?xml version="1.0" encoding="UTF-8"?>\n'
-    if feed.stylesheet_url:
-        href = html_text(feed.stylesheet_url).replace('"', "&quot;")
-        head += f'<?xml-stylesheet type="text/xsl" href="{href}"?>\n'.encode()
+    if feed.stylesheet is not None:
+        kind, href = feed.stylesheet
+        href = html_text(href).replace('"', "&quot;")
+        head += f'<?xml-stylesheet type="{kind}" href="{href}"?>\n'.encode()
     lxml.etree.indent(root, space="  ")
     body: bytes = lxml.etree.tostring(root, encoding="UTF-8", xml_declaration=False)
     return head + body + b"\n"
