@@ -93,7 +93,7 @@ def _stages(config: Config, now: datetime, options: RunOptions) -> RunReport:
     built = None
     if options.feeds:
         try:
-            built = build_feeds(config, index.posts, dry_run=dry_run)
+            built = build_feeds(config, index.posts, now=now, dry_run=dry_run)
         except PublisherError as e:  # the newsletters still go out
             problems.append(Problem("[feeds] output_dir", str(e)))
         else:

@@ -394,7 +394,7 @@ def test_broken_urls_still_build(tmp_path: Path) -> None:
     assert [str(p) for p in report.problems] == [
         "2024-06-19-post-1.md: image 'https://newsdao.kr///[::1/%EC%82%AC%EC%A7%84.jpg' is not "
         f"a file under [content] static_dir ({static}/[::1/사진.jpg): its size is unknown, so "
-        "feeds carry it as media:content without an enclosure; add the file or fix the image path"
+        'its enclosure says length="0"; add the file or fix the image path'
     ]
     for name in ("atom.xml", "rss.xml"):
         content = parse(tmp_path / "out" / name).entries[0].content[0].value

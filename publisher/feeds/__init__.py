@@ -14,12 +14,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from publisher.config import Config
 from publisher.content.post import Post
 from publisher.errors import FeedError, Problem
 from publisher.feeds.fingerprint import Fingerprints, stamp
+from publisher.feeds.lengths import ask_lengths
 from publisher.feeds.model import (
     Selection,
     category_slug,
@@ -48,20 +50,32 @@ class FeedReport:
 
 
 def build_feeds(
-    config: Config, posts: Sequence[Post], *, dry_run: bool = False, processes: int | None = None
+    config: Config,
+    posts: Sequence[Post],
+    *,
+    now: datetime | None = None,
+    dry_run: bool = False,
+    processes: int | None = None,
 ) -> FeedReport:
     """Write every configured feed for `posts` (published, newest first); report what changed.
 
-    A large build is split over `processes` processes (None: one per CPU; see `parallel`).
+    `now` is when image servers are asked for lengths (`lengths`; None: only the recorded
+    answers are used). A large build is split over `processes` processes (None: one per
+    CPU; see `parallel`).
     """
     with gc_paused():
-        return _build(config, posts, dry_run=dry_run, processes=processes)
+        return _build(config, posts, now=now, dry_run=dry_run, processes=processes)
 
 
 def _build(
-    config: Config, posts: Sequence[Post], *, dry_run: bool, processes: int | None
+    config: Config,
+    posts: Sequence[Post],
+    *,
+    now: datetime | None,
+    dry_run: bool,
+    processes: int | None,
 ) -> FeedReport:
-    selection = select_posts(config, posts)
+    selection = ask_lengths(config, select_posts(config, posts), now, dry_run=dry_run)
     prints = Fingerprints.load(config)
     out = config.feeds.output_dir
     checked = [(plan, prints.check(selection, plan)) for plan in selection.feeds]

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from publisher.errors import StoreError
-from publisher.store import announced, fingerprints, journal, posts, subscribers
+from publisher.store import announced, fingerprints, image_lengths, journal, posts, subscribers
 
 # Every module's tables, created on open; add a module here when it declares a SCHEMA.
 _SCHEMAS: tuple[str, ...] = (
@@ -25,6 +25,7 @@ _SCHEMAS: tuple[str, ...] = (
     subscribers.SCHEMA,
     journal.SCHEMA,
     fingerprints.SCHEMA,
+    image_lengths.SCHEMA,
 )
 
 
