@@ -24,6 +24,10 @@ FLAGS = (
     "--no-first-run",
     "--hide-scrollbars",
     "--force-color-profile=srgb",
+    # The screenshot waits for the page to be laid out and painted whole, also on a busy
+    # machine.
+    "--run-all-compositor-stages-before-draw",
+    "--virtual-time-budget=5000",
 )
 Color = tuple[int, int, int]
 

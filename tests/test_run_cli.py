@@ -89,7 +89,8 @@ def test_problems_go_to_stderr_with_exit_1_after_the_good_work(tmp_path: Path) -
     assert not (tmp_path / "outbox").exists()
     # nothing was announced: with the secret back, the issue goes out
     again = run_publisher(config, "-v", "run", "--now", LATER)
-    assert again.stdout == "2 posts, 0 feed files written, 1 new issue, 3 emails sent\n"
+    # The feeds page now lists the newsletter's archive, which its first issue began.
+    assert again.stdout == "2 posts, 1 feed file written, 1 new issue, 3 emails sent\n"
 
 
 def test_a_run_finding_the_lock_held_does_nothing(tmp_path: Path) -> None:

@@ -235,6 +235,11 @@ def archive_folder(archive: ArchiveConfig, newsletter_id: str) -> PurePosixPath:
     return PurePosixPath(archive.dir, newsletter_id)
 
 
+def archive_page(archive: ArchiveConfig, newsletter_id: str, issue_id: str) -> PurePosixPath:
+    """The path, under the output folder, of one issue's archive page."""
+    return archive_folder(archive, newsletter_id) / f"{issue_id}.html"
+
+
 def stylesheet_name(feeds: FeedsConfig) -> str:
     """The file name of the feeds' stylesheet in the output folder ('' for none)."""
     if feeds.stylesheet == "css":
@@ -331,6 +336,7 @@ __all__ = [
     "Format",
     "Selection",
     "archive_folder",
+    "archive_page",
     "category_slug",
     "feed_files",
     "feed_folder",

@@ -16,7 +16,15 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from publisher.errors import StoreError
-from publisher.store import announced, fingerprints, image_lengths, journal, posts, subscribers
+from publisher.store import (
+    announced,
+    archive,
+    fingerprints,
+    image_lengths,
+    journal,
+    posts,
+    subscribers,
+)
 
 # Every module's tables, created on open; add a module here when it declares a SCHEMA.
 _SCHEMAS: tuple[str, ...] = (
@@ -26,6 +34,7 @@ _SCHEMAS: tuple[str, ...] = (
     journal.SCHEMA,
     fingerprints.SCHEMA,
     image_lengths.SCHEMA,
+    archive.SCHEMA,
 )
 
 
