@@ -81,11 +81,16 @@ def _unknown(config: Config, selection: Selection) -> dict[str, str]:
     """The absolute URL of each shown post's image whose length is not known yet and that
     its server may be asked for, by post id."""
     site, static_dir = config.site.url, config.content.static_dir
+    lengths = selection.lengths  # every shown post with an image, its length or None
     found: dict[str, str] = {}
+    seen: set[str] = set()
     for plan in selection.feeds:
         for post in plan.posts:
-            if post.image is None or post.id in found or selection.lengths.get(post.id) is not None:
+            # A post shows in several feeds: looked at once.
+            if post.id in seen or post.id not in lengths or lengths[post.id] is not None:
                 continue
+            seen.add(post.id)
+            assert post.image is not None
             url = absolute_url(post.image.url, post.url)
             # An image of the site under static_dir is the file's business: a missing file
             # is reported there, not looked for on the server.
