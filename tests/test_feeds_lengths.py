@@ -197,3 +197,16 @@ def test_every_post_shown_is_asked_for_at_once(tmp_path: Path, images: ImageServ
     assert sorted(images.requests) == sorted(("HEAD", f"/{n}.jpg") for n in range(12))
     rss = (tmp_path / "out" / "rss.xml").read_text(encoding="utf-8")
     assert all(f'length="{1000 + n}"' in rss for n in range(12))
+
+
+def test_a_state_file_that_cannot_be_read_asks_nobody(
+    tmp_path: Path, images: ImageServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    config = site(tmp_path)
+    config.store.path.parent.mkdir(parents=True, exist_ok=True)
+    config.store.path.write_bytes(b"\x00garbage, not an SQLite file\xff" * 100)
+    report = build_feeds(config, post_with(images.url("/a.jpg")), now=NOW)
+    assert report.written
+    assert enclosures(tmp_path / "out")[0]["length"] == "0"
+    assert images.requests == []  # without a record, every run would ask again: none does
+    assert "cannot read the image lengths it keeps" in caplog.text

@@ -52,6 +52,8 @@ def ask_lengths(
     if not urls:
         return selection  # the state file is not even opened
     known = _recorded(config.store.path, set(urls.values()))
+    if known is None:
+        return selection  # no record to keep answers in: asking every run would be slow
     due = sorted(
         {url for url in urls.values() if url not in known or _retry(known[url], now)}
         if now is not None
@@ -105,15 +107,21 @@ def _retry(answer: Answer, now: datetime | None) -> bool:
     return length is None and now is not None and now - asked >= RETRY_AFTER
 
 
-def _recorded(path: Path, urls: set[str]) -> dict[str, Answer]:
+def _recorded(path: Path, urls: set[str]) -> dict[str, Answer] | None:
+    """What the state file holds of `urls`; None when it cannot be read."""
     if not path.exists():
         return {}  # and a dry run creates no state file just to look
     try:
         with Store.open(path) as store:
             return load_lengths(store, urls)
     except (StoreError, sqlite3.Error) as e:
-        log.warning("%s: cannot read the image lengths it keeps (%s): asking again", path, e)
-        return {}
+        log.warning(
+            "%s: cannot read the image lengths it keeps (%s): enclosures of images on other "
+            'servers say length="0" until it can',
+            path,
+            e,
+        )
+        return None
 
 
 def _record(path: Path, answers: list[tuple[str, int | None, datetime]]) -> None:
