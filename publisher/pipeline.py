@@ -110,9 +110,13 @@ def _stages(config: Config, now: datetime, options: RunOptions) -> RunReport:
     if built is not None and mail.new_archives:
         # The feeds page lists each newsletter's archive from its first issue on: made
         # again now rather than by the next run, which would otherwise write it.
-        again = build_feeds(config, index.posts, now=now, dry_run=dry_run)
-        written = tuple(dict.fromkeys((*built.written, *again.written)))
-        built = replace(built, written=written)
+        try:
+            again = build_feeds(config, index.posts, now=now, dry_run=dry_run)
+        except PublisherError as e:
+            problems.append(Problem("[feeds] output_dir", str(e)))
+        else:
+            written = tuple(dict.fromkeys((*built.written, *again.written)))
+            built = replace(built, written=written)
     sent = mail.delivery
     return RunReport(
         dry_run=dry_run,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +19,11 @@ from email_helpers import BREAKING, T0, email_config, parse, post_at
 from smtp_server import SmtpServer
 
 from publisher import __version__
-from publisher.config import Config
+from publisher.config import Config, load_config
 from publisher.content.post import Post
 from publisher.newsletters.send import send_newsletters
 from publisher.options import RunOptions
+from publisher.pipeline import run
 from publisher.store import Store
 
 SECRET = {"PUBLISHER_SECRET": "0123456789abcdef0123456789abcdef-test-secret"}
@@ -268,3 +269,13 @@ def test_golden(tmp_path: Path, name: str) -> None:
         root = lxml.etree.fromstring(source.read_bytes())
         assert root.tag == "{http://www.w3.org/2005/Atom}feed"
         assert not feedparser.parse(source.read_bytes()).bozo
+
+
+def test_the_feeds_page_lists_the_archive_from_its_first_issue_on(tmp_path: Path) -> None:
+    config = load_config(make_site(tmp_path, subscribers=1))
+    first = run(config, datetime.fromisoformat(RUN_AT), RunOptions(environ=SECRET))
+    page = (tmp_path / "public" / "feeds" / "index.html").read_text(encoding="utf-8")
+    assert '<a class="item-title" href="../archive/news/index.html">속보</a>' in page
+    assert first.feeds_written == 9  # the page made twice in the run counts once
+    later = datetime.fromisoformat(RUN_AT) + timedelta(minutes=1)
+    assert run(config, later, RunOptions(environ=SECRET)).feeds_written == 0
