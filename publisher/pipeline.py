@@ -1,4 +1,5 @@
-"""`publisher run`, top to bottom: index -> feeds -> WebSub -> newsletters -> delivery.
+"""`publisher run`, top to bottom: index -> feeds -> WebSub -> newsletters (and their archive
+pages) -> delivery.
 
 One run at a time (the lock next to the state file); a run that finds it held does
 nothing. Each stage's problems are gathered and the good work still done; the caller
@@ -9,7 +10,7 @@ sends nothing.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from publisher.config import Config
@@ -93,7 +94,7 @@ def _stages(config: Config, now: datetime, options: RunOptions) -> RunReport:
     built = None
     if options.feeds:
         try:
-            built = build_feeds(config, index.posts, dry_run=dry_run)
+            built = build_feeds(config, index.posts, now=now, dry_run=dry_run)
         except PublisherError as e:  # the newsletters still go out
             problems.append(Problem("[feeds] output_dir", str(e)))
         else:
@@ -106,6 +107,16 @@ def _stages(config: Config, now: datetime, options: RunOptions) -> RunReport:
     mail = MailReport()
     if config.newsletters and (options.newsletters is None or options.newsletters):
         mail = send_newsletters(config, index.posts, now, options)
+    if built is not None and mail.new_archives:
+        # The feeds page lists each newsletter's archive from its first issue on: made
+        # again now rather than by the next run, which would otherwise write it.
+        try:
+            again = build_feeds(config, index.posts, now=now, dry_run=dry_run)
+        except PublisherError as e:
+            problems.append(Problem("[feeds] output_dir", str(e)))
+        else:
+            written = tuple(dict.fromkeys((*built.written, *again.written)))
+            built = replace(built, written=written)
     sent = mail.delivery
     return RunReport(
         dry_run=dry_run,

@@ -30,6 +30,10 @@ permalink = "{permalink}"
 
 [store]
 path = "state/publisher.sqlite3"
+
+[feeds]
+# Tests ask no server beyond 127.0.0.1 for an image's length.
+image_head = false
 """
 
 

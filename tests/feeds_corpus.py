@@ -97,3 +97,33 @@ def hostile_posts() -> list[Post]:
             fields["title_html"] = fields["title"]
         posts.append(make_post(**fields))
     return posts
+
+
+def golden_posts() -> list[Post]:
+    """Three posts of every kind the golden files show: Korean and '&' in a title, an image of
+    known and of unknown length, an excerpt-only post, two categories."""
+    return [
+        make_post(
+            n=3,
+            title="속보: 한미 정상회담 & 공동성명",
+            title_html="속보: 한미 정상회담 &amp; 공동성명",
+            date=T0 + timedelta(hours=2),
+            updated=T0 + timedelta(hours=3),
+            categories=("정치", "News"),
+            tags=("외교",),
+            author=Author("김기자", "kim@newsdao.kr", "https://newsdao.kr/authors/kim/"),
+            image=Image(
+                "https://newsdao.kr/img/summit.jpg?w=800&h=600", "image/jpeg", 52311, "회담"
+            ),
+            body='<p>정상회담이 <a href="../seoul/">서울</a>에서 열렸습니다.</p>\n'
+            "<script>track()</script><!-- note -- here -->\n",
+        ),
+        make_post(
+            n=2,
+            date=T0 + timedelta(hours=1),
+            updated=T0 + timedelta(hours=1),
+            excerpt_only=True,
+            categories=("정치",),
+        ),
+        make_post(n=1, image=Image("https://cdn.example.com/p.webp", "image/webp")),
+    ]

@@ -56,8 +56,12 @@ def test_several_posts_make_a_digest_led_by_the_newest_headline(config: Config) 
     rendered = render(config, posts, more=2)
     assert rendered.subject == "[뉴스다오 속보] 북·러 침략 시 상호 지원 협정 체결 1 외 4건"
     assert rendered.post_ids == tuple(p.id for p in posts)
-    assert "외 2건은 사이트에서 보기" in rendered.html
-    assert "외 2건은 사이트에서 보기: https://newsdao.kr/" in rendered.text
+    # "and N more" leads to the issue's page, which lists every post it announced.
+    page = f"https://newsdao.kr/archive/breaking/{rendered.issue.id}.html"
+    doc = lxml.html.document_fromstring(rendered.html)
+    (more,) = doc.find_class("more")
+    assert [(a.text, a.get("href")) for a in more.iterfind(".//a")] == [("외 2건 더 보기", page)]
+    assert f"외 2건 더 보기:\n{page}" in rendered.text
     for post in posts:
         assert post.title in rendered.text
 
@@ -175,7 +179,7 @@ def test_still_over_budget_shows_fewer_posts(
     assert rendered.post_ids == tuple(p.id for p in posts[: len(rendered.post_ids)])
     assert rendered.more == 1 + len(posts) - len(rendered.post_ids)
     assert rendered.html_bytes < config.email.max_html_bytes
-    assert f"외 {rendered.more}건은 사이트에서 보기" in rendered.html
+    assert f"외 {rendered.more}건 더 보기" in rendered.html
     assert "over budget with every excerpt: showing" in caplog.text
     # No post has a feature text: excerpts only would change nothing, so it is not tried.
     assert "showing excerpts only" not in caplog.text

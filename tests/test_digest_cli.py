@@ -25,7 +25,7 @@ NOW = "2024-06-19T20:00:00+09:00"
 
 @pytest.fixture
 def site(tmp_path: Path) -> Path:
-    for folder in ("content", "email_templates"):
+    for folder in ("content", "email_templates", "static"):
         shutil.copytree(ROOT / folder, tmp_path / folder)
     shutil.copy(ROOT / "config.example.toml", tmp_path / "publisher.toml")
     return tmp_path

@@ -95,9 +95,19 @@ def test_feed_level_links_and_stylesheet(tmp_path: Path) -> None:
     atom_bytes = (out / "atom.xml").read_bytes()
     assert atom_bytes.startswith(
         b'<?xml version="1.0" encoding="UTF-8"?>\n'
-        b'<?xml-stylesheet type="text/xsl" href="https://newsdao.kr/feed.xsl"?>\n'
+        b'<?xml-stylesheet type="text/css" href="feed.css"?>\n'
     )
-    assert (out / "feed.xsl").read_bytes().startswith(b'<?xml version="1.0"')
+    # Relative, so it is found from disk too: a category's feed is two folders down.
+    assert (
+        (out / "categories" / "news" / "rss.xml")
+        .read_bytes()
+        .startswith(
+            b'<?xml version="1.0" encoding="UTF-8"?>\n'
+            b'<?xml-stylesheet type="text/css" href="../../feed.css"?>\n'
+        )
+    )
+    assert (out / "feed.css").read_text(encoding="utf-8").startswith("/* Shows an Atom or RSS")
+    assert not (out / "feed.xsl").exists()
     links = {
         link.get("rel"): link.get("href")
         for link in lxml.etree.fromstring(atom_bytes).iterfind(f"{ATOM}link")
@@ -283,7 +293,7 @@ def test_dry_run_writes_nothing(tmp_path: Path) -> None:
     config = make_config(tmp_path, feeds={"output_dir": str(tmp_path / "out")})
     report = build_feeds(config, [make_post()], dry_run=True)
     assert not (tmp_path / "out").exists()
-    assert len(report.written) == 8  # 2 feeds x 3 formats, the stylesheet, the snippet
+    assert len(report.written) == 9  # 2 feeds x 3 formats, stylesheet, snippet, feeds page
 
 
 def test_formats_names_and_no_categories_are_configurable(tmp_path: Path) -> None:
@@ -294,8 +304,9 @@ def test_formats_names_and_no_categories_are_configurable(tmp_path: Path) -> Non
             "formats": ["rss"],
             "rss_name": "index.rss",
             "categories": False,
-            "stylesheet": False,
+            "stylesheet": "none",
             "discovery_name": "",
+            "page_name": "",
         },
     )
     report = build_feeds(config, [make_post()])
@@ -315,10 +326,19 @@ def test_write_failure_names_the_folder(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("name", ["atom.xml", "rss.xml"])
-def test_stylesheet_turns_a_feed_into_a_page(tmp_path: Path, name: str) -> None:
-    config = make_config(tmp_path, feeds={"output_dir": str(tmp_path / "out")})
+def test_the_xsl_stylesheet_on_request_turns_a_feed_into_a_page(tmp_path: Path, name: str) -> None:
+    config = make_config(tmp_path, feeds={"output_dir": str(tmp_path / "out"), "stylesheet": "xsl"})
     post = make_post()
     build_feeds(config, [post])
+    assert (
+        (tmp_path / "out" / name)
+        .read_bytes()
+        .startswith(
+            b'<?xml version="1.0" encoding="UTF-8"?>\n'
+            b'<?xml-stylesheet type="text/xsl" href="feed.xsl"?>\n'
+        )
+    )
+    assert not (tmp_path / "out" / "feed.css").exists()
     transform = lxml.etree.XSLT(lxml.etree.parse(str(tmp_path / "out" / "feed.xsl")))
     page = str(transform(lxml.etree.parse(str(tmp_path / "out" / name))))
     assert "<h1>뉴스다오</h1>" in page
@@ -374,7 +394,7 @@ def test_broken_urls_still_build(tmp_path: Path) -> None:
     assert [str(p) for p in report.problems] == [
         "2024-06-19-post-1.md: image 'https://newsdao.kr///[::1/%EC%82%AC%EC%A7%84.jpg' is not "
         f"a file under [content] static_dir ({static}/[::1/사진.jpg): its size is unknown, so "
-        "feeds carry it as media:content without an enclosure; add the file or fix the image path"
+        'its enclosure says length="0"; add the file or fix the image path'
     ]
     for name in ("atom.xml", "rss.xml"):
         content = parse(tmp_path / "out" / name).entries[0].content[0].value

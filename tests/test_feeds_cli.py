@@ -24,7 +24,9 @@ def site(tmp_path: Path, feeds: str = "") -> Path:
     config = tmp_path / "publisher.toml"
     config.write_text(
         '[site]\ntitle = "뉴스다오"\nurl = "https://newsdao.kr/"\nlanguage = "ko"\n'
-        'timezone = "Asia/Seoul"\n[store]\npath = "state/publisher.sqlite3"\n[feeds]\n' + feeds,
+        'timezone = "Asia/Seoul"\n[store]\npath = "state/publisher.sqlite3"\n[feeds]\n'
+        # The sample posts' images are on newsdao.kr: tests ask no server beyond 127.0.0.1.
+        "image_head = false\n" + feeds,
         encoding="utf-8",
     )
     return config
@@ -40,7 +42,7 @@ def test_build_writes_feeds_then_nothing(tmp_path: Path, hub: Hub) -> None:
         parsed = feedparser.parse((out / name).read_bytes())
         assert not parsed.bozo
         assert len(parsed.entries) == 2
-    assert "2 feeds, 2 posts: wrote 8 files, 0 unchanged" in first.output
+    assert "2 feeds, 2 posts: wrote 9 files, 0 unchanged" in first.output
     pinged = [q["hub.url"][0] for _, _, q in hub.received]
     assert pinged == [
         "https://newsdao.kr/atom.xml",
@@ -52,7 +54,7 @@ def test_build_writes_feeds_then_nothing(tmp_path: Path, hub: Hub) -> None:
     ]
     second = runner.invoke(cli, ["-c", str(config), "-v", "build", "--now", NOW])
     assert second.exit_code == 0, second.output
-    assert "wrote 0 files, 8 unchanged" in second.output
+    assert "wrote 0 files, 9 unchanged" in second.output
     assert len(hub.received) == 6  # nothing changed, nobody pinged
 
 
@@ -60,7 +62,7 @@ def test_build_dry_run_lists_files(tmp_path: Path) -> None:
     config = site(tmp_path)
     result = CliRunner().invoke(cli, ["-c", str(config), "build", "--dry-run", "--now", NOW])
     assert result.exit_code == 0, result.output
-    assert "would write 8 files" in result.output
+    assert "would write 9 files" in result.output
     assert not (tmp_path / "public").exists()
 
 
@@ -88,14 +90,41 @@ def test_example_config_documents_every_feeds_key() -> None:
             'formats = ["atom", "rdf"]',
             "[feeds] formats[1]: input should be 'atom', 'rss' or 'json'",
         ),
+        ('stylesheet = "xslt"', "[feeds] stylesheet: input should be 'css', 'xsl' or 'none'"),
+        (
+            'page_name = "../feeds.html"',
+            "[feeds] page_name: expected a file inside output_dir such as 'feeds/index.html'",
+        ),
+        ('css_name = "css/feed.css"', "[feeds] css_name: expected a plain file name"),
+        ('image_head_timeout = "0s"', "[feeds] image_head_timeout: expected a positive duration"),
     ],
-    ids=["name-with-folder", "folder-outside", "same-names", "hub-not-url", "zero-timeout", "rdf"],
+    ids=[
+        "name-with-folder",
+        "folder-outside",
+        "same-names",
+        "hub-not-url",
+        "zero-timeout",
+        "rdf",
+        "unknown-stylesheet",
+        "page-outside",
+        "css-in-folder",
+        "zero-head-timeout",
+    ],
 )
 def test_bad_feeds_keys_are_named(tmp_path: Path, line: str, message: str) -> None:
     config = site(tmp_path, line + "\n")
     with pytest.raises(ConfigError) as info:
         load_config(config)
     assert message in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("line", "kind"),
+    [("stylesheet = true", "css"), ("stylesheet = false", "none"), ("", "css")],
+    ids=["true-was-the-xsl-now-css", "false-is-none", "default"],
+)
+def test_the_old_stylesheet_switch_still_reads(tmp_path: Path, line: str, kind: str) -> None:
+    assert load_config(site(tmp_path, line + "\n")).feeds.stylesheet == kind
 
 
 def test_build_waits_its_turn_behind_a_run(tmp_path: Path) -> None:

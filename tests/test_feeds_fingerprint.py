@@ -69,7 +69,7 @@ def test_nothing_changed_renders_nothing_and_writes_nothing(tmp_path: Path) -> N
 
     assert state in files
     assert report.written == ()
-    assert len(report.unchanged) == 11  # 3 feeds x 3 formats, the stylesheet, the snippet
+    assert len(report.unchanged) == 12  # 3 feeds x 3 formats, stylesheet, snippet, feeds page
     assert not any(rendered(p) for p in posts)
     assert {p: (p.stat().st_mtime_ns, p.stat().st_ino) for p in files} == before
 
@@ -106,9 +106,10 @@ def test_a_post_edit_rewrites_its_feeds_only(tmp_path: Path) -> None:
     posts = two_posts(tmp_path)
     edited = [posts[0], posts[1].with_details(title="고친 제목")]
     report = build_feeds(config, edited)
+    # The feeds page shows the site feed's latest posts.
     assert written(tmp_path, report) == sorted(
         [f"{NEWS}/{n}" for n in ("atom.xml", "feed.json", "rss.xml")]
-        + ["atom.xml", "feed.json", "rss.xml"]
+        + ["atom.xml", "feed.json", "feeds/index.html", "rss.xml"]
     )
     assert "고친 제목" in (tmp_path / "out" / NEWS / "atom.xml").read_text(encoding="utf-8")
 
@@ -133,7 +134,7 @@ def test_a_new_post_rewrites_the_feeds_it_shows_in(tmp_path: Path) -> None:
     report = build_feeds(config, [new, *old])
     assert written(tmp_path, report) == sorted(
         [f"{NEWS}/{n}" for n in ("atom.xml", "feed.json", "rss.xml")]
-        + ["atom.xml", "feed.json", "rss.xml"]
+        + ["atom.xml", "feed.json", "feeds/index.html", "rss.xml"]
     )
     # The site feed shows the old posts too, so both are cleaned again.
     assert [rendered(p) for p in old] == [True, True]
@@ -142,20 +143,21 @@ def test_a_new_post_rewrites_the_feeds_it_shows_in(tmp_path: Path) -> None:
 def test_a_settings_change_rewrites_every_feed(tmp_path: Path) -> None:
     build_feeds(site(tmp_path), two_posts(tmp_path))
     report = build_feeds(site(tmp_path, excerpt_only=True), two_posts(tmp_path))
-    assert len(report.written) == 9
+    assert len(report.written) == 9  # the feeds page shows excerpts anyway
     changed_site = make_config(
         tmp_path,
         site={"description": "새 설명"},
         feeds={"output_dir": str(tmp_path / "out"), "excerpt_only": True},
     )
-    assert len(build_feeds(changed_site, two_posts(tmp_path)).written) == 9
+    assert len(build_feeds(changed_site, two_posts(tmp_path)).written) == 10  # and the page
 
 
 def test_a_lower_limit_rewrites_the_feeds_it_shortens(tmp_path: Path) -> None:
     build_feeds(site(tmp_path), two_posts(tmp_path))
     report = build_feeds(site(tmp_path, limit=1), two_posts(tmp_path))
-    # Only the site feed held two posts; the snippet and stylesheet do not depend on it.
-    assert written(tmp_path, report) == ["atom.xml", "feed.json", "rss.xml"]
+    # Only the site feed held two posts; the snippet and stylesheet do not depend on it, the
+    # feeds page shows the site feed's posts.
+    assert written(tmp_path, report) == ["atom.xml", "feed.json", "feeds/index.html", "rss.xml"]
     rss = (tmp_path / "out" / "rss.xml").read_text(encoding="utf-8")
     assert rss.count("<item>") == 1
 
@@ -202,7 +204,7 @@ def test_a_lost_or_stale_record_only_costs_a_render(tmp_path: Path) -> None:
         assert report.written == ()
         assert all(rendered(p) for p in posts)
         with Store.open(config.store.path) as store:
-            assert len(load_fingerprints(store, out)) == 9
+            assert len(load_fingerprints(store, out)) == 10  # the feeds and the page
     config.store.path.unlink()
     posts = two_posts(tmp_path)
     assert build_feeds(config, posts).written == ()
@@ -212,7 +214,7 @@ def test_a_lost_or_stale_record_only_costs_a_render(tmp_path: Path) -> None:
 def test_a_dry_run_uses_the_record_but_keeps_none(tmp_path: Path) -> None:
     config = site(tmp_path)
     report = build_feeds(config, two_posts(tmp_path), dry_run=True)
-    assert len(report.written) == 11
+    assert len(report.written) == 12
     assert not (tmp_path / "state").exists()
     build_feeds(config, two_posts(tmp_path))
     (tmp_path / "out" / "atom.xml").unlink()
@@ -227,7 +229,7 @@ def test_a_record_that_cannot_be_kept_warns_and_the_feeds_stay(
 ) -> None:
     (tmp_path / "state").write_text("a file where the store's folder should be")
     report = build_feeds(site(tmp_path), two_posts(tmp_path))
-    assert len(report.written) == 11
+    assert len(report.written) == 12
     assert "cannot open the state file" in caplog.text
     assert "cannot keep the feed fingerprints: the next run renders every feed again" in caplog.text
 
@@ -259,7 +261,7 @@ def test_a_state_file_that_cannot_hold_the_record_warns_and_the_feeds_stay(
     config.store.path.parent.mkdir(parents=True)
     damage(config.store.path)
     report = build_feeds(config, two_posts(tmp_path))
-    assert len(report.written) == 11
+    assert len(report.written) == 12
     atom = lxml.etree.parse(str(tmp_path / "out" / "atom.xml")).getroot()
     assert len(atom.findall("{http://www.w3.org/2005/Atom}entry")) == 2
     assert caplog.messages == [

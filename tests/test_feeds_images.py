@@ -90,26 +90,42 @@ def test_known_length_gives_enclosures(tmp_path: Path, image: Image, length: str
             "2024-06-19-post-1.md: image 'https://newsdao.kr/assets/img/gone.png' is not a file "
             "under [content] static_dir",
         ),
-        (Image("https://cdn.example.com/x", "", 1234), True, ""),
     ],
-    ids=["external", "no-static-dir", "missing-file", "no-mime-type"],
+    ids=["external", "no-static-dir", "missing-file"],
 )
-def test_no_enclosure_without_length_and_type(
+def test_unknown_length_gives_length_zero(
     tmp_path: Path, image: Image, static: bool, warning: str
 ) -> None:
     out = build(tmp_path, image, static=static)
     rss_item, atom_entry, item = item_parts(out)
+    enclosure = rss_item.find("enclosure")
+    assert enclosure is not None
+    # RSS requires a length: "0" when it cannot be known (RSS Best Practices Profile).
+    assert dict(enclosure.attrib) == {"url": image.url, "length": "0", "type": image.mime_type}
+    # Atom's length is advisory and optional: left out.
+    links = [dict(a.attrib) for a in atom_entry.iterfind(f"{ATOM}link")]
+    assert {"rel": "enclosure", "type": image.mime_type, "href": image.url} in links
+    for element in (rss_item, atom_entry):
+        content = element.find(f"{MEDIA}content")
+        assert content is not None
+        assert content.get("url") == image.url
+        assert content.get("fileSize") is None
+    assert b"None" not in (out / "rss.xml").read_bytes()
+    assert item["image"] == image.url
+    problems = (tmp_path / "problems.txt").read_text()
+    assert problems.startswith(warning) if warning else problems == ""
+
+
+def test_no_enclosure_without_a_type(tmp_path: Path) -> None:
+    image = Image("https://cdn.example.com/x", "", 1234)
+    out = build(tmp_path, image)
+    rss_item, atom_entry, _ = item_parts(out)
     assert rss_item.find("enclosure") is None
     assert [a.get("rel") for a in atom_entry.iterfind(f"{ATOM}link")] == ["alternate"]
     for element in (rss_item, atom_entry):
         content = element.find(f"{MEDIA}content")
         assert content is not None
-        assert content.get("url") == image.url
-        assert content.get("fileSize") == (None if image.length is None else str(image.length))
-    assert b"None" not in (out / "rss.xml").read_bytes()
-    assert item["image"] == image.url
-    problems = (tmp_path / "problems.txt").read_text()
-    assert problems.startswith(warning) if warning else problems == ""
+        assert content.get("fileSize") == "1234"
 
 
 def test_image_already_in_body_is_not_repeated(tmp_path: Path) -> None:

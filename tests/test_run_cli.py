@@ -53,7 +53,7 @@ def test_verbose_prints_one_summary_line(tmp_path: Path) -> None:
     result = run_publisher(config, "-v", "run", "--now", RUN_AT)
     nothing = run_publisher(config, "-v", "run", "--now", LATER)
     assert result.returncode == 0
-    assert result.stdout == "2 posts, 8 feed files written, 1 new issue, 3 emails sent\n"
+    assert result.stdout == "2 posts, 9 feed files written, 1 new issue, 3 emails sent\n"
     assert nothing.stdout == "2 posts, 0 feed files written, 0 new issues, 0 emails sent\n"
 
 
@@ -62,9 +62,9 @@ def test_a_dry_run_reports_and_writes_records_and_sends_nothing(tmp_path: Path) 
     rehearsal = run_publisher(config, "run", "--dry-run", "--now", RUN_AT)
     real = run_publisher(config, "-v", "run", "--now", RUN_AT)
     assert rehearsal.returncode == 0, rehearsal.stderr
-    assert rehearsal.stdout == "2 posts, 8 feed files to write, 1 new issue, 3 emails to send\n"
+    assert rehearsal.stdout == "2 posts, 9 feed files to write, 1 new issue, 3 emails to send\n"
     # everything the rehearsal announced is still there to do
-    assert real.stdout == "2 posts, 8 feed files written, 1 new issue, 3 emails sent\n"
+    assert real.stdout == "2 posts, 9 feed files written, 1 new issue, 3 emails sent\n"
 
 
 def test_a_dry_run_leaves_no_outbox_and_no_journal(tmp_path: Path) -> None:
@@ -89,7 +89,8 @@ def test_problems_go_to_stderr_with_exit_1_after_the_good_work(tmp_path: Path) -
     assert not (tmp_path / "outbox").exists()
     # nothing was announced: with the secret back, the issue goes out
     again = run_publisher(config, "-v", "run", "--now", LATER)
-    assert again.stdout == "2 posts, 0 feed files written, 1 new issue, 3 emails sent\n"
+    # The feeds page now lists the newsletter's archive, which its first issue began.
+    assert again.stdout == "2 posts, 1 feed file written, 1 new issue, 3 emails sent\n"
 
 
 def test_a_run_finding_the_lock_held_does_nothing(tmp_path: Path) -> None:

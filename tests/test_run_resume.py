@@ -85,5 +85,5 @@ def test_a_dry_run_over_smtp_connects_to_nothing(tmp_path: Path) -> None:
     config = load_config(make_site(tmp_path, subscribers=3, smtp_port=free_port()))
     report: RunReport = run(config, START, RunOptions(dry_run=True, environ=SECRET_ENV))
     assert (len(report.issues), report.sent, report.problems) == (1, 3, ())
-    assert report.summary() == "2 posts, 8 feed files to write, 1 new issue, 3 emails to send"
+    assert report.summary() == "2 posts, 9 feed files to write, 1 new issue, 3 emails to send"
     assert not config.store.path.with_name("publisher.sqlite3.lock").exists()

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ValidationError
 
 from publisher.config.jekyll import with_jekyll
 from publisher.config.schema import (
+    ArchiveConfig,
     Config,
     ContentConfig,
     DeliveryConfig,
@@ -31,6 +32,7 @@ from publisher.errors import ConfigError, Problem
 
 __all__ = [
     "DEFAULT_CONFIG_NAME",
+    "ArchiveConfig",
     "Config",
     "ContentConfig",
     "DeliveryConfig",

@@ -164,6 +164,16 @@ class StoreConfig(Section):
     path: RelPath = Path("state/publisher.sqlite3")
 
 
+def _stylesheet_kind(value: object) -> object:
+    # Before "css" and "xsl", `stylesheet` was a switch for the XSL one; true now means the
+    # default, a stylesheet every browser still renders.
+    if value is True:
+        return "css"
+    if value is False:
+        return "none"
+    return value
+
+
 class FeedsConfig(Section):
     output_dir: RelPath = Path("public")
     formats: list[Literal["atom", "rss", "json"]] = ["atom", "rss", "json"]
@@ -174,17 +184,23 @@ class FeedsConfig(Section):
     atom_name: str = "atom.xml"
     rss_name: str = "rss.xml"
     json_name: str = "feed.json"
-    stylesheet: bool = True
+    stylesheet: Annotated[Literal["css", "xsl", "none"], BeforeValidator(_stylesheet_kind)] = "css"
     discovery_name: str = "feeds.html"
     websub_hub: str = ""
     websub_timeout: Duration = timedelta(seconds=10)
+    # Pages for people and image lengths (issue 13).
+    css_name: str = "feed.css"
+    xsl_name: str = "feed.xsl"
+    page_name: str = "feeds/index.html"
+    image_head: bool = True
+    image_head_timeout: Duration = timedelta(seconds=3)
 
     @field_validator("websub_hub")
     @classmethod
     def _hub_url(cls, value: str) -> str:
         return _check_absolute_url(value) if value else value
 
-    @field_validator("atom_name", "rss_name", "json_name", "discovery_name")
+    @field_validator("atom_name", "rss_name", "json_name", "discovery_name", "css_name", "xsl_name")
     @classmethod
     def _file_name(cls, value: str, info: ValidationInfo) -> str:
         if value in (".", "..") or "/" in value or "\\" in value:
@@ -200,6 +216,17 @@ class FeedsConfig(Section):
         if not value or value.startswith("/") or ".." in parts:
             raise ValueError(
                 f"expected a folder inside output_dir such as 'categories', got {value!r}"
+            )
+        return value
+
+    @field_validator("page_name")
+    @classmethod
+    def _page_path(cls, value: str) -> str:
+        parts = value.split("/")
+        if value and ("\\" in value or "" in parts or "." in parts or ".." in parts):
+            raise ValueError(
+                f"expected a file inside output_dir such as 'feeds/index.html', or '' for none, "
+                f"got {value!r}"
             )
         return value
 
@@ -339,6 +366,41 @@ class ScheduleConfig(Section):
         return value
 
 
+class ArchiveConfig(Section):
+    """Web pages of the issues sent, under [feeds] output_dir (issue 13)."""
+
+    enabled: bool = True
+    dir: str = "archive"
+    index_name: str = "index.html"
+    feed_name: str = "atom.xml"
+    limit: int = Field(default=50, ge=1)
+
+    @field_validator("dir")
+    @classmethod
+    def _folder(cls, value: str) -> str:
+        parts = value.split("/")
+        if not value or "\\" in value or "" in parts or "." in parts or ".." in parts:
+            raise ValueError(
+                f"expected a folder inside output_dir such as 'archive', got {value!r}"
+            )
+        return value
+
+    @field_validator("index_name", "feed_name")
+    @classmethod
+    def _file_name(cls, value: str) -> str:
+        if not value or value in (".", "..") or "/" in value or "\\" in value:
+            raise ValueError(f"expected a plain file name such as 'index.html', got {value!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _distinct_names(self) -> ArchiveConfig:
+        if self.index_name == self.feed_name:
+            raise ValueError(
+                f"index_name and feed_name must differ, got {self.index_name!r} for both"
+            )
+        return self
+
+
 class Config(Section):
     """The whole configuration; `path` is the file it was read from."""
 
@@ -351,6 +413,7 @@ class Config(Section):
     subscribers: list[SubscriberConfig] = []
     delivery: DeliveryConfig = DeliveryConfig()
     schedule: ScheduleConfig = ScheduleConfig()
+    archive: ArchiveConfig = ArchiveConfig()
     path: Path = Path("publisher.toml")  # set by the loader to the file read
 
     @model_validator(mode="before")

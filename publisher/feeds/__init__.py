@@ -14,20 +14,24 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from publisher.config import Config
 from publisher.content.post import Post
 from publisher.errors import FeedError, Problem
-from publisher.feeds.fingerprint import Fingerprints
+from publisher.feeds.fingerprint import Fingerprints, stamp
+from publisher.feeds.lengths import ask_lengths
 from publisher.feeds.model import (
-    STYLESHEET_NAME,
+    Selection,
     category_slug,
     feed_files,
     feed_title,
     select_posts,
+    stylesheet_name,
 )
-from publisher.feeds.output import discovery_snippet, put_all, stylesheet_bytes
+from publisher.feeds.output import discovery_snippet, put_all
+from publisher.feeds.page import LATEST, feeds_page, page_inputs, page_items, stylesheet_bytes
 from publisher.gcpause import gc_paused
 
 log = logging.getLogger(__name__)
@@ -46,30 +50,44 @@ class FeedReport:
 
 
 def build_feeds(
-    config: Config, posts: Sequence[Post], *, dry_run: bool = False, processes: int | None = None
+    config: Config,
+    posts: Sequence[Post],
+    *,
+    now: datetime | None = None,
+    dry_run: bool = False,
+    processes: int | None = None,
 ) -> FeedReport:
     """Write every configured feed for `posts` (published, newest first); report what changed.
 
-    A large build is split over `processes` processes (None: one per CPU; see `parallel`).
+    `now` is when image servers are asked for lengths (`lengths`; None: only the recorded
+    answers are used). A large build is split over `processes` processes (None: one per
+    CPU; see `parallel`).
     """
     with gc_paused():
-        return _build(config, posts, dry_run=dry_run, processes=processes)
+        return _build(config, posts, now=now, dry_run=dry_run, processes=processes)
 
 
 def _build(
-    config: Config, posts: Sequence[Post], *, dry_run: bool, processes: int | None
+    config: Config,
+    posts: Sequence[Post],
+    *,
+    now: datetime | None,
+    dry_run: bool,
+    processes: int | None,
 ) -> FeedReport:
-    selection = select_posts(config, posts)
+    selection = ask_lengths(config, select_posts(config, posts), now, dry_run=dry_run)
     prints = Fingerprints.load(config)
     out = config.feeds.output_dir
     checked = [(plan, prints.check(selection, plan)) for plan in selection.feeds]
     stale = [(plan, [(f, k) for f, k, fresh in files if not fresh]) for plan, files in checked]
     extras: list[tuple[Path, bytes]] = []
-    if config.feeds.stylesheet:
-        extras.append((out / STYLESHEET_NAME, stylesheet_bytes()))
+    stylesheet = stylesheet_name(config.feeds)
+    if stylesheet:
+        extras.append((out / stylesheet, stylesheet_bytes(config)))
     if config.feeds.discovery_name:
         snippet = discovery_snippet(feed_title(config.site.title, ""), feed_files(config, ""))
         extras.append((out / config.feeds.discovery_name, snippet))
+    page = _stale_page(config, selection, prints)
     to_render = [f for f in stale if f[1]]
     if to_render:  # the renderers (feedgen, multiprocessing) load only when there is work
         from publisher.feeds.produce import produce_feeds
@@ -79,22 +97,29 @@ def _build(
             if to_render
             else []
         )
-        extras_changed = put_all(extras, dry_run=dry_run)
+        beside = extras + ([(out / config.feeds.page_name, page[1])] if page else [])
+        beside_changed = put_all(beside, dry_run=dry_run)
     except OSError as e:
         raise FeedError(
             f"{out}: cannot write the feeds ({e}): check [feeds] output_dir and its permissions"
         ) from e
 
     changed = {out / file.path for file, _, did, _ in produced if did}
-    changed |= {path for (path, _), did in zip(extras, extras_changed, strict=True) if did}
+    changed |= {path for (path, _), did in zip(beside, beside_changed, strict=True) if did}
     for file, key, _, left in produced:
         if left is not None:
-            prints.record(file, key, left)
+            prints.record(str(file.path), key, left)
+    if page and not dry_run:
+        left = stamp(out / config.feeds.page_name)
+        if left is not None:
+            prints.record(config.feeds.page_name, page[0], left)
     if not dry_run:
         prints.save()
     # Every file in the order written: each feed's formats, then the files beside them.
     paths = [(out / file.path, file.url) for _, files in checked for file, _, _ in files]
     paths += [(path, "") for path, _ in extras]
+    if config.feeds.page_name:
+        paths.append((out / config.feeds.page_name, ""))
     written = tuple(path for path, _ in paths if path in changed)
     log.info(
         "feeds: %d written, %d unchanged (%d feeds)%s",
@@ -111,6 +136,25 @@ def _build(
         feeds=len(selection.feeds),
         items=sum(len(plan.posts) for plan in selection.feeds),
     )
+
+
+def _stale_page(
+    config: Config, selection: Selection, prints: Fingerprints
+) -> tuple[str, bytes] | None:
+    """The feeds page's fingerprint and bytes when it must be made again, else None.
+
+    What it shows besides its posts is settled on every build (a stat per newsletter);
+    its posts are read and the page rendered only when any of it changed.
+    """
+    name = config.feeds.page_name
+    if not name:
+        return None
+    inputs = page_inputs(config, selection.feeds, config.feeds.output_dir)
+    latest = selection.feeds[0].posts[:LATEST]
+    key, fresh = prints.check_file(name, selection, latest, repr(inputs).encode())
+    if fresh:
+        return None
+    return key, feeds_page(config, inputs, page_items(config, latest))
 
 
 __all__ = ["FeedReport", "build_feeds", "category_slug"]

@@ -25,7 +25,7 @@ import logging
 import os
 import platform
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import timedelta
 from functools import cache
 from pathlib import Path
@@ -90,6 +90,18 @@ class Fingerprints:
             checked.append((file, key, self._fresh(name, key)))
         return checked
 
+    def check_file(
+        self, name: str, selection: Selection, posts: Sequence[Post], about: bytes
+    ) -> tuple[str, bool]:
+        """The fingerprint of a file beside the feeds (`name`, under the output folder) made
+        from `posts` and what `about` holds, and whether it can be left as it is."""
+        h = hashlib.blake2b(self._base, digest_size=16)
+        h.update(repr((name, about)).encode())
+        for post in posts:
+            h.update(self._post_key(selection, post))
+        key = h.hexdigest()
+        return key, self._fresh(name, key)
+
     def _fresh(self, name: str, key: str) -> bool:
         """Whether file `name` was left with the bytes of `key` and is on disk as it was left."""
         recorded = self._recorded.get(name)
@@ -101,9 +113,9 @@ class Fingerprints:
         self._now[name] = recorded
         return True
 
-    def record(self, file: FeedFile, key: str, left: Stamp) -> None:
-        """Note that `file` now holds the bytes of `key` and was left on disk as `left`."""
-        self._now[str(file.path)] = (key, *left)
+    def record(self, name: str, key: str, left: Stamp) -> None:
+        """Note that file `name` now holds the bytes of `key` and was left on disk as `left`."""
+        self._now[name] = (key, *left)
 
     def save(self) -> None:
         """Keep the fingerprints for the next build, when they changed."""

@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class FeedImage:
-    """A post's image as feeds carry it; `length` None means no enclosure can be written."""
+    """A post's image as feeds carry it; `length` None when its byte length is unknown."""
 
     url: str
     mime_type: str
@@ -29,8 +29,13 @@ class FeedImage:
 
     @property
     def enclosable(self) -> bool:
-        """An enclosure needs both a length and a type; without them only media:content."""
-        return self.length is not None and bool(self.mime_type)
+        """An enclosure needs a type; without one only media:content."""
+        return bool(self.mime_type)
+
+    @property
+    def enclosure_length(self) -> str:
+        """The enclosure's length: '0' when unknown, as the RSS Best Practices Profile says."""
+        return str(self.length if self.length is not None else 0)
 
 
 @dataclass(frozen=True)
@@ -100,7 +105,8 @@ def make_item(config: Config, post: Post, *, length: int | None, shift: int = 0)
 
 
 def image_length(config: Config, post: Post, problems: list[Problem]) -> int | None:
-    """The byte length of the post's image: given, or read from [content] static_dir."""
+    """The byte length of the post's image: given, or read from [content] static_dir; None
+    when neither tells (`lengths` may then ask its server)."""
     assert post.image is not None
     if post.image.length is not None:
         return post.image.length
@@ -111,7 +117,6 @@ def _local_length(config: Config, url: str, source: str, problems: list[Problem]
     """The byte length of an image served from the site, read from [content] static_dir."""
     static_dir = config.content.static_dir
     if static_dir is None or not url.startswith(config.site.url):
-        log.debug("%s: image %s has no known length: no enclosure", source, url)
         return None
     # The path is what comes before any query or fragment. Not urlsplit: a path starting
     # '//[' would be read as a broken IPv6 host and raise.
@@ -124,7 +129,7 @@ def _local_length(config: Config, url: str, source: str, problems: list[Problem]
             Problem(
                 source,
                 f"image {url!r} is not a file under [content] static_dir ({root / relative}): "
-                "its size is unknown, so feeds carry it as media:content without an enclosure; "
+                'its size is unknown, so its enclosure says length="0"; '
                 "add the file or fix the image path",
                 warning=True,
             )

@@ -19,7 +19,7 @@ from typing import Literal
 from urllib.parse import quote
 
 from publisher import __version__
-from publisher.config import Config
+from publisher.config import ArchiveConfig, Config, FeedsConfig
 from publisher.content.clean import one_line
 from publisher.content.post import Post
 from publisher.content.urls import site_url
@@ -34,7 +34,7 @@ MEDIA_TYPES: dict[Format, str] = {
 }
 FORMAT_LABELS: dict[Format, str] = {"atom": "Atom", "rss": "RSS", "json": "JSON Feed"}
 GENERATOR = ("publisher", __version__)
-STYLESHEET_NAME = "feed.xsl"
+STYLESHEET_TYPES = {"css": "text/css", "xsl": "text/xsl"}
 _NOT_SLUG = re.compile(r"[\W_]+")
 
 
@@ -60,7 +60,7 @@ class Feed:
     icon: str
     logo: str
     hub: str
-    stylesheet_url: str
+    stylesheet: tuple[str, str] | None  # the type and the relative href of its stylesheet
     updated: datetime
     files: tuple[FeedFile, ...]
     items: tuple[FeedItem, ...]
@@ -225,9 +225,52 @@ def update_shifts(posts: Sequence[Post]) -> dict[str, int]:
     return result
 
 
+def feed_folder(category_dir: str, slug: str) -> PurePosixPath:
+    """The folder, under the output folder, of the site feed (`slug` empty) or a category's."""
+    return PurePosixPath(category_dir, slug) if slug else PurePosixPath()
+
+
+def archive_folder(archive: ArchiveConfig, newsletter_id: str) -> PurePosixPath:
+    """The folder, under the output folder, of one newsletter's archive: pages, index, feed."""
+    return PurePosixPath(archive.dir, newsletter_id)
+
+
+def archive_page(archive: ArchiveConfig, newsletter_id: str, issue_id: str) -> PurePosixPath:
+    """The path, under the output folder, of one issue's archive page."""
+    return archive_folder(archive, newsletter_id) / f"{issue_id}.html"
+
+
+def stylesheet_name(feeds: FeedsConfig) -> str:
+    """The file name of the feeds' stylesheet in the output folder ('' for none)."""
+    if feeds.stylesheet == "css":
+        return feeds.css_name
+    if feeds.stylesheet == "xsl":
+        return feeds.xsl_name
+    return ""
+
+
+def stylesheet_link(feeds: FeedsConfig, folder: PurePosixPath) -> tuple[str, str] | None:
+    """The type and href of the stylesheet for a feed file in `folder` (None for none).
+
+    Relative, so a feed opened from disk finds it too, and a copy of the folder served
+    elsewhere.
+    """
+    name = stylesheet_name(feeds)
+    if not name:
+        return None
+    return STYLESHEET_TYPES[feeds.stylesheet], relative_href(folder, PurePosixPath(name))
+
+
+def relative_href(folder: PurePosixPath, target: PurePosixPath) -> str:
+    """The percent-encoded relative URL of `target` from a page in `folder` (both under the
+    output folder)."""
+    text = "../" * len(folder.parts) + target.as_posix()
+    return quote(text)
+
+
 def feed_files(config: Config, slug: str) -> tuple[FeedFile, ...]:
     """The files of the site feed (`slug` empty) or of one category's, one per format."""
-    folder = PurePosixPath(config.feeds.category_dir, slug) if slug else PurePosixPath()
+    folder = feed_folder(config.feeds.category_dir, slug)
     names: dict[Format, str] = {
         "atom": config.feeds.atom_name,
         "rss": config.feeds.rss_name,
@@ -261,9 +304,7 @@ def make_feed(config: Config, plan: FeedPlan, items: list[FeedItem]) -> Feed:
         icon=site_url(site.icon, site.url) if site.icon else "",
         logo=site_url(site.logo, site.url) if site.logo else "",
         hub=config.feeds.websub_hub,
-        stylesheet_url=public_url(site.url, PurePosixPath(STYLESHEET_NAME))
-        if config.feeds.stylesheet
-        else "",
+        stylesheet=stylesheet_link(config.feeds, feed_folder(config.feeds.category_dir, slug)),
         # The newest change among the items, never the clock: an unchanged site rebuilds
         # byte for byte.
         updated=max((i.updated for i in items), default=_NO_ITEMS),
@@ -294,10 +335,16 @@ __all__ = [
     "FeedPlan",
     "Format",
     "Selection",
+    "archive_folder",
+    "archive_page",
     "category_slug",
     "feed_files",
+    "feed_folder",
     "feed_title",
     "make_feed",
     "public_url",
+    "relative_href",
     "select_posts",
+    "stylesheet_link",
+    "stylesheet_name",
 ]

@@ -4,16 +4,10 @@ from __future__ import annotations
 
 import html
 from collections.abc import Sequence
-from importlib import resources
 from pathlib import Path
 
 from publisher.atomic import differs, write_all_atomic
 from publisher.feeds.model import FORMAT_LABELS, MEDIA_TYPES, FeedFile
-
-
-def stylesheet_bytes() -> bytes:
-    """The XSL stylesheet that turns a feed into a readable page in a browser."""
-    return resources.files("publisher").joinpath("static/feed.xsl").read_bytes()
 
 
 def discovery_snippet(title: str, files: Sequence[FeedFile]) -> bytes:

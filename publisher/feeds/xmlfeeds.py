@@ -3,7 +3,8 @@
 feedgen 1.0 builds the documents; this module works around what it gets wrong (see
 STYLE.md, "Known traps"): `updated` comes from the posts, entry links get their rel and
 type back, Atom enclosure links and the RSS hub link are added to the tree, media
-elements are not wrapped in `media:group`, and an enclosure is only written with a length.
+elements are not wrapped in `media:group`, and an RSS enclosure always has a length ('0'
+when unknown, as the RSS Best Practices Profile advises; Atom's optional one is left out).
 
 A post shows in several feeds (the site's and its categories'), so each entry is built
 and serialized once per format (`xml_entries`) and spliced, in order, into each feed's
@@ -129,15 +130,13 @@ def _atom_entry(item: FeedItem) -> bytes:
         # feedgen loses rel/type/length of Atom enclosure links (upstream #143).
         alternate = entry.find("link")
         assert alternate is not None
-        alternate.addnext(
-            lxml.etree.Element(
-                "link",
-                rel="enclosure",
-                type=image.mime_type,
-                length=str(image.length),
-                href=image.url,
-            )
-        )
+        link = lxml.etree.Element("link", rel="enclosure", type=image.mime_type)
+        if image.length is not None:
+            # Atom's length is advisory and optional: left out when unknown, where RSS,
+            # which requires one, says '0'.
+            link.set("length", str(image.length))
+        link.set("href", image.url)
+        alternate.addnext(link)
     _fix_text(entry.find("title"))
     _fix_text(entry.find("summary"))
     # Atom's namespace is the document's default: the entry is written without one, as
@@ -237,8 +236,8 @@ def _entry(fe: Any, item: FeedItem, fmt: Format) -> None:
         fe.media.content(media, group=None)
         fe.media.thumbnail({"url": image.url, "group": None}, group=None)
         if fmt == "rss" and image.enclosable:
-            # Only with a known length: feedgen would write length="None".
-            fe.enclosure(image.url, str(image.length), image.mime_type)
+            # Never without a length: feedgen would write length="None".
+            fe.enclosure(image.url, image.enclosure_length, image.mime_type)
 
 
 def _fix_text(element: Any) -> None:
@@ -260,9 +259,10 @@ def _text(text: str, fmt: Format) -> str:
 
 def _serialize(root: Any, feed: Feed) -> bytes:
     head = b'<?xml version="1.0" encoding="UTF-8"?>\n'
-    if feed.stylesheet_url:
-        href = html_text(feed.stylesheet_url).replace('"', "&quot;")
-        head += f'<?xml-stylesheet type="text/xsl" href="{href}"?>\n'.encode()
+    if feed.stylesheet is not None:
+        kind, href = feed.stylesheet
+        href = html_text(href).replace('"', "&quot;")
+        head += f'<?xml-stylesheet type="{kind}" href="{href}"?>\n'.encode()
     lxml.etree.indent(root, space="  ")
     body: bytes = lxml.etree.tostring(root, encoding="UTF-8", xml_declaration=False)
     return head + body + b"\n"

@@ -6,8 +6,8 @@
           -> message.py    a rendered issue encoded once, then one MIME message per
                            subscriber (their address and unsubscribe token, tokens.py)
           -> send.py       the stage `pipeline.run` calls: plan, render, enqueue (one
-                           transaction), hand the pending rows to `delivery`; dry runs and
-                           previews
+                           transaction), write the archive pages (archive.py), hand the
+                           pending rows to `delivery`; dry runs and previews
     subscribers.py         who receives what: add, remove, import, export, unsubscribe
 
 Nothing here moves bytes to a mail server: `publisher.delivery` does, and knows nothing of

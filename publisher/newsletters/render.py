@@ -23,6 +23,7 @@ from publisher.content.clean import clean_html, one_line
 from publisher.content.post import Author, Body, Details, Image, Post
 from publisher.content.urls import site_url
 from publisher.errors import Problem, PublisherError, TemplateError
+from publisher.feeds.model import archive_page, public_url
 from publisher.newsletters.plan import Issue
 from publisher.newsletters.templates import (
     PLACEHOLDER_EMAIL,
@@ -39,6 +40,7 @@ __all__ = [
     "PLACEHOLDER_UNSUBSCRIBE",
     "RenderedIssue",
     "check_templates",
+    "issue_url",
     "render_issue",
 ]
 
@@ -119,8 +121,11 @@ def _context(
     views: list[PostView],
     more: int,
     labels: Any,
+    *,
+    web: bool,
 ) -> dict[str, Any]:
     site = config.site
+    page = issue_url(config, issue)
     return {
         "site": site,
         "newsletter": newsletter,
@@ -130,14 +135,25 @@ def _context(
         "post": views[0],
         "count": len(views) + more,
         "more": more,
-        "more_url": site.url,
+        # "and N more" leads to the issue's page, which lists every post it announced.
+        "more_url": page or site.url,
         "logo_url": site_url(site.logo, site.url) if site.logo else "",
         "issue_date": issue.created,
         "preheader": _SPACES.sub(" ", views[0].summary_text)[:140],
-        "unsubscribe_url": PLACEHOLDER_UNSUBSCRIBE,
-        "subscriber_email": PLACEHOLDER_EMAIL,
+        # The page itself holds nothing of one reader's, and no link to itself.
+        "issue_url": "" if web else page,
+        "unsubscribe_url": "" if web else PLACEHOLDER_UNSUBSCRIBE,
+        "subscriber_email": "" if web else PLACEHOLDER_EMAIL,
         "contact_line": one_line(newsletter.contact_line or config.email.contact_line),
     }
+
+
+def issue_url(config: Config, issue: Issue) -> str:
+    """The public address of the issue's archive page ('' when [archive] is off)."""
+    archive = config.archive
+    if not archive.enabled:
+        return ""
+    return public_url(config.site.url, archive_page(archive, issue.newsletter_id, issue.id))
 
 
 def _lang(language: str) -> str:
@@ -174,8 +190,14 @@ def _budget_left(budget: int, html: str) -> int:
     return budget - len(html.encode("utf-8")) - extra
 
 
-def render_issue(config: Config, issue: Issue, posts: Sequence[Post]) -> RenderedIssue:
-    """Render `issue` (its posts looked up in `posts`) once: subject, inlined HTML, text."""
+def render_issue(
+    config: Config, issue: Issue, posts: Sequence[Post], *, web: bool = False
+) -> RenderedIssue:
+    """Render `issue` (its posts looked up in `posts`) once: subject, inlined HTML, text.
+
+    `web`: its archive page instead (HTML only): every post it announced, those counted
+    in "and N more" too, with nothing of one reader's and no size budget.
+    """
     newsletter = config.newsletter(issue.newsletter_id)
     by_id = {p.id: p for p in posts}
     missing = [i for i in issue.post_ids if i not in by_id]
@@ -188,18 +210,24 @@ def render_issue(config: Config, issue: Issue, posts: Sequence[Post]) -> Rendere
     name = newsletter.template_alert if alert else newsletter.template_digest
     subject_key = "subject_alert" if alert else "subject_digest"
     more = issue.more
+    if web:  # the posts counted in "and N more" that are still there, shown
+        chosen += [by_id[i] for i in issue.more_ids if i in by_id]
+        more = 0
     labels = load_labels(
         config, _lang(config.site.language)
     )  # once: every attempt shows the same words
 
     def attempt(level: Level) -> tuple[str, dict[str, Any]]:
         views = [_view(p, level) for p in chosen]
-        context = _context(config, newsletter, issue, views, more, labels)
+        context = _context(config, newsletter, issue, views, more, labels, web=web)
         context["subject"] = _subject(config, newsletter, subject_key, context)
         return inline_css(_render(config, f"{name}.html.j2", context)), context
 
     level: Level = "full"
     html, context = attempt(level)
+    if web:
+        ids = tuple(p.id for p in chosen)
+        return RenderedIssue(issue, str(context["subject"]), html, "", ids, 0, level)
     # Without a feature text, excerpts-only is what "full" already showed: not worth rendering
     # and inlining again.
     if _budget_left(config.email.max_html_bytes, html) < 0 and any(p.feature_text for p in chosen):
@@ -291,8 +319,9 @@ def check_templates(config: Config) -> list[Problem]:
                 created=when,
                 more_ids=more_ids,
             )
-            try:
-                render_issue(config, issue, samples)
-            except TemplateError as e:
-                problems.extend(p for p in e.problems if p not in problems)
+            for web in (False, True):  # the email, and the issue's archive page
+                try:
+                    render_issue(config, issue, samples, web=web)
+                except TemplateError as e:
+                    problems.extend(p for p in e.problems if p not in problems)
     return problems

@@ -4,8 +4,10 @@ New issues are rendered before anything is written, so a broken template leaves 
 posts unannounced for the next run. Recording an issue, marking its posts announced and
 writing one pending journal row per active subscriber happen in a single transaction:
 after a crash either all of it is there (and delivery resumes) or none of it (and the
-next run plans the issue again). Pending rows of earlier issues are sent first; their
-issue is rendered again from its stored post ids with the posts as indexed now.
+next run plans the issue again). Once recorded, and before anything is sent, each issue
+gets its archive page (`archive`), which its email links to. Pending rows of earlier
+issues are sent first; their issue is rendered again from its stored post ids with the
+posts as indexed now.
 
 A dry run does all of it on a throwaway copy of the state, handing messages to nobody;
 `preview` renders what would go out now, and `preview_next` each newsletter's next issue
@@ -52,6 +54,8 @@ class MailReport:
     queued: int = 0
     delivery: DeliveryReport = field(default_factory=DeliveryReport)
     problems: tuple[Problem, ...] = ()
+    archived: tuple[Path, ...] = ()  # issue pages written
+    new_archives: tuple[str, ...] = ()  # newsletters whose archive index appeared
 
 
 @dataclass(frozen=True)
@@ -100,6 +104,16 @@ def send_newsletters(
         queued = _enqueue(store, ready.values())
         rows = journal.due(store, now)
         ready.update(_render_stored(config, store, rows, posts, ready, now, problems))
+        pages: tuple[Path, ...] = ()
+        new_archives: tuple[str, ...] = ()
+        if ready and not options.dry_run:
+            # Recorded, not yet sent: the emails' links to their pages work on arrival.
+            from publisher.newsletters.archive import archive_issues
+
+            shown = [r.rendered.issue for r in ready.values()]
+            archived = archive_issues(config, store, shown, posts)
+            problems += archived.problems
+            pages, new_archives = archived.pages, archived.new_archives
         report = deliver(
             config.delivery,
             store,
@@ -114,6 +128,8 @@ def send_newsletters(
         queued=queued,
         delivery=report,
         problems=tuple(problems) + report.problems,
+        archived=pages,
+        new_archives=new_archives,
     )
 
 

@@ -16,7 +16,15 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from publisher.errors import StoreError
-from publisher.store import announced, fingerprints, journal, posts, subscribers
+from publisher.store import (
+    announced,
+    archive,
+    fingerprints,
+    image_lengths,
+    journal,
+    posts,
+    subscribers,
+)
 
 # Every module's tables, created on open; add a module here when it declares a SCHEMA.
 _SCHEMAS: tuple[str, ...] = (
@@ -25,6 +33,8 @@ _SCHEMAS: tuple[str, ...] = (
     subscribers.SCHEMA,
     journal.SCHEMA,
     fingerprints.SCHEMA,
+    image_lengths.SCHEMA,
+    archive.SCHEMA,
 )
 
 

@@ -1,0 +1,183 @@
+"""Byte lengths of images on other servers, for enclosures: one HTTP HEAD each, remembered.
+
+An enclosure needs the image's length. It is given in the front matter, or read from the
+file under `[content] static_dir` (`items.image_length`); for any other image (on another
+host, or on the site when there is no `static_dir`) the image's server is asked once with
+an HTTP `HEAD` (`[feeds] image_head`), within `image_head_timeout`, a few at a time, and
+its answer kept in the state file by URL. A warm run reads that record only and asks no
+one. A failure (no answer, an error status, no `Content-Length`) is kept too and asked
+again a day later; until then, and when nobody may be asked, the length is unknown and
+the enclosure says `length="0"`, as the RSS Best Practices Profile advises.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import urllib.error
+import urllib.request
+from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from datetime import datetime, timedelta
+from http.client import HTTPException
+from pathlib import Path
+from typing import Any
+
+from publisher import __version__
+from publisher.config import Config
+from publisher.content.urls import absolute_url
+from publisher.errors import StoreError
+from publisher.feeds.model import Selection
+from publisher.store import Store
+from publisher.store.image_lengths import Answer, load_lengths, save_lengths
+
+log = logging.getLogger(__name__)
+
+RETRY_AFTER = timedelta(days=1)  # a failed HEAD is asked again after this
+_AT_ONCE = 8  # HEAD requests in flight together
+
+
+def ask_lengths(
+    config: Config, selection: Selection, now: datetime | None, *, dry_run: bool
+) -> Selection:
+    """`selection` with the lengths of its images on other servers filled in where known.
+
+    `now` None: only the recorded answers are used and no one is asked. A dry run asks
+    but records nothing.
+    """
+    if not config.feeds.image_head:
+        return selection
+    urls = _unknown(config, selection)
+    if not urls:
+        return selection  # the state file is not even opened
+    known = _recorded(config.store.path, set(urls.values()))
+    if known is None:
+        return selection  # no record to keep answers in: asking every run would be slow
+    due = sorted(
+        {url for url in urls.values() if url not in known or _retry(known[url], now)}
+        if now is not None
+        else ()
+    )
+    if due:
+        assert now is not None
+        timeout = config.feeds.image_head_timeout.total_seconds()
+        answers = head_lengths(due, timeout)
+        log.info(
+            "feeds: asked %d image servers for lengths, %d answered",
+            len(due),
+            sum(length is not None for length in answers.values()),
+        )
+        known.update((url, (length, now)) for url, length in answers.items())
+        if not dry_run:
+            _record(config.store.path, [(url, length, now) for url, length in answers.items()])
+    lengths = dict(selection.lengths)
+    for post_id, url in urls.items():
+        length = known.get(url, (None, now))[0]
+        if length is not None:
+            lengths[post_id] = length
+    return replace(selection, lengths=lengths)
+
+
+def _unknown(config: Config, selection: Selection) -> dict[str, str]:
+    """The absolute URL of each shown post's image whose length is not known yet and that
+    its server may be asked for, by post id."""
+    site, static_dir = config.site.url, config.content.static_dir
+    lengths = selection.lengths  # every shown post with an image, its length or None
+    found: dict[str, str] = {}
+    seen: set[str] = set()
+    for plan in selection.feeds:
+        for post in plan.posts:
+            # A post shows in several feeds: looked at once.
+            if post.id in seen or post.id not in lengths or lengths[post.id] is not None:
+                continue
+            seen.add(post.id)
+            assert post.image is not None
+            url = absolute_url(post.image.url, post.url)
+            # An image of the site under static_dir is the file's business: a missing file
+            # is reported there, not looked for on the server.
+            local = static_dir is not None and url.startswith(site)
+            if url.startswith(("http://", "https://")) and not local:
+                found[post.id] = url
+    return found
+
+
+def _retry(answer: Answer, now: datetime | None) -> bool:
+    length, asked = answer
+    return length is None and now is not None and now - asked >= RETRY_AFTER
+
+
+def _recorded(path: Path, urls: set[str]) -> dict[str, Answer] | None:
+    """What the state file holds of `urls`; None when it cannot be read."""
+    if not path.exists():
+        return {}  # and a dry run creates no state file just to look
+    try:
+        with Store.open(path) as store:
+            return load_lengths(store, urls)
+    except (StoreError, sqlite3.Error) as e:
+        log.warning(
+            "%s: cannot read the image lengths it keeps (%s): enclosures of images on other "
+            'servers say length="0" until it can',
+            path,
+            e,
+        )
+        return None
+
+
+def _record(path: Path, answers: list[tuple[str, int | None, datetime]]) -> None:
+    try:
+        with Store.open(path) as store:
+            save_lengths(store, answers)
+    except (StoreError, sqlite3.Error) as e:
+        # The feeds are right this time; only the next run asks again.
+        log.warning("%s: cannot keep the image lengths (%s): the next run asks again", path, e)
+
+
+def head_lengths(urls: Iterable[str], timeout: float) -> Mapping[str, int | None]:
+    """Each URL's `Content-Length` from an HTTP HEAD (following redirects), or None when the
+    server gave none, answered with an error, or not within `timeout` seconds."""
+    wanted = list(urls)
+    if not wanted:
+        return {}
+    # Threads end before this returns: a large build may fork right after (see parallel).
+    with ThreadPoolExecutor(max_workers=min(_AT_ONCE, len(wanted))) as pool:
+        lengths = list(pool.map(lambda url: _head(url, timeout), wanted))
+    return dict(zip(wanted, lengths, strict=True))
+
+
+class _KeepHead(urllib.request.HTTPRedirectHandler):
+    """Follows a redirect with HEAD again (Python 3.11's handler turns it into a GET)."""
+
+    def redirect_request(
+        self, req: Any, fp: Any, code: Any, msg: Any, headers: Any, newurl: str
+    ) -> Any:
+        new = super().redirect_request(req, fp, code, msg, headers, newurl)
+        if new is not None and req.get_method() == "HEAD":
+            new.method = "HEAD"
+        return new
+
+
+_OPENER = urllib.request.build_opener(_KeepHead)
+
+
+def _head(url: str, timeout: float) -> int | None:
+    request = urllib.request.Request(
+        url, method="HEAD", headers={"User-Agent": f"publisher/{__version__}"}
+    )
+    try:
+        with _OPENER.open(request, timeout=timeout) as response:
+            value = response.headers.get("Content-Length")
+    except urllib.error.HTTPError as e:
+        log.debug("HEAD %s: HTTP %d", url, e.code)
+        return None
+    except (OSError, ValueError, HTTPException) as e:  # unreachable, timed out, bad URL
+        log.debug("HEAD %s: %s", url, getattr(e, "reason", e))
+        return None
+    try:
+        length = int(value) if value is not None else -1
+    except ValueError:
+        length = -1
+    if length < 0:
+        log.debug("HEAD %s: no usable Content-Length (%r)", url, value)
+        return None
+    return length
