@@ -228,6 +228,9 @@ class NewsletterConfig(Section):
     subject_digest: str = "[{{ newsletter.name }}] {{ labels.digest_subject | format(count) }}"
     template_alert: str = "alert"
     template_digest: str = "digest"
+    # The web app's subscribe form ([web]): one line about it, and whether it is offered.
+    description: str = ""
+    on_form: bool = True
 
     @field_validator("schedule")
     @classmethod
@@ -329,6 +332,44 @@ class ScheduleConfig(Section):
         return value
 
 
+_RATE = re.compile(r"^\s*[1-9][0-9]{0,6}\s*/\s*(second|minute|hour|day)\s*$")
+
+
+class WebConfig(Section):
+    """[web]: the subscriber pages (`publisher serve`), and the links emails carry to them."""
+
+    base_url: AbsoluteUrl
+    sender: str = ""
+    confirm_max_age: Duration = timedelta(days=7)
+    resend_after: Duration = timedelta(hours=1)
+    client_limit: str = "10/hour"
+    address_limit: str = "3/hour"
+    proxy_hops: int = Field(default=0, ge=0, le=5)
+    threads: int = Field(default=8, ge=1, le=64)
+
+    @field_validator("base_url")
+    @classmethod
+    def _folder_url(cls, value: str) -> str:
+        if urlsplit(value).query or urlsplit(value).fragment:
+            raise ValueError(f"expected a URL without ?query or #fragment, got {value!r}")
+        return value if value.endswith("/") else value + "/"
+
+    @field_validator("sender")
+    @classmethod
+    def _sender(cls, value: str) -> str:
+        return NewsletterConfig._mailbox(value)
+
+    @field_validator("client_limit", "address_limit")
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        if not _RATE.match(value):
+            raise ValueError(
+                f"expected a rate such as '10/hour' (a count per second, minute, hour or day), "
+                f"got {value!r}"
+            )
+        return value
+
+
 class Config(Section):
     """The whole configuration; `path` is the file it was read from."""
 
@@ -341,6 +382,7 @@ class Config(Section):
     subscribers: list[SubscriberConfig] = []
     delivery: DeliveryConfig = DeliveryConfig()
     schedule: ScheduleConfig = ScheduleConfig()
+    web: WebConfig | None = None  # no [web]: no subscriber pages
     path: Path = Path("publisher.toml")  # set by the loader to the file read
 
     @model_validator(mode="before")
@@ -380,3 +422,12 @@ class Config(Section):
                 return n
         known = ", ".join(repr(n.id) for n in self.newsletters) or "none"
         raise ConfigError(f"no newsletter has the id {newsletter_id!r} (known: {known})")
+
+    @model_validator(mode="after")
+    def _web_sender(self) -> Config:
+        if self.web is not None and not self.web.sender and not self.newsletters:
+            raise ValueError(
+                "[web] sender: set it to the From: of confirmation emails (there is no "
+                "newsletter whose sender it could default to)"
+            )
+        return self

@@ -26,6 +26,7 @@ from publisher.errors import Problem, PublisherError, TemplateError
 from publisher.newsletters.plan import Issue
 from publisher.newsletters.templates import (
     PLACEHOLDER_EMAIL,
+    PLACEHOLDER_PREFERENCES,
     PLACEHOLDER_UNSUBSCRIBE,
     environment,
     inline_css,
@@ -45,7 +46,11 @@ log = logging.getLogger(__name__)
 
 Level = Literal["full", "excerpts", "fewer posts"]
 # Room kept in the budget for what each subscriber's copy adds (link and address).
-_PER_PLACEHOLDER = {PLACEHOLDER_UNSUBSCRIBE: 300, PLACEHOLDER_EMAIL: 260}
+_PER_PLACEHOLDER = {
+    PLACEHOLDER_UNSUBSCRIBE: 300,
+    PLACEHOLDER_EMAIL: 260,
+    PLACEHOLDER_PREFERENCES: 300,
+}
 _SPACES = re.compile(r"\s+")
 
 
@@ -135,6 +140,8 @@ def _context(
         "preheader": _SPACES.sub(" ", views[0].summary_text)[:140],
         "unsubscribe_url": PLACEHOLDER_UNSUBSCRIBE,
         "subscriber_email": PLACEHOLDER_EMAIL,
+        # the reader's preferences page, when the site runs the web app ([web])
+        "preferences_url": PLACEHOLDER_PREFERENCES if config.web else "",
     }
 
 

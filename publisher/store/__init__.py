@@ -26,6 +26,8 @@ _SCHEMAS: tuple[str, ...] = (
     journal.SCHEMA,
     fingerprints.SCHEMA,
 )
+# Changes to tables that earlier versions made, run after _SCHEMAS on every open.
+_MIGRATIONS = (subscribers.migrate,)
 
 
 class Store:
@@ -46,6 +48,8 @@ class Store:
             conn.execute("PRAGMA foreign_keys=ON")
             for schema in _SCHEMAS:
                 conn.executescript(schema)
+            for migrate in _MIGRATIONS:
+                migrate(conn)
         except (OSError, sqlite3.Error) as e:
             raise StoreError(
                 f"{path}: cannot open the state file ({e}): check [store] path and that "
