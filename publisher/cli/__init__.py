@@ -31,6 +31,7 @@ _COMMANDS = {
     "index": "content",
     "run": "run",
     "schedule": "run",
+    "serve": "web",
     "status": "run",
     "subscribers": "subscribers",
     "unsubscribe": "subscribers",

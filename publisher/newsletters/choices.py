@@ -27,6 +27,7 @@ __all__ = [
     "ask",
     "confirm",
     "leave_everything",
+    "reader",
     "save_preferences",
     "undo_unsubscribe",
     "unsubscribe",
@@ -108,6 +109,15 @@ def _settle_status(store: Store, sid: int, now: datetime, why: str) -> None:
         and any(s.status == "active" for s in sub.subscriptions)
     ):
         table.set_status(store, sid, "active", now, why)
+
+
+def reader(store: Store, claims: Claims, *, current: bool = True) -> Subscriber:
+    """The reader a verified token names, as they stand now; BadToken when they are not in
+    the store or (with `current`) the link is from before they subscribed again."""
+    known = _known(store, claims)
+    if current:
+        _current(known, claims)
+    return known
 
 
 def unsubscribe(store: Store, claims: Claims, now: datetime) -> Changed:
