@@ -1,8 +1,7 @@
 """The Flask app: its settings, the pages' words and look, security headers, error pages.
 
-Everything a request needs that does not change is made once here and kept in `Site`
-(`app.extensions["publisher"]`): the config, the secret, the labels, the stylesheet, the
-rate limits, one state-file connection per server thread, and the mailer thread.
+Everything a request needs that does not change is made once here and kept in a `Site`
+(`site.py`, `app.extensions["publisher"]`).
 """
 
 from __future__ import annotations
@@ -11,15 +10,13 @@ import hashlib
 import logging
 import os
 import sqlite3
-import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 import jinja2
-from flask import Flask, Response, current_app, render_template, request
+from flask import Flask, Response, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -29,9 +26,9 @@ from publisher.content.urls import site_url
 from publisher.errors import ConfigError, StoreError
 from publisher.newsletters.templates import environment, load_labels
 from publisher.newsletters.tokens import BadToken, derive_key, load_secret
-from publisher.store import Store
 from publisher.web.mailer import Mailer
 from publisher.web.ratelimit import FormLimits
+from publisher.web.site import Site, message, site, words
 
 log = logging.getLogger(__name__)
 
@@ -53,47 +50,6 @@ class _Flask(Flask):
 
     def select_jinja_autoescape(self, filename: str | None) -> bool:
         return filename is None or filename.endswith((".html.j2", ".html"))
-
-
-@dataclass
-class Site:
-    """What every request of one app shares."""
-
-    config: Config
-    secret: bytes
-    labels: Mapping[str, Any]
-    stylesheet: bytes
-    limits: FormLimits
-    mailer: Mailer
-    clock: Callable[[], datetime]
-    swept: datetime | None = None  # when requests never confirmed were last forgotten
-    _local: threading.local = field(default_factory=threading.local)
-    _opened: list[Store] = field(default_factory=list)
-    _guard: threading.Lock = field(default_factory=threading.Lock)
-
-    def store(self) -> Store:
-        """This thread's connection to the state file (opened on first use)."""
-        store: Store | None = getattr(self._local, "store", None)
-        if store is None:
-            store = Store.open(self.config.store.path)
-            self._local.store = store
-            with self._guard:
-                self._opened.append(store)
-        return store
-
-    def close(self) -> None:
-        """Stop the mailer (its message in flight finishes) and close every connection."""
-        self.mailer.stop()
-        with self._guard:
-            for store in self._opened:
-                store.close()
-            self._opened.clear()
-
-
-def site() -> Site:
-    """The `Site` of the app handling this request."""
-    found: Site = current_app.extensions["publisher"]
-    return found
 
 
 def _now() -> datetime:
@@ -205,36 +161,14 @@ def _security_headers(response: Response) -> Response:
     return response
 
 
-def page(template: str, status: int = 200, **context: Any) -> Response:
-    """A rendered page with its status."""
-    response = current_app.make_response(render_template(template, **context))
-    response.status_code = status
-    return response
-
-
-def message(
-    title: str,
-    *lines: str,
-    status: int = 200,
-    items: tuple[str, ...] = (),
-    link: dict[str, str] | None = None,
-) -> Response:
-    """A page that only says something (and may list items, or offer one link)."""
-    return page("web/message.html.j2", status, title=title, lines=lines, items=items, link=link)
-
-
-def _words(key: str) -> str:
-    return str(site().labels[key])
-
-
 def _bad_token(error: BadToken) -> Response:
     log.info("refused a link: %s", error.reason)
-    return message(_words("bad_link_title"), _words(f"bad_link_{error.reason}"), status=400)
+    return message(words("bad_link_title"), words(f"bad_link_{error.reason}"), status=400)
 
 
 def _bad_form(error: CSRFError) -> Response:
     log.info("refused a form: %s", error.description)
-    return message(_words("bad_form_title"), _words("bad_form_body"), status=400)
+    return message(words("bad_form_title"), words("bad_form_body"), status=400)
 
 
 _HTTP_WORDS = {
@@ -248,7 +182,7 @@ _HTTP_WORDS = {
 def _http_error(error: HTTPException) -> Response:
     code = error.code or 500
     title, body = _HTTP_WORDS.get(code, ("error_title", "error_body"))
-    response = message(_words(title), _words(body), status=code)
+    response = message(words(title), words(body), status=code)
     if isinstance(error, MethodNotAllowed) and error.valid_methods:
         response.headers["Allow"] = ", ".join(error.valid_methods)
     return response
@@ -256,11 +190,11 @@ def _http_error(error: HTTPException) -> Response:
 
 def _unavailable(error: Exception) -> Response:
     log.error("the state file cannot be used: %s", error)
-    response = message(_words("unavailable_title"), _words("error_body"), status=503)
+    response = message(words("unavailable_title"), words("error_body"), status=503)
     response.headers["Retry-After"] = "30"
     return response
 
 
 def _internal_error(error: Exception) -> Response:
     log.exception("internal error on %s %s", request.method, request.url_rule or "?")
-    return message(_words("error_title"), _words("error_body"), status=500)
+    return message(words("error_title"), words("error_body"), status=500)

@@ -24,7 +24,7 @@ from publisher.newsletters.subscribers import Address, check_address
 from publisher.newsletters.tokens import Claims, Kind, make_token, verify_token
 from publisher.store import subscribers as table
 from publisher.store.subscribers import Subscriber
-from publisher.web.app import message, page, site
+from publisher.web.site import message, page, site, words
 
 log = logging.getLogger(__name__)
 
@@ -41,10 +41,6 @@ def _protect() -> None:
 
 def _client() -> str:
     return request.remote_addr or ""
-
-
-def _words(key: str) -> str:
-    return str(site().labels[key])
 
 
 def _verify(token: str, kind: Kind) -> tuple[Claims, datetime]:
@@ -111,7 +107,7 @@ def subscribe() -> Response:
         return _see_other(".sent")
     if not site().limits.client_allowed(_client()):
         log.info("subscribe: a client over its limit")
-        return message(_words("too_many_title"), _words("too_many_body"), status=429)
+        return message(words("too_many_title"), words("too_many_body"), status=429)
     asked = set(request.form.getlist("newsletter"))
     form = {
         "email": request.form.get("email", "").strip(),
@@ -177,7 +173,7 @@ def _form(
     return page(
         "web/subscribe.html.j2",
         status,
-        title=_words("subscribe_title"),
+        title=words("subscribe_title"),
         newsletters=offered,
         form=form,
         errors=errors,
@@ -187,7 +183,7 @@ def _form(
 @pages.get("/subscribe/sent")
 def sent() -> Response:
     """After the form: the same page whoever the address belongs to."""
-    return message(_words("sent_title"), _words("sent_body"), _words("sent_spam"))
+    return message(words("sent_title"), words("sent_body"), words("sent_spam"))
 
 
 @pages.get("/confirm/<token>")
@@ -195,12 +191,12 @@ def confirm(token: str) -> Response:
     """Opening the confirmation link makes the subscription active (a HEAD does not)."""
     claims, now = _verify(token, "c")
     if request.method == "HEAD":  # link checkers look first; only opening it confirms
-        return message(_words("confirmed_title"))
+        return message(words("confirmed_title"))
     outcome = choices.confirm(site().store(), claims, now, _client())
     receives = tuple(_receives(outcome.subscriber))
     if outcome.changed:
-        return message(_words("confirmed_title"), _words("confirmed_body"), items=receives)
-    return message(_words("already_title"), _words("already_body"), items=receives)
+        return message(words("confirmed_title"), words("confirmed_body"), items=receives)
+    return message(words("already_title"), words("already_body"), items=receives)
 
 
 @pages.route("/unsubscribe/<token>", methods=["GET", "POST"])
@@ -218,13 +214,13 @@ def unsubscribe(token: str | None = None) -> Response:
     if request.method == "POST":
         choices.unsubscribe(store, claims, now)
         if one_click:
-            return message(_words("unsubscribed_title"), _words("unsubscribed_body") % name)
+            return message(words("unsubscribed_title"), words("unsubscribed_body") % name)
         return _see_other(".unsubscribe", token=token)
     sub = choices.reader(store, claims)
     state = sub.state(claims.newsletter_id)
     return page(
         "web/unsubscribe.html.j2",
-        title=_words("unsubscribed_title" if state == "unsubscribed" else "unsubscribe_title"),
+        title=words("unsubscribed_title" if state == "unsubscribed" else "unsubscribe_title"),
         newsletter={"id": claims.newsletter_id, "name": name},
         state=state,
         others=_receives(sub, but=claims.newsletter_id),
@@ -279,7 +275,7 @@ def preferences(token: str) -> Response:
         return _see_other(".preferences", token=token, done="saved")
     return page(
         "web/preferences.html.j2",
-        title=_words("preferences_title"),
+        title=words("preferences_title"),
         subscriber=sub,
         newsletters=shown,
         done=request.args.get("done", ""),
