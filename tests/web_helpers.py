@@ -102,9 +102,11 @@ def running_web(
     *,
     environ: Mapping[str, str] = SECRET_ENV,
     clock: Clock | None = None,
+    sock: socket.socket | None = None,
 ) -> Iterator[Web]:
-    """The app of `config_for(base_url)` served by waitress in a thread, until the block ends."""
-    sock = bound_socket()
+    """The app of `config_for(base_url)` served by waitress in a thread, until the block ends
+    (on `sock`, already bound, when given)."""
+    sock = sock or bound_socket()
     url = f"http://127.0.0.1:{sock.getsockname()[1]}/"
     config = config_for(url)
     clock = clock or Clock()
