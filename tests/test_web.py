@@ -172,6 +172,35 @@ def test_every_answer_carries_the_security_headers(web: Web, path: str) -> None:
     assert headers["Cache-Control"] == "no-store"
 
 
+def test_under_a_base_path_the_app_answers_there_only(tmp_path: Path) -> None:
+    def config_for(url: str) -> Config:
+        return web_config(tmp_path)(url + "newsletter/")
+
+    with running_web(config_for) as web:
+        assert web.url.endswith("/newsletter/")
+        page = web.get("/subscribe")
+        assert page.status_code == 200
+        assert 'action="/newsletter/subscribe"' in page.text
+        assert "Path=/newsletter/" in page.headers["Set-Cookie"]
+        posted = web.post_form("/subscribe", {"email": "a@example.com", "newsletter": "daily"})
+        assert posted.headers["Location"] == "/newsletter/subscribe/sent"
+        outside = requests.get(web.url.removesuffix("newsletter/") + "subscribe", timeout=10)
+        assert outside.status_code == 404
+
+
+def test_behind_a_proxy_each_reader_is_counted_on_their_own(tmp_path: Path) -> None:
+    with running_web(web_config(tmp_path, client_limit="1/hour", proxy_hops=1)) as web:
+
+        def post_from(client: str, n: int) -> int:
+            browser = web.stranger()
+            browser.session.headers["X-Forwarded-For"] = client
+            data = {"email": f"p{n}@example.com", "newsletter": "daily"}
+            return browser.post_form("/subscribe", data).status_code
+
+        assert [post_from("203.0.113.1", 1), post_from("203.0.113.2", 2)] == [303, 303]
+        assert post_from("203.0.113.1", 3) == 429
+
+
 def test_the_form_cookie_is_http_only_and_same_site(web: Web) -> None:
     cookie = web.get("/subscribe").headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
@@ -313,10 +342,12 @@ def test_the_honeypot_looks_like_success_and_does_nothing(web: Web, tmp_path: Pa
 
 def test_a_client_over_its_limit_gets_429(tmp_path: Path) -> None:
     with running_web(web_config(tmp_path, client_limit="2/hour")) as web:
-        codes = [
-            web.post_form("/subscribe", {"email": f"p{n}@example.com", "newsletter": "daily"})
-            for n in range(3)
-        ]
+        # Without [web] proxy_hops, a client cannot pass for another with X-Forwarded-For.
+        codes = []
+        for n in range(3):
+            web.session.headers["X-Forwarded-For"] = f"203.0.113.{n}"
+            data = {"email": f"p{n}@example.com", "newsletter": "daily"}
+            codes.append(web.post_form("/subscribe", data))
         assert [c.status_code for c in codes] == [303, 303, 429]
         assert title(codes[2].text) == "요청이 너무 많습니다"
         assert subscriber(web, "p2@example.com") is None

@@ -112,11 +112,11 @@ def running_web(
     clock = clock or Clock()
     app = create_app(config, environ, clock=clock)
     assert config.web is not None
-    server = Server(app, config.web.base_url, sock, threads=4)
+    server = Server(app, config.web.base_url, sock, threads=4, proxy_hops=config.web.proxy_hops)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:
-        yield Web(url, config, clock)
+        yield Web(config.web.base_url, config, clock)
     finally:
         server.stop()
         thread.join(10)

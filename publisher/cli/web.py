@@ -29,5 +29,5 @@ def serve_command(ctx: Context, host: str, port: int) -> None:
     assert config.web is not None  # create_app refuses a config without it
     threads = config.web.threads
     click.echo(f"serving {config.web.base_url} on http://{host}:{port}/", err=True)
-    serve(app, config.web.base_url, host, port, threads)
+    serve(app, config.web.base_url, host, port, threads, config.web.proxy_hops)
     click.echo("stopped", err=True)

@@ -55,14 +55,24 @@ def mounted(app: Flask, base_url: str) -> Any:
 class Server:
     """The app on waitress, on a socket already bound; `run()` blocks until `stop()`."""
 
-    def __init__(self, app: Flask, base_url: str, sock: socket.socket, threads: int) -> None:
+    def __init__(
+        self,
+        app: Flask,
+        base_url: str,
+        sock: socket.socket,
+        threads: int,
+        *,
+        proxy_hops: int = 0,
+    ) -> None:
         self._server: BaseWSGIServer = create_server(
             mounted(app, base_url),
             sockets=[sock],
             threads=threads,
             ident="publisher",
-            # waitress may cut slow clients: a body larger than this is refused
             max_request_body_size=1024 * 1024,
+            # Behind a proxy the app reads X-Forwarded-* itself ([web] proxy_hops, werkzeug's
+            # ProxyFix); otherwise waitress drops them, so no client can claim an address.
+            clear_untrusted_proxy_headers=not proxy_hops,
         )
 
     def run(self) -> None:
@@ -94,11 +104,13 @@ def stop_on_sigterm() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def serve(app: Flask, base_url: str, host: str, port: int, threads: int) -> None:
+def serve(
+    app: Flask, base_url: str, host: str, port: int, threads: int, proxy_hops: int = 0
+) -> None:
     """Run `app` on host:port in the foreground until SIGTERM or Ctrl-C; then the requests
     in progress and the confirmation email in flight finish, and it returns."""
     sock = bind(host, port)
-    server = Server(app, base_url, sock, threads)
+    server = Server(app, base_url, sock, threads, proxy_hops=proxy_hops)
     log.info("serving %s on http://%s:%d/", base_url, host, port)
     try:
         with stop_on_sigterm():
