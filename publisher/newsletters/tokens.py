@@ -9,6 +9,10 @@ seconds. The signature is HMAC-SHA256 over the rest with the secret held in the
 environment variable named by `[email] secret_env`, cut to 128 bits: without the secret
 nobody can make a token, so nobody can act for somebody else.
 
+A `c` token confirms only what is still pending, so an old confirmation link cannot bring
+back someone who left; a `p` token's version is not checked, as the preferences page
+changes nothing until the reader saves it.
+
 Tokens of the first format, `<subscriber id>.<newsletter id>.<expiry>.<signature>` (emails
 sent before the web app), still unsubscribe from the newsletter they name until they
 expire; they count as version 1, the version every subscription had then.
