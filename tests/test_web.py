@@ -120,6 +120,40 @@ def test_the_root_sends_to_the_form_and_other_methods_are_405(web: Web) -> None:
     assert web.session.put(web.url + "healthz").status_code == 405
 
 
+def test_a_body_too_large_is_413(web: Web) -> None:
+    big = web.post("/subscribe", data={"email": "a" * 70_000})
+    assert big.status_code == 413
+    assert title(big.text) == "보낸 내용이 너무 큽니다"
+
+
+def test_a_broken_page_is_a_500_page_and_a_logged_error_not_a_traceback(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import shutil
+
+    from email_helpers import TEMPLATES
+
+    shutil.copytree(TEMPLATES, tmp_path / "templates")
+    form = tmp_path / "templates" / "web" / "subscribe.html.j2"
+    text = form.read_text(encoding="utf-8").replace(
+        "{% endblock %}", "{{ no_such_value }}{% endblock %}"
+    )
+    form.write_text(text, encoding="utf-8")
+
+    def config_for(url: str) -> Config:
+        config = web_config(tmp_path)(url)
+        email = config.email.model_copy(update={"templates_dir": tmp_path / "templates"})
+        return config.model_copy(update={"email": email})
+
+    with running_web(config_for) as web, caplog.at_level(logging.ERROR, "publisher.web"):
+        broken = web.get("/subscribe")
+    assert broken.status_code == 500
+    assert title(broken.text) == "문제가 생겼습니다"
+    assert "Traceback" not in broken.text and "no_such_value" not in broken.text
+    assert "internal error on GET /subscribe" in caplog.text
+    assert "'no_such_value' is undefined" in caplog.text
+
+
 def test_head_answers_like_get_without_a_body(web: Web) -> None:
     head = web.head("/subscribe")
     assert head.status_code == 200
