@@ -114,6 +114,17 @@ def test_serve_without_web_says_what_to_add(site: Path) -> None:
     )
 
 
+def test_serve_on_a_port_in_use_says_so(site: Path) -> None:
+    with bound_socket() as taken:
+        port = taken.getsockname()[1]
+        result = run(site, "serve", "--port", str(port), env=ENV)
+    assert result.exit_code == 1
+    assert result.stderr.endswith(
+        f"Error: cannot listen on 127.0.0.1:{port} (Address already in use): choose another "
+        "--port, or stop what is using it\n"
+    )
+
+
 # -- publisher unsubscribe ---------------------------------------------------------------
 
 

@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 def bind(host: str, port: int) -> socket.socket:
     """A listening socket on host:port; PublisherError saying why when it cannot be had."""
+    sock: socket.socket | None = None
     try:
         info = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
         sock = socket.socket(info[0], socket.SOCK_STREAM)
@@ -37,6 +38,8 @@ def bind(host: str, port: int) -> socket.socket:
         sock.bind(info[4])
         sock.listen(1024)
     except OSError as e:
+        if sock is not None:
+            sock.close()
         raise PublisherError(
             f"cannot listen on {host}:{port} ({e.strerror or e}): choose another --port, or "
             "stop what is using it"
