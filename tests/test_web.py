@@ -617,6 +617,23 @@ def test_a_link_from_before_a_resubscribe_no_longer_unsubscribes(web: Web) -> No
     assert fresh.status_code == 200
 
 
+def test_coming_back_through_the_form_makes_old_links_stale(web: Web, tmp_path: Path) -> None:
+    sid = reader(web, newsletters=["breaking"])
+    old = unsubscribe_link(sid)
+    assert requests.post(web.url + old, data={"List-Unsubscribe": "One-Click"}, timeout=10).ok
+    assert subscriber(web, "kim@example.com").status == "unsubscribed"  # type: ignore[union-attr]
+    web.post_form("/subscribe", {"email": "kim@example.com", "newsletter": "breaking"})
+    waiting = subscriber(web, "kim@example.com")
+    assert waiting is not None and waiting.state("breaking") == "pending"
+    (email,) = wait_for_messages(tmp_path / "outbox", 1)
+    web.get(link_in(email, "confirm").removeprefix(web.url))
+    back = subscriber(web, "kim@example.com")
+    assert back is not None and back.receives("breaking") and back.status == "active"
+    stale = requests.post(web.url + old, data={"List-Unsubscribe": "One-Click"}, timeout=10)
+    assert stale.status_code == 400
+    assert subscriber(web, "kim@example.com").receives("breaking")  # type: ignore[union-attr]
+
+
 # -- preferences -------------------------------------------------------------------------
 
 

@@ -177,9 +177,9 @@ class Subscriber:
             return ""
         if sub.status == "unsubscribed":
             return "unsubscribed"
-        if self.status in ("bounced", "removed", "unsubscribed"):
-            return self.status
-        return "pending" if "pending" in (self.status, sub.status) else "active"
+        if "pending" in (self.status, sub.status):  # asked (again), not yet confirmed
+            return "pending"
+        return self.status if self.status in ("bounced", "removed", "unsubscribed") else "active"
 
 
 _COLUMNS = (
