@@ -27,13 +27,12 @@ from benchmarks.corpus import generate
 from benchmarks.timing import best
 from publisher.config import parse_config
 from publisher.content import index_site
-from publisher.newsletters.message import address, prepare
+from publisher.newsletters.message import address, prepare, reader_tokens
 from publisher.newsletters.plan import plan_issues
 from publisher.newsletters.render import _context, _view, render_issue
 from publisher.newsletters.templates import environment, load_labels
-from publisher.newsletters.tokens import make_token
 from publisher.store import Store
-from publisher.store.subscribers import Subscriber
+from publisher.store.subscribers import Subscriber, Subscription
 
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
 TEMPLATES = Path(__file__).resolve().parent.parent / "email_templates"
@@ -51,10 +50,9 @@ def main() -> None:
     try:
         generate(root, args.posts, categories=3)
         data = tomllib.loads((root / "publisher.toml").read_text(encoding="utf-8"))
-        data["email"] = {
-            "templates_dir": str(TEMPLATES),
-            "unsubscribe_url": "https://newsdao.kr/unsubscribe",
-        }
+        data["email"] = {"templates_dir": str(TEMPLATES)}
+        # The links of a site running the web app: unsubscribe and preferences, two tokens.
+        data["web"] = {"base_url": "https://newsdao.kr/newsletter/"}
         data["newsletters"] = [
             {
                 "id": "daily",
@@ -91,7 +89,7 @@ def main() -> None:
                 display_email=f"reader{n}@example.com",
                 name="독자 " + str(n),
                 status="active",
-                newsletters=("*",),
+                subscriptions=(Subscription("*", "active", 1, None),),
                 created=NOW,
                 changed=NOW,
             )
@@ -102,11 +100,14 @@ def main() -> None:
         max_age = config.email.token_max_age
 
         def personalize_all() -> None:
-            # What the newsletter stage does for each subscriber: sign a token, fill it in.
+            # What the newsletter stage does for each subscriber: sign its two tokens (leave,
+            # preferences), fill them in.
             for sub in subs:
-                address(shared, sub, make_token(SECRET, sub.id, shared.newsletter_id, NOW, max_age))
+                address(
+                    shared, sub, *reader_tokens(SECRET, sub, shared.newsletter_id, NOW, max_age)
+                )
 
-        message = address(shared, subs[0], make_token(SECRET, 1, "n", NOW, max_age)).data
+        message = address(shared, subs[0], *reader_tokens(SECRET, subs[0], "n", NOW, max_age)).data
         per_sub_s = best(max(1, args.repeat // 2), personalize_all) / len(subs)
         copy_s = best(args.repeat, lambda: [bytes(bytearray(message)) for _ in subs]) / len(subs)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import urlsplit
 
 from publisher.config import Config
 from publisher.content import index_site
@@ -36,20 +37,89 @@ def check_site(config: Config, now: datetime, environ: Mapping[str, str]) -> Che
         *(check_secret(config.email.secret_env, environ) if config.newsletters else ()),
         *(check_delivery(config.delivery, environ) if config.newsletters else ()),
         *_one_click(config),
+        *_web(config),
     ]
     return CheckReport(len(index.posts) + len(index.future), tuple(problems))
 
 
 def _one_click(config: Config) -> list[Problem]:
     """A warning when emails can offer only the mailto unsubscribe (no RFC 8058 one-click)."""
-    if not config.newsletters or config.email.unsubscribe_url:
+    if not config.newsletters or config.email.unsubscribe_url or config.web:
         return []
     return [
         Problem(
             "[email] unsubscribe_url",
             "not set: emails offer only the mailto unsubscribe, without the one-click "
-            "unsubscribe (RFC 8058) Gmail and Yahoo ask of bulk senders: set it to an https "
-            "page that runs 'publisher unsubscribe TOKEN'",
+            "unsubscribe (RFC 8058) Gmail and Yahoo ask of bulk senders: add a [web] table "
+            "and run 'publisher serve', or set it to an https page that runs "
+            "'publisher unsubscribe TOKEN'",
             warning=True,
         )
     ]
+
+
+_LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+_WEB_TEMPLATES = (
+    "web/page.html.j2",
+    "web/subscribe.html.j2",
+    "web/message.html.j2",
+    "web/unsubscribe.html.j2",
+    "web/preferences.html.j2",
+    "web/labels.j2",
+    "confirm.html.j2",
+    "confirm.txt.j2",
+)
+
+
+def _web(config: Config) -> list[Problem]:
+    """What does not fit in [web]: plain http outside this machine, another unsubscribe
+    page, nothing on the form, a page template missing or broken."""
+    web = config.web
+    if web is None:
+        return []
+    problems = []
+    parts = urlsplit(web.base_url)
+    if parts.scheme != "https" and parts.hostname not in _LOCAL_HOSTS:
+        problems.append(
+            Problem(
+                "[web] base_url",
+                f"{web.base_url!r} is not https: fine on this machine, but in production "
+                "Gmail and Yahoo ask for an https one-click unsubscribe link, and forms and "
+                "tokens travel in the clear: serve it behind TLS and set an https base_url",
+                warning=True,
+            )
+        )
+    ours = web.base_url + "unsubscribe"
+    if config.email.unsubscribe_url and config.email.unsubscribe_url.rstrip("/") != ours:
+        problems.append(
+            Problem(
+                "[email] unsubscribe_url",
+                f"{config.email.unsubscribe_url!r} differs from the web app's page {ours!r}: "
+                "with [web] the emails link to the web app; remove unsubscribe_url",
+            )
+        )
+    if config.newsletters and not any(n.on_form for n in config.newsletters):
+        problems.append(
+            Problem(
+                "[web]",
+                "no newsletter is on the subscribe form (every one has on_form = false): "
+                "set on_form = true on the ones readers may ask for",
+                warning=True,
+            )
+        )
+    problems += _page_templates(config)
+    return problems
+
+
+def _page_templates(config: Config) -> list[Problem]:
+    """A missing or broken page or confirmation template, with its file and line."""
+    from publisher.newsletters.templates import environment, template_problem
+
+    env = environment(config)
+    problems = []
+    for name in _WEB_TEMPLATES:
+        try:
+            env.get_template(name)
+        except Exception as e:  # any template mistake becomes a problem naming file and line
+            problems.append(template_problem(config.email.templates_dir, e, name))
+    return problems

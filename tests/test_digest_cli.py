@@ -41,7 +41,7 @@ def run(site: Path, *args: str, env: dict[str, str] | None = None) -> Result:
 
 def test_the_example_subscriber_is_there_and_more_can_be_added(site: Path) -> None:
     assert run(site, "subscribers", "list", "--now", NOW).output == (
-        "reader@example.com\tactive\t*\t테스트 독자\n"
+        "reader@example.com\tactive\tbreaking=active daily=active\t테스트 독자\n"
     )
     added = run(
         site,
@@ -78,7 +78,7 @@ def test_import_reports_bad_rows_by_line_and_export_lists_everyone(site: Path) -
     )
     assert "subscribers-with-bad-rows.csv:5: unknown newsletter 'weekly'" in result.stderr
     exported = run(site, "subscribers", "export", "--now", NOW).output.splitlines()
-    assert exported[0] == "email,name,status,newsletters,created,changed"
+    assert exported[0] == "email,name,status,newsletters,created,changed,left"
     assert len(exported) == 1 + 5
     written = run(site, "subscribers", "export", "-o", str(site / "out.csv"), "--now", NOW)
     assert written.exit_code == 0
@@ -102,7 +102,8 @@ def test_digest_preview_writes_what_would_go_out(site: Path) -> None:
     html = preview.read_text(encoding="utf-8")
     assert html.startswith("<!DOCTYPE html>")
     assert "reader@example.com" in html
-    assert "https://newsdao.kr/unsubscribe?token=preview" in html
+    assert "http://127.0.0.1:8080/unsubscribe/preview" in html
+    assert "http://127.0.0.1:8080/preferences/preview" in html
     assert "__publisher" not in html
     # A preview records nothing: the same issue is still due.
     assert "breaking-" in run(site, "digest", "--dry-run", "--now", NOW).output
@@ -142,12 +143,19 @@ def test_unsubscribe_checks_the_token(site: Path) -> None:
     assert "signature does not match" in forged.stderr
     done = run(site, "unsubscribe", token, "--now", NOW, env=env)
     assert done.exit_code == 0, done.stderr
-    assert done.output == "reader@example.com: unsubscribed\n"
+    assert done.output == "reader@example.com: unsubscribed from breaking (still receives daily)\n"
     with Store.open(site / "state" / "publisher.sqlite3") as store:
         (sub,) = list_subscribers(store)
-    assert sub.status == "unsubscribed"
+    assert (sub.status, sub.state("breaking"), sub.state("daily")) == (
+        "active",
+        "unsubscribed",
+        "active",
+    )
     # The config's subscriber is not added back on the next command.
-    assert "unsubscribed" in run(site, "subscribers", "list", "--now", NOW).output
+    assert (
+        "breaking=unsubscribed daily=active"
+        in run(site, "subscribers", "list", "--now", NOW).output
+    )
 
 
 def test_a_missing_labels_file_is_reported_by_check_and_run(site: Path) -> None:

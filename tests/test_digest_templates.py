@@ -51,7 +51,7 @@ def test_an_unknown_variable_gives_file_and_line(tmp_path: Path) -> None:
     path.write_text(text, encoding="utf-8")
     problems = check_templates(config)
     assert problems
-    assert (problems[0].where, problems[0].line) == (str(path), 14)
+    assert (problems[0].where, problems[0].line) == (str(path), 16)
     assert "'site_url' is undefined" in problems[0].message
 
 

@@ -93,7 +93,7 @@ def test_the_subject_is_led_by_the_newest_headline(
 def test_labels_copied_before_and_others_existed_still_render(tmp_path: Path) -> None:
     folder = tmp_path / "templates"
     folder.mkdir()
-    for f in TEMPLATES.iterdir():
+    for f in (f for f in TEMPLATES.iterdir() if f.is_file()):
         text = f.read_text(encoding="utf-8")
         if f.name == "labels.j2":
             text = "\n".join(line for line in text.split("\n") if "and_others" not in line)

@@ -111,8 +111,9 @@ def test_status_counts_each_issue_by_outcome(tmp_path: Path) -> None:
     lines = result.stdout.splitlines()
     assert result.returncode == 0
     assert lines[0] == "news (속보, schedule '* * * * *')"
-    assert lines[1].startswith("  2024-06-19 11:00  news-")
-    assert lines[1].endswith("  2 posts  sent 3  pending 0  failed 0  bounced 0")
+    assert lines[1] == ("  subscribers: active 3, pending 0, unsubscribed 0, bounced 0, removed 0")
+    assert lines[2].startswith("  2024-06-19 11:00  news-")
+    assert lines[2].endswith("  2 posts  sent 3  pending 0  failed 0  bounced 0")
 
 
 def test_a_long_send_shows_progress_on_a_terminal_only(tmp_path: Path) -> None:

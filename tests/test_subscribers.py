@@ -11,6 +11,7 @@ from email_helpers import T0, email_config
 from publisher.config import Config
 from publisher.content.clean import one_line
 from publisher.errors import ConfigError, PublisherError
+from publisher.newsletters.choices import unsubscribe
 from publisher.newsletters.subscribers import (
     active_subscribers,
     add_subscriber,
@@ -20,7 +21,6 @@ from publisher.newsletters.subscribers import (
     mark_bounced,
     remove_subscriber,
     sync_config_subscribers,
-    unsubscribe,
 )
 from publisher.newsletters.tokens import Claims
 from publisher.store import Store
@@ -112,11 +112,27 @@ def test_active_subscribers_of_a_newsletter(config: Config, store: Store) -> Non
     assert gone.reason == "550 5.1.1 no such user"
 
 
-def test_unsubscribing_with_verified_claims(config: Config, store: Store) -> None:
+def test_unsubscribing_leaves_only_the_newsletter_the_claims_name(
+    config: Config, store: Store
+) -> None:
     sub = add_subscriber(config, store, "a@example.com", T0)
     left = unsubscribe(store, Claims(sub.id, "breaking", T0), T0)
-    assert left.status == "unsubscribed"
-    assert left.reason == "unsubscribe link (breaking)"
+    assert left.changed
+    assert left.subscriber.status == "active"
+    assert (left.subscriber.state("breaking"), left.subscriber.state("daily")) == (
+        "unsubscribed",
+        "active",
+    )
+    assert [s.id for s in active_subscribers(store, "daily")] == [sub.id]
+    assert active_subscribers(store, "breaking") == ()
+    # Subscribed to '*' (newsletters added later too), they stay on the list...
+    unsubscribe(store, Claims(sub.id, "daily", T0), T0)
+    assert active_subscribers(store, "daily") == ()
+    # ... while someone who left the one newsletter they had is unsubscribed.
+    one = add_subscriber(config, store, "b@example.com", T0, newsletters=["daily"])
+    last = unsubscribe(store, Claims(one.id, "daily", T0), T0)
+    assert last.subscriber.status == "unsubscribed"
+    assert last.subscriber.reason == "unsubscribe link (daily)"
     with pytest.raises(PublisherError, match="names subscriber 99, who is not in this store"):
         unsubscribe(store, Claims(99, "breaking", T0), T0)
 
@@ -156,7 +172,7 @@ def test_export_reads_back_on_import_keeping_who_left(
     exported = tmp_path / "export.csv"
     exported.write_text(export_csv(store), encoding="utf-8")
     assert exported.read_text(encoding="utf-8").splitlines()[0] == (
-        "email,name,status,newsletters,created,changed"
+        "email,name,status,newsletters,created,changed,left"
     )
     with Store.open(tmp_path / "other.sqlite3") as other:
         report = import_csv(config, other, exported, T0)

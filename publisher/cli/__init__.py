@@ -32,6 +32,7 @@ _COMMANDS = {
     "run": "run",
     "schedule": "run",
     "send-test": "newsletters",
+    "serve": "web",
     "status": "run",
     "subscribers": "subscribers",
     "unsubscribe": "subscribers",

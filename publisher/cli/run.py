@@ -118,10 +118,14 @@ def status_command(ctx: Context, limit: int, as_json: bool) -> None:
     """Show each newsletter's last issues: messages sent, pending, failed, bounced."""
     config = ctx.config
     found: dict[str, tuple[journal.IssueCounts, ...]] = {n.id: () for n in config.newsletters}
+    readers: dict[str, dict[str, int]] = {}
+    from publisher.newsletters.subscribers import newsletter_counts  # this command only
+
     if config.store.path.exists():
         with Store.open(config.store.path) as store:
             for n in config.newsletters:
                 found[n.id] = journal.last_issues(store, n.id, limit)
+            readers = newsletter_counts(store, [n.id for n in config.newsletters])
     if as_json:
         click.echo(json.dumps({k: [_as_dict(c) for c in v] for k, v in found.items()}, indent=2))
         return
@@ -129,6 +133,9 @@ def status_command(ctx: Context, limit: int, as_json: bool) -> None:
         click.echo("no newsletters in the config")
     for n in config.newsletters:
         click.echo(f"{n.id} ({n.name}, schedule '{n.schedule}')")
+        if n.id in readers:
+            counted = readers[n.id]
+            click.echo("  subscribers: " + ", ".join(f"{k} {v}" for k, v in counted.items()))
         if not found[n.id]:
             click.echo("  no issues yet")
         for c in found[n.id]:

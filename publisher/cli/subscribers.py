@@ -1,11 +1,11 @@
-"""`publisher subscribers ...` and `publisher unsubscribe TOKEN`: the people on the list."""
+"""`publisher subscribers ...` and `publisher unsubscribe LINK`: the people on the list."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import click
@@ -20,18 +20,20 @@ from publisher.cli import (
     write_output,
 )
 from publisher.config import Config
+from publisher.errors import PublisherError
+from publisher.newsletters.choices import unsubscribe
 from publisher.newsletters.subscribers import (
     add_subscriber,
+    check_address,
     export_csv,
     import_csv,
     list_subscribers,
     remove_subscriber,
     sync_config_subscribers,
-    unsubscribe,
 )
-from publisher.newsletters.tokens import load_secret, verify_token
+from publisher.newsletters.tokens import load_secret, token_from, verify_token
 from publisher.store import Store
-from publisher.store.subscribers import STATUSES
+from publisher.store.subscribers import STATUSES, Subscriber
 
 
 @contextmanager
@@ -60,6 +62,11 @@ def subscribers_group() -> None:
 @click.option(
     "--resubscribe", is_flag=True, help="Subscribe again someone who left (only if they asked)."
 )
+@click.option(
+    "--pending",
+    is_flag=True,
+    help="Send them the confirmation email instead: subscribed once they confirm ([web]).",
+)
 @now_option
 @pass_context
 def add_command(
@@ -68,10 +75,14 @@ def add_command(
     name: str,
     newsletters: tuple[str, ...],
     resubscribe: bool,
+    pending: bool,
     now: datetime | None,
 ) -> None:
     """Subscribe EMAIL (the same address in another case is the same person)."""
     config, moment = ctx.config, resolve_now(now)
+    if pending:
+        _add_pending(config, email, name, newsletters, moment)
+        return
     with _store(config, moment) as store:
         sub = add_subscriber(
             config,
@@ -83,6 +94,42 @@ def add_command(
             resubscribe=resubscribe,
         )
     click.echo(f"{sub.display_email}: subscribed to {', '.join(sub.newsletters)}")
+
+
+def _add_pending(
+    config: Config, email: str, name: str, newsletters: tuple[str, ...], now: datetime
+) -> None:
+    """Record EMAIL as pending and send the confirmation email (or leave it to the run)."""
+    from publisher.newsletters.confirm import request, send_now
+
+    if config.web is None:
+        raise PublisherError(
+            "--pending needs [web] in the config: the confirmation email links to the web "
+            "app's confirm page (see config.example.toml)"
+        )
+    secret = load_secret(config.email.secret_env, os.environ)
+    try:
+        address = check_address(email)
+    except ValueError as e:
+        raise PublisherError(f"{e}: check the spelling") from e
+    ids = tuple(dict.fromkeys(newsletters)) or tuple(n.id for n in config.newsletters)
+    for newsletter_id in ids:
+        config.newsletter(newsletter_id)  # an unknown id is an error naming the known ones
+    with _store(config, now) as store:
+        asked = request(config, store, address, name.strip(), ids, now, resend_after=timedelta(0))
+    if not asked.send_confirmation:
+        state = asked.subscriber.status if asked.subscriber else "unknown"
+        click.echo(f"{address.display}: nothing to confirm ({state}); no email sent")
+        return
+    report = send_now(config, secret, now)
+    if report is None:
+        click.echo(f"{address.display}: pending; a run is sending, it sends the confirmation")
+        return
+    report_problems(report.problems)
+    if report.sent:
+        click.echo(f"{address.display}: pending until confirmed; confirmation email sent")
+    else:
+        click.echo(f"{address.display}: pending; the confirmation email waits for the next run")
 
 
 @subscribers_group.command("remove")
@@ -102,16 +149,22 @@ def remove_command(ctx: Context, email: str, now: datetime | None) -> None:
 @now_option
 @pass_context
 def list_command(ctx: Context, status: str | None, now: datetime | None) -> None:
-    """List subscribers: address, status, newsletters, name."""
+    """List subscribers: address, status, each newsletter's state (active, pending,
+    unsubscribed, bounced, removed), name."""
     config = ctx.config
     with _store(config, resolve_now(now)) as store:
         subs = list_subscribers(store, status)  # type: ignore[arg-type]  # click checked it
+    ids = [n.id for n in config.newsletters]
     for sub in subs:
-        click.echo(
-            f"{sub.display_email}\t{sub.status}\t{','.join(sub.newsletters)}\t{sub.name}".rstrip()
-        )
+        click.echo(f"{sub.display_email}\t{sub.status}\t{_states(sub, ids)}\t{sub.name}".rstrip())
     if ctx.verbose:
         click.echo(f"{len(subs)} subscribers", err=True)
+
+
+def _states(sub: Subscriber, newsletter_ids: list[str]) -> str:
+    """'breaking=active daily=unsubscribed': where they stand with each newsletter."""
+    states = [f"{n}={sub.state(n)}" for n in newsletter_ids if sub.state(n)]
+    return " ".join(states) or "-"
 
 
 @subscribers_group.command("import")
@@ -152,13 +205,26 @@ def export_command(ctx: Context, output: Path | None, now: datetime | None) -> N
 
 
 @cli.command("unsubscribe")
-@click.argument("token")
+@click.argument("link")
 @now_option
 @pass_context
-def unsubscribe_command(ctx: Context, token: str, now: datetime | None) -> None:
-    """Unsubscribe the holder of TOKEN (from an email's unsubscribe link), after checking it."""
+def unsubscribe_command(ctx: Context, link: str, now: datetime | None) -> None:
+    """Unsubscribe the holder of LINK from its newsletter, after checking its signature.
+
+    LINK is an email's unsubscribe link, its token alone, the mailto link, or the subject
+    the mailto sets ('unsubscribe TOKEN').
+    """
     config, moment = ctx.config, resolve_now(now)
-    claims = verify_token(load_secret(config.email.secret_env, os.environ), token, moment)
+    secret = load_secret(config.email.secret_env, os.environ)
+    claims = verify_token(secret, token_from(link), moment)
     with Store.open(config.store.path) as store:
-        sub = unsubscribe(store, claims, moment)
-    click.echo(f"{sub.display_email}: {sub.status}")
+        outcome = unsubscribe(store, claims, moment)
+    sub, newsletter_id = outcome.subscriber, claims.newsletter_id
+    still = [n.id for n in config.newsletters if sub.receives(n.id)]
+    if not outcome.changed:
+        click.echo(f"{sub.display_email}: not subscribed to {newsletter_id} (nothing to do)")
+        return
+    click.echo(
+        f"{sub.display_email}: unsubscribed from {newsletter_id}"
+        + (f" (still receives {', '.join(still)})" if still else "")
+    )

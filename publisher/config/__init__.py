@@ -27,6 +27,7 @@ from publisher.config.schema import (
     SmtpConfig,
     StoreConfig,
     SubscriberConfig,
+    WebConfig,
 )
 from publisher.errors import ConfigError, Problem
 
@@ -44,6 +45,7 @@ __all__ = [
     "SmtpConfig",
     "StoreConfig",
     "SubscriberConfig",
+    "WebConfig",
     "find_config",
     "load_config",
     "parse_config",

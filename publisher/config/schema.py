@@ -262,6 +262,9 @@ class NewsletterConfig(Section):
     template_digest: str = "digest"
     # The sender's contact line in the footer for this newsletter ('': [email] contact_line).
     contact_line: str = ""
+    # The web app's subscribe form ([web]): one line about it, and whether it is offered.
+    description: str = ""
+    on_form: bool = True
 
     @field_validator("schedule")
     @classmethod
@@ -401,6 +404,44 @@ class ArchiveConfig(Section):
         return self
 
 
+_RATE = re.compile(r"^\s*[1-9][0-9]{0,6}\s*/\s*(second|minute|hour|day)\s*$")
+
+
+class WebConfig(Section):
+    """[web]: the subscriber pages (`publisher serve`), and the links emails carry to them."""
+
+    base_url: AbsoluteUrl
+    sender: str = ""
+    confirm_max_age: Duration = timedelta(days=7)
+    resend_after: Duration = timedelta(hours=1)
+    client_limit: str = "10/hour"
+    address_limit: str = "3/hour"
+    proxy_hops: int = Field(default=0, ge=0, le=5)
+    threads: int = Field(default=8, ge=1, le=64)
+
+    @field_validator("base_url")
+    @classmethod
+    def _folder_url(cls, value: str) -> str:
+        if urlsplit(value).query or urlsplit(value).fragment:
+            raise ValueError(f"expected a URL without ?query or #fragment, got {value!r}")
+        return value if value.endswith("/") else value + "/"
+
+    @field_validator("sender")
+    @classmethod
+    def _sender(cls, value: str) -> str:
+        return NewsletterConfig._mailbox(value)
+
+    @field_validator("client_limit", "address_limit")
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        if not _RATE.match(value):
+            raise ValueError(
+                f"expected a rate such as '10/hour' (a count per second, minute, hour or day), "
+                f"got {value!r}"
+            )
+        return value
+
+
 class Config(Section):
     """The whole configuration; `path` is the file it was read from."""
 
@@ -414,6 +455,7 @@ class Config(Section):
     delivery: DeliveryConfig = DeliveryConfig()
     schedule: ScheduleConfig = ScheduleConfig()
     archive: ArchiveConfig = ArchiveConfig()
+    web: WebConfig | None = None  # no [web]: no subscriber pages
     path: Path = Path("publisher.toml")  # set by the loader to the file read
 
     @model_validator(mode="before")
@@ -453,3 +495,12 @@ class Config(Section):
                 return n
         known = ", ".join(repr(n.id) for n in self.newsletters) or "none"
         raise ConfigError(f"no newsletter has the id {newsletter_id!r} (known: {known})")
+
+    @model_validator(mode="after")
+    def _web_sender(self) -> Config:
+        if self.web is not None and not self.web.sender and not self.newsletters:
+            raise ValueError(
+                "[web] sender: set it to the From: of confirmation emails (there is no "
+                "newsletter whose sender it could default to)"
+            )
+        return self

@@ -8,7 +8,10 @@
           -> send.py       the stage `pipeline.run` calls: plan, render, enqueue (one
                            transaction), write the archive pages (archive.py), hand the
                            pending rows to `delivery`; dry runs and previews
-    subscribers.py         who receives what: add, remove, import, export, unsubscribe
+    subscribers.py         the editor's side: add, remove, import, export; who receives what
+    choices.py             the readers' side: ask (pending), confirm, leave one newsletter,
+                           undo, preferences, leave everything (the web app and CLI call it)
+    confirm.py             the double opt-in email: queued in the journal, sent once
 
 Nothing here moves bytes to a mail server: `publisher.delivery` does, and knows nothing of
 templates. The modules load on use (Jinja2 and premailer only when an issue is rendered),

@@ -15,7 +15,7 @@ import base64
 import hashlib
 import html
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.utils import format_datetime, parseaddr
 from urllib.parse import quote, urlsplit
 
@@ -23,7 +23,11 @@ from publisher.config import Config
 from publisher.content.urls import iri_to_uri
 from publisher.delivery import OutgoingMessage
 from publisher.newsletters.render import RenderedIssue
-from publisher.newsletters.templates import PLACEHOLDER_EMAIL, PLACEHOLDER_UNSUBSCRIBE
+from publisher.newsletters.templates import (
+    PLACEHOLDER_EMAIL,
+    PLACEHOLDER_PREFERENCES,
+    PLACEHOLDER_UNSUBSCRIBE,
+)
 from publisher.newsletters.tokens import make_token
 from publisher.store.subscribers import Subscriber
 
@@ -31,14 +35,18 @@ __all__ = [
     "SharedParts",
     "address",
     "personalize",
+    "preferences_link",
     "prepare",
     "preview_html",
+    "reader_tokens",
+    "standalone",
     "unsubscribe_links",
 ]
 
 _LINE = 57  # bytes per base64 line of 76 characters
 _URL_BYTES = PLACEHOLDER_UNSUBSCRIBE.encode("ascii")
 _EMAIL_BYTES = PLACEHOLDER_EMAIL.encode("ascii")
+_PREFERENCES_BYTES = PLACEHOLDER_PREFERENCES.encode("ascii")
 _PART_HEAD = (
     'Content-Type: text/{kind}; charset="utf-8"\r\nContent-Transfer-Encoding: base64\r\n\r\n'
 )
@@ -66,6 +74,7 @@ class SharedParts:
     message_id_domain: str
     unsubscribe_url: str
     unsubscribe_mailto: str
+    web_url: str  # [web] base_url: links to the reader's pages; '' without the web app
 
 
 def _encode(data: bytes) -> bytes:
@@ -74,7 +83,11 @@ def _encode(data: bytes) -> bytes:
 
 def _split(body: str) -> _Part:
     data = body.encode("utf-8")
-    found = [i for i in (data.find(_URL_BYTES), data.find(_EMAIL_BYTES)) if i >= 0]
+    found = [
+        i
+        for i in (data.find(_URL_BYTES), data.find(_EMAIL_BYTES), data.find(_PREFERENCES_BYTES))
+        if i >= 0
+    ]
     cut = (min(found, default=len(data)) // _LINE) * _LINE
     return _Part(head=_encode(data[:cut]), tail=data[cut:])
 
@@ -119,6 +132,7 @@ def prepare(config: Config, rendered: RenderedIssue) -> SharedParts:
         message_id_domain=_domain(sender),
         unsubscribe_url=iri_to_uri(config.email.unsubscribe_url),
         unsubscribe_mailto=_ascii_address(config.email.unsubscribe_mailto) or sender,
+        web_url=iri_to_uri(config.web.base_url) if config.web else "",
     )
 
 
@@ -137,9 +151,12 @@ def _ascii_host(host: str) -> str:
 
 
 def unsubscribe_links(shared: SharedParts, token: str) -> tuple[str, str]:
-    """(https link or '', mailto link) that unsubscribe the holder of `token`."""
+    """(https link or '', mailto link) that unsubscribe the holder of `token`: the web
+    app's page when [web] is set, else `[email] unsubscribe_url?token=`."""
     url = ""
-    if shared.unsubscribe_url:
+    if shared.web_url:
+        url = f"{shared.web_url}unsubscribe/{token}"
+    elif shared.unsubscribe_url:
         joiner = "&" if "?" in shared.unsubscribe_url else "?"
         url = f"{shared.unsubscribe_url}{joiner}token={token}"
     mailto = f"mailto:{shared.unsubscribe_mailto}?subject={quote('unsubscribe ' + token)}"
@@ -181,26 +198,52 @@ def _mailbox(name: str, address: str) -> bytes:
     return _words(name) + f" <{address}>".encode("ascii")
 
 
-def _fill(part: _Part, link: bytes, email: bytes) -> bytes:
-    return part.head + _encode(part.tail.replace(_URL_BYTES, link).replace(_EMAIL_BYTES, email))
+def preferences_link(shared: SharedParts, token: str) -> str:
+    """The link to the reader's preferences page (signed by `token`), or '' without [web]."""
+    return f"{shared.web_url}preferences/{token}" if shared.web_url and token else ""
+
+
+def _fill(part: _Part, link: bytes, email: bytes, preferences: bytes) -> bytes:
+    tail = part.tail.replace(_URL_BYTES, link).replace(_EMAIL_BYTES, email)
+    return part.head + _encode(tail.replace(_PREFERENCES_BYTES, preferences))
 
 
 def personalize(
     config: Config, rendered: RenderedIssue, subscriber: Subscriber, secret: bytes, now: datetime
 ) -> OutgoingMessage:
-    """The finished message of `rendered` for `subscriber`, its unsubscribe token signed now.
+    """The finished message of `rendered` for `subscriber`, its links' tokens signed now.
 
     For one message; many share one `prepare` and call `address` for each subscriber.
     """
     shared = prepare(config, rendered)
-    token = make_token(secret, subscriber.id, shared.newsletter_id, now, config.email.token_max_age)
-    return address(shared, subscriber, token)
+    unsubscribe, preferences = reader_tokens(
+        secret, subscriber, shared.newsletter_id, now, config.email.token_max_age
+    )
+    return address(shared, subscriber, unsubscribe, preferences)
 
 
-def address(shared: SharedParts, subscriber: Subscriber, token: str) -> OutgoingMessage:
-    """The finished message of `shared` for `subscriber`, unsubscribing with `token`."""
+def reader_tokens(
+    secret: bytes, subscriber: Subscriber, newsletter_id: str, now: datetime, max_age: timedelta
+) -> tuple[str, str]:
+    """The tokens of a reader's links in an email of `newsletter_id`: (unsubscribe from it,
+    open the preferences page), each signed for `max_age` from `now`."""
+    sub = subscriber.subscription(newsletter_id)
+    version = sub.version if sub else 1
+    sid = subscriber.id
+    return (
+        make_token(secret, sid, newsletter_id, now, max_age, version=version),
+        make_token(secret, sid, newsletter_id, now, max_age, version=version, kind="p"),
+    )
+
+
+def address(
+    shared: SharedParts, subscriber: Subscriber, token: str, preferences_token: str = ""
+) -> OutgoingMessage:
+    """The finished message of `shared` for `subscriber`, unsubscribing with `token` and
+    opening their preferences with `preferences_token`."""
     url, mailto = unsubscribe_links(shared, token)
     link = url or mailto
+    preferences = preferences_link(shared, preferences_token).encode("ascii")
     message_id = f"<{shared.issue_id}.{subscriber.id}@{shared.message_id_domain}>"
     listed = f"<{url}>,\r\n <{mailto}>" if url else f"<{mailto}>"
     boundary = shared.boundary
@@ -219,7 +262,12 @@ def address(shared: SharedParts, subscriber: Subscriber, token: str) -> Outgoing
             boundary,
             b"\r\n",
             _PART_HEAD.format(kind="plain").encode("ascii"),
-            _fill(shared.text, link.encode("ascii"), subscriber.display_email.encode("utf-8")),
+            _fill(
+                shared.text,
+                link.encode("ascii"),
+                subscriber.display_email.encode("utf-8"),
+                preferences,
+            ),
             b"\r\n--",
             boundary,
             b"\r\n",
@@ -228,6 +276,7 @@ def address(shared: SharedParts, subscriber: Subscriber, token: str) -> Outgoing
                 shared.html,
                 html.escape(link).encode("ascii"),
                 html.escape(subscriber.display_email).encode("utf-8"),
+                html.escape(preferences.decode("ascii")).encode("ascii"),
             ),
             b"\r\n--",
             boundary,
@@ -246,7 +295,60 @@ def address(shared: SharedParts, subscriber: Subscriber, token: str) -> Outgoing
 
 def preview_html(config: Config, rendered: RenderedIssue, email: str) -> str:
     """The issue's HTML as `email` would see it, with a dummy unsubscribe token."""
-    url, mailto = unsubscribe_links(prepare(config, rendered), "preview")
-    return rendered.html.replace(PLACEHOLDER_UNSUBSCRIBE, html.escape(url or mailto)).replace(
-        PLACEHOLDER_EMAIL, html.escape(email)
+    shared = prepare(config, rendered)
+    url, mailto = unsubscribe_links(shared, "preview")
+    return (
+        rendered.html.replace(PLACEHOLDER_UNSUBSCRIBE, html.escape(url or mailto))
+        .replace(PLACEHOLDER_EMAIL, html.escape(email))
+        .replace(PLACEHOLDER_PREFERENCES, html.escape(preferences_link(shared, "preview")))
+    )
+
+
+def standalone(
+    *,
+    sender: str,
+    to_name: str,
+    to_email: str,
+    subject: str,
+    text: str,
+    html_body: str,
+    when: datetime,
+    language: str,
+    message_id: str,
+    issue_id: str,
+    subscriber_id: int,
+) -> OutgoingMessage:
+    """One message that is not an issue's (the confirmation email): `sender` as in a
+    newsletter's config, the same encodings as the issues' messages."""
+    name, address_ = parseaddr(sender)
+    envelope = _ascii_address(address_)
+    boundary = "==_publisher_" + hashlib.sha256(message_id.encode("utf-8")).hexdigest()[:24]
+    head = b"\r\n".join(
+        (
+            b"From: " + _mailbox(name, envelope),
+            b"To: " + _mailbox(to_name, to_email),
+            b"Subject: " + _unstructured(subject),
+            f"Date: {format_datetime(when)}".encode("ascii"),
+            f"Message-ID: {message_id}".encode("ascii"),
+            b"Auto-Submitted: auto-generated",
+            b"MIME-Version: 1.0",
+            b"Content-Language: " + _unstructured(language),
+            f'Content-Type: multipart/alternative;\r\n boundary="{boundary}"'.encode("ascii"),
+        )
+    )
+    parts = b"".join(
+        b"\r\n--"
+        + boundary.encode("ascii")
+        + b"\r\n"
+        + _PART_HEAD.format(kind=kind).encode("ascii")
+        + _encode(body.encode("utf-8"))
+        for kind, body in (("plain", text), ("html", html_body))
+    )
+    return OutgoingMessage(
+        issue_id=issue_id,
+        subscriber_id=subscriber_id,
+        recipient=to_email,
+        sender=envelope,
+        message_id=message_id,
+        data=head + b"\r\n" + parts + b"\r\n--" + boundary.encode("ascii") + b"--\r\n",
     )

@@ -27,6 +27,7 @@ from publisher.feeds.model import archive_page, public_url
 from publisher.newsletters.plan import Issue
 from publisher.newsletters.templates import (
     PLACEHOLDER_EMAIL,
+    PLACEHOLDER_PREFERENCES,
     PLACEHOLDER_UNSUBSCRIBE,
     environment,
     inline_css,
@@ -48,7 +49,11 @@ log = logging.getLogger(__name__)
 
 Level = Literal["full", "excerpts", "fewer posts"]
 # Room kept in the budget for what each subscriber's copy adds (link and address).
-_PER_PLACEHOLDER = {PLACEHOLDER_UNSUBSCRIBE: 300, PLACEHOLDER_EMAIL: 260}
+_PER_PLACEHOLDER = {
+    PLACEHOLDER_UNSUBSCRIBE: 300,
+    PLACEHOLDER_EMAIL: 260,
+    PLACEHOLDER_PREFERENCES: 300,
+}
 _SPACES = re.compile(r"\s+")
 
 
@@ -145,6 +150,8 @@ def _context(
         "unsubscribe_url": "" if web else PLACEHOLDER_UNSUBSCRIBE,
         "subscriber_email": "" if web else PLACEHOLDER_EMAIL,
         "contact_line": one_line(newsletter.contact_line or config.email.contact_line),
+        # the reader's preferences page, when the site runs the web app ([web])
+        "preferences_url": PLACEHOLDER_PREFERENCES if config.web and not web else "",
     }
 
 

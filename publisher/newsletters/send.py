@@ -28,15 +28,17 @@ from publisher.config import Config
 from publisher.content.post import Post
 from publisher.delivery import DeliveryReport, OutgoingMessage, check_delivery, deliver, open_sender
 from publisher.errors import Problem, PublisherError
+from publisher.newsletters.choices import CONFIRMATION
 from publisher.newsletters.plan import Issue, mark_announced, plan_issues, upcoming_issue
 from publisher.newsletters.subscribers import (
     Subscriber,
     active_subscribers,
     sync_config_subscribers,
 )
-from publisher.newsletters.tokens import load_secret, make_token
+from publisher.newsletters.tokens import load_secret
 from publisher.options import DEFAULTS, RunOptions
 from publisher.store import Store, journal, scratch_copy
+from publisher.store import subscribers as table
 from publisher.store.journal import PendingSend
 
 if TYPE_CHECKING:
@@ -102,7 +104,10 @@ def send_newsletters(
             return MailReport(problems=(Problem("[delivery]", str(e)),))
         ready, problems = _render(config, store, issues, posts)
         queued = _enqueue(store, ready.values())
-        rows = journal.due(store, now)
+        due = journal.due(store, now)
+        # Confirmation emails first: a reader is waiting for each.
+        confirmations = [r for r in due if r.newsletter_id == CONFIRMATION]
+        rows = [r for r in due if r.newsletter_id != CONFIRMATION]
         ready.update(_render_stored(config, store, rows, posts, ready, now, problems))
         pages: tuple[Path, ...] = ()
         new_archives: tuple[str, ...] = ()
@@ -117,9 +122,9 @@ def send_newsletters(
         report = deliver(
             config.delivery,
             store,
-            _Composer(ready, secret, now, config.email.token_max_age),
+            _Composer(config, store, ready, secret, now),
             now,
-            rows=[r for r in rows if r.issue_id in ready],
+            rows=confirmations + [r for r in rows if r.issue_id in ready],
             sender=sender,
             options=options,
         )
@@ -295,24 +300,42 @@ def _gone(newsletters: set[str], stored: journal.StoredIssue, shown: tuple[str, 
 
 
 class _Composer:
-    """Builds each row's message from its issue, encoded once, and the subscriber."""
+    """Builds each row's message from its issue, encoded once, and the subscriber; a
+    confirmation row's from `confirm.Confirmations`."""
 
     def __init__(
-        self, ready: Mapping[str, _Ready], secret: bytes, now: datetime, max_age: timedelta
+        self,
+        config: Config,
+        store: Store,
+        ready: Mapping[str, _Ready],
+        secret: bytes,
+        now: datetime,
     ) -> None:
-        from publisher.newsletters.message import address  # loaded only when messages are due
+        from publisher.newsletters.confirm import Confirmations
+        from publisher.newsletters.message import address, reader_tokens  # only when due
 
+        self.store = store
         self.ready = ready
         self.secret = secret
         self.now = now
-        self.max_age = max_age
+        self.max_age: timedelta = config.email.token_max_age
         self.address = address
+        self.tokens = reader_tokens
+        self.confirmations = Confirmations(config, store, secret, now)
 
     def __call__(self, row: PendingSend) -> OutgoingMessage | None:
+        if row.newsletter_id == CONFIRMATION:
+            return self.confirmations(row)
         ready = self.ready[row.issue_id]
         subscriber = ready.subscribers.get(row.subscriber_id)
         if subscriber is None:
             return None  # left (or bounced) since the issue was queued
         shared = ready.shared
-        token = make_token(self.secret, subscriber.id, shared.newsletter_id, self.now, self.max_age)
-        return self.address(shared, subscriber, token)
+        # Asked again right before sending: the reader may have left it (on the web) while
+        # this run was sending the rows before theirs.
+        if not table.receives(self.store, subscriber.id, shared.newsletter_id):
+            return None
+        unsubscribe, preferences = self.tokens(
+            self.secret, subscriber, shared.newsletter_id, self.now, self.max_age
+        )
+        return self.address(shared, subscriber, unsubscribe, preferences)

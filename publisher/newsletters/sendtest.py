@@ -26,7 +26,7 @@ from publisher.newsletters.render import RenderedIssue, render_issue
 from publisher.newsletters.subscribers import check_address
 from publisher.newsletters.tokens import load_secret, make_token
 from publisher.store import scratch_copy
-from publisher.store.subscribers import Subscriber
+from publisher.store.subscribers import Subscriber, Subscription
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +94,7 @@ def send_test(
         display_email=recipient.display,
         name="",
         status="active",
-        newsletters=(newsletter.id,),
+        subscriptions=(Subscription(newsletter.id, "active", 1, now),),
         created=now,
         changed=now,
     )

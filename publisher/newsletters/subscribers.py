@@ -1,9 +1,11 @@
-"""Subscribers: add, remove, import and export them; who receives a newsletter.
+"""Subscribers, the editor's side: add, remove, import and export them; who receives what.
 
 Addresses are checked with `email-validator` (syntax and internationalised domains,
 sent as punycode); the same address in another case is the same person. Removing,
 unsubscribing or bouncing keeps the record with its status and time, so a later import
-cannot quietly subscribe again someone who left: only `add --resubscribe` does.
+cannot quietly subscribe again someone who left (everything, or one newsletter): only
+`add --resubscribe` does. What readers do themselves (subscribe and confirm, leave one
+newsletter, change their preferences) is in `choices`.
 """
 
 from __future__ import annotations
@@ -21,7 +23,6 @@ from publisher.config import Config
 from publisher.config.schema import usable_address
 from publisher.content.clean import one_line
 from publisher.errors import Problem, PublisherError
-from publisher.newsletters.tokens import Claims
 from publisher.store import Store
 from publisher.store import subscribers as table
 from publisher.store.subscribers import EVERY_NEWSLETTER, STATUSES, Status, Subscriber
@@ -36,15 +37,18 @@ __all__ = [
     "export_csv",
     "import_csv",
     "mark_bounced",
+    "newsletter_counts",
     "remove_subscriber",
     "sync_config_subscribers",
-    "unsubscribe",
 ]
 
 log = logging.getLogger(__name__)
 
 _SPLIT_NEWSLETTERS = re.compile(r"[\s,;]+")
-_EXPORT_COLUMNS = ("email", "name", "status", "newsletters", "created", "changed")
+_EXPORT_COLUMNS = ("email", "name", "status", "newsletters", "created", "changed", "left")
+# A cell starting with one of these is a formula to a spreadsheet (CSV injection): it is
+# written after a ' (which spreadsheets show as text) and read back without it.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 # A file without a header row: the order the README documents (not the export's).
 _IMPORT_COLUMNS = ("email", "name", "newsletters", "status")
 
@@ -96,7 +100,8 @@ def add_subscriber(
     newsletters: Sequence[str] = (),
     resubscribe: bool = False,
 ) -> Subscriber:
-    """Subscribe `email` (to `newsletters`, or every one); refuses someone who left unless told."""
+    """Subscribe `email` (to `newsletters`, or every one); refuses someone who left (them,
+    or one of these newsletters) unless told they asked to come back."""
     try:
         address = check_address(email)
     except ValueError as e:
@@ -118,18 +123,50 @@ def add_subscriber(
             )
         else:
             sid = known.id
-            if not known.active:
-                if not resubscribe:
-                    raise PublisherError(
-                        f"{_left(known)}: pass --resubscribe if they asked to subscribe again"
-                    )
-                table.set_status(store, sid, "active", now, "subscribed again")
-            table.add_newsletters(store, sid, ids)
+            _add_to_known(store, known, ids, now, resubscribe=resubscribe)
             if name:
                 table.set_name(store, sid, name)
         added = table.by_id(store, sid)
     assert added is not None
     return added
+
+
+def _add_to_known(
+    store: Store, known: Subscriber, ids: tuple[str, ...], now: datetime, *, resubscribe: bool
+) -> None:
+    """Make `ids` active for someone already in the store (the editor vouches for them)."""
+    back = known.status in ("unsubscribed", "removed", "bounced")
+    if back and not resubscribe:
+        raise PublisherError(f"{_left(known)}: pass --resubscribe if they asked to subscribe again")
+    rows = {s.newsletter_id: s for s in known.subscriptions}
+    wanted = (
+        tuple(rows) if resubscribe and EVERY_NEWSLETTER in ids else ()
+    ) + ids  # '*' brings back every newsletter they left
+    for newsletter_id in dict.fromkeys(wanted):
+        row = rows.get(newsletter_id)
+        if row is None:
+            table.put_subscription(store, known.id, newsletter_id, "active", 1, now)
+        elif row.status == "unsubscribed" or back:
+            if row.status == "unsubscribed" and not resubscribe:
+                raise PublisherError(
+                    f"{known.display_email} left {newsletter_id} on "
+                    f"{(row.changed or known.changed).date().isoformat()}: pass --resubscribe "
+                    "if they asked to subscribe again"
+                )
+            # A new version: links in emails from before they left no longer unsubscribe.
+            table.put_subscription(store, known.id, newsletter_id, "active", row.version + 1, now)
+        elif row.status == "pending":
+            table.put_subscription(store, known.id, newsletter_id, "active", row.version, now)
+    if back:  # what they kept while away starts a new version too
+        for row in known.subscriptions:
+            if row.newsletter_id not in wanted and row.status == "active":
+                table.put_subscription(
+                    store, known.id, row.newsletter_id, "active", row.version + 1, now
+                )
+    if known.status != "active":
+        table.set_status(
+            store, known.id, "active", now, "subscribed again" if back else "added by the site"
+        )
 
 
 def remove_subscriber(store: Store, email: str, now: datetime) -> Subscriber:
@@ -166,22 +203,17 @@ def mark_bounced(store: Store, subscriber_id: int, reply: str, now: datetime) ->
     table.set_status(store, subscriber_id, "bounced", now, one_line(reply)[:500])
 
 
-def unsubscribe(store: Store, claims: Claims, now: datetime) -> Subscriber:
-    """Apply a verified unsubscribe token: the subscriber leaves (every newsletter)."""
-    with store.transaction():
-        known = table.by_id(store, claims.subscriber_id)
-        if known is None:
-            raise PublisherError(
-                f"the unsubscribe token names subscriber {claims.subscriber_id}, who is not in "
-                "this store: is this the right config (-c)?"
-            )
-        if known.active:
-            table.set_status(
-                store, known.id, "unsubscribed", now, f"unsubscribe link ({claims.newsletter_id})"
-            )
-        left = table.by_id(store, known.id)
-    assert left is not None
-    return left
+def newsletter_counts(store: Store, newsletter_ids: Sequence[str]) -> dict[str, dict[str, int]]:
+    """For each newsletter, how many subscribers are active, pending, unsubscribed, bounced
+    (and removed) with it."""
+    counts = {n: dict.fromkeys(("active", "pending", "unsubscribed", "bounced", "removed"), 0)
+              for n in newsletter_ids}  # fmt: skip
+    for sub in table.every(store):
+        for n in newsletter_ids:
+            state = sub.state(n)
+            if state:
+                counts[n][state] += 1
+    return counts
 
 
 def sync_config_subscribers(config: Config, store: Store, now: datetime) -> int:
@@ -241,7 +273,7 @@ def import_csv(config: Config, store: Store, path: Path, now: datetime) -> Impor
                 if line == 1 and "email" in (c.strip().lower() for c in row):
                     columns = [c.strip().lower() for c in row]
                     continue
-                values = dict(zip(columns, (c.strip() for c in row), strict=False))
+                values = dict(zip(columns, (_from_cell(c) for c in row), strict=False))
                 try:
                     outcome = _import_row(config, store, values, now)
                 except ValueError as e:
@@ -284,44 +316,69 @@ def _import_row(config: Config, store: Store, values: dict[str, str], now: datet
     if status not in STATUSES:
         raise ValueError(f"unknown status {status!r} (one of {', '.join(STATUSES)})")
     name = one_line(values.get("name", ""))
+    left = tuple(i for i in _SPLIT_NEWSLETTERS.split(values.get("left", "")) if i in known_ids)
     known = table.by_key(store, address.key)
     if known is None:
-        table.insert(
+        sid = table.insert(
             store,
             key=address.key,
             email=address.email,
             display_email=address.display,
             name=name,
-            newsletters=ids or (EVERY_NEWSLETTER,),
+            newsletters=ids or (() if left else (EVERY_NEWSLETTER,)),
             status=status,
             now=now,
             reason="imported",
         )
+        for newsletter_id in left:
+            table.put_subscription(store, sid, newsletter_id, "unsubscribed", 1, now)
         return "added"
     if not known.active:
         return f"{_left(known)}: not subscribed again (use 'subscribers add --resubscribe')"
     if status != "active":
         table.set_status(store, known.id, status, now, "imported")
-    table.add_newsletters(store, known.id, ids or (EVERY_NEWSLETTER,))
+    table.add_newsletters(store, known.id, ids or (EVERY_NEWSLETTER,), now=now)
     if name and name != known.name:
         table.set_name(store, known.id, name)
     return "updated"
 
 
+def _to_cell(text: str) -> str:
+    """A value as a CSV cell a spreadsheet shows as text, never runs as a formula."""
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def _from_cell(text: str) -> str:
+    """A cell as `_to_cell` wrote it, back to its value (stripped)."""
+    if text.startswith("'") and text[1:].startswith(_FORMULA_START):
+        text = text[1:]
+    return text.strip()
+
+
 def export_csv(store: Store) -> str:
-    """Every subscriber as CSV with a header row, in the form `import_csv` reads back."""
+    """Every subscriber as CSV with a header row, in the form `import_csv` reads back.
+
+    `newsletters` are those they receive or wait to confirm, `left` those they left; a
+    cell that a spreadsheet would run as a formula (=, +, -, @, tab, CR first) starts
+    with a ' instead.
+    """
     out = io.StringIO(newline="")
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(_EXPORT_COLUMNS)
     for sub in table.every(store):
+        left = [s.newsletter_id for s in sub.subscriptions if s.status == "unsubscribed"]
         writer.writerow(
             [
-                sub.display_email,
-                sub.name,
-                sub.status,
-                " ".join(sub.newsletters),
-                sub.created.isoformat(),
-                sub.changed.isoformat(),
+                _to_cell(cell)
+                for cell in (
+                    sub.display_email,
+                    sub.name,
+                    sub.status,
+                    " ".join(sub.newsletters),
+                    sub.created.isoformat(),
+                    sub.changed.isoformat(),
+                    " ".join(left),
+                )
             ]
         )
     return out.getvalue()

@@ -29,6 +29,7 @@ from publisher.errors import Problem, TemplateError
 # nor premailer (URL handling) changes.
 PLACEHOLDER_UNSUBSCRIBE = "__publisher_unsubscribe_url__"
 PLACEHOLDER_EMAIL = "__publisher_subscriber_email__"
+PLACEHOLDER_PREFERENCES = "__publisher_preferences_url__"
 
 _ESCAPED_SUFFIXES = (".html.j2", ".htm.j2", ".html", ".htm")
 # Labels added since labels.j2 was first shipped, for sites that copied it before.

@@ -36,6 +36,8 @@ _SCHEMAS: tuple[str, ...] = (
     image_lengths.SCHEMA,
     archive.SCHEMA,
 )
+# Changes to tables that earlier versions made, run after _SCHEMAS on every open.
+_MIGRATIONS = (subscribers.migrate,)
 
 
 class Store:
@@ -46,16 +48,24 @@ class Store:
         self.path = path
 
     @classmethod
-    def open(cls, path: Path) -> Store:
-        """Open (creating if needed) the state file at `path`, with every table in place."""
+    def open(cls, path: Path, *, closed_elsewhere: bool = False) -> Store:
+        """Open (creating if needed) the state file at `path`, with every table in place.
+
+        `closed_elsewhere`: one thread uses it, and another may close it (the web app's
+        per-thread connections, closed when the server stops).
+        """
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(path, isolation_level=None, timeout=30)
+            conn = sqlite3.connect(
+                path, isolation_level=None, timeout=30, check_same_thread=not closed_elsewhere
+            )
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA foreign_keys=ON")
             for schema in _SCHEMAS:
                 conn.executescript(schema)
+            for migrate in _MIGRATIONS:
+                migrate(conn)
         except (OSError, sqlite3.Error) as e:
             raise StoreError(
                 f"{path}: cannot open the state file ({e}): check [store] path and that "

@@ -183,6 +183,24 @@ def mark_cancelled(store: Store, row: PendingSend, reason: str, now: datetime) -
     _set(store, row, now, status="cancelled", reply=reason)
 
 
+def cancel_pending(
+    store: Store, subscriber_id: int, newsletter_id: str | None, reason: str, now: datetime
+) -> int:
+    """Cancel the subscriber's rows still pending for this newsletter's issues (None: every
+    issue), as they leave it; returns how many. A send in progress skips them."""
+    issues = (
+        ""
+        if newsletter_id is None
+        else "AND issue_id IN (SELECT id FROM issues WHERE newsletter_id = ?)"
+    )
+    cursor = store.conn.execute(
+        "UPDATE sends SET status = 'cancelled', reply = ?, updated = ? "
+        f"WHERE subscriber_id = ? AND status = 'pending' {issues}",
+        (reason, _iso(now), subscriber_id, *(() if newsletter_id is None else (newsletter_id,))),
+    )
+    return cursor.rowcount
+
+
 def retry_later(
     store: Store,
     row: PendingSend,
