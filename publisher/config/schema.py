@@ -156,6 +156,10 @@ class ContentConfig(Section):
     excerpt_length: int = Field(default=200, ge=0)
     authors_file: RelPath | None = None
     static_dir: RelPath | None = None
+    # Bounds on the work one file may cause: past them a post is left out, and says so.
+    max_front_matter_bytes: int = Field(default=65_536, ge=1_024)
+    max_body_bytes: int = Field(default=1_000_000, ge=1_024)
+    max_markdown_bytes: int = Field(default=200_000, ge=1_024)
 
 
 class StoreConfig(Section):

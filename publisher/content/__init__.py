@@ -32,7 +32,7 @@ from publisher.content.settle import (
     settle,
     settle_context,
 )
-from publisher.content.source import SourceFile, SourceProblem, discover, read_post
+from publisher.content.source import Limits, SourceFile, SourceProblem, discover, read_post
 from publisher.errors import ContentError, Problem
 from publisher.gcpause import gc_paused
 from publisher.store import Store
@@ -92,7 +92,8 @@ def _index(
         )
     now = now.replace(microsecond=0)  # first-seen dates are stored to the second
     ctx, problems = settle_context(config)
-    fingerprint = _fingerprint(content_dir, ctx)
+    limits = Limits(config.content.max_front_matter_bytes, config.content.max_body_bytes)
+    fingerprint = _fingerprint(content_dir, ctx, limits)
     shown = _Shown(config.path.parent, content_dir)
     files, unreadable = discover(content_dir, drafts=drafts)
     for rel, message in unreadable:
@@ -121,7 +122,7 @@ def _index(
         # order: a dateless archive keeps the order ties would give it, no two posts share
         # a date (feeds must not), and none is dated later than the run that saw it.
         seen = now - timedelta(seconds=len(new_ids))
-        readable, post = _read_one(source, ctx, seen, known, problems, shown)
+        readable, post = _read_one(source, ctx, limits, seen, known, problems, shown)
         if not readable:
             continue  # a broken file is read again next run, never cached
         fresh[source.rel] = (source.size, source.mtime_ns, encode(post))
@@ -159,6 +160,10 @@ def _index(
             )
         )
     problems += twins
+    # What a post goes out without (its image, a title) is said on every run it is there.
+    problems.extend(
+        Problem(shown(p.source), message, line=line) for p in posts for line, message in p.notes
+    )
 
     if not dry_run:
         # Two overlapping runs may both see a new post: the store keeps the first one's values.
@@ -168,7 +173,7 @@ def _index(
             winner = stored.get(ident.source)
             if winner is not None and winner != ident:
                 source = next(f for f in files if f.rel == ident.source)
-                _, post = _read_one(source, ctx, winner.first_seen, winner, problems, shown)
+                _, post = _read_one(source, ctx, limits, winner.first_seen, winner, problems, shown)
                 if post is not None:
                     replaced[source.rel] = post
                     fresh[source.rel] = (source.size, source.mtime_ns, encode(post))
@@ -204,6 +209,7 @@ _by_source = operator.attrgetter("source")
 def _read_one(
     source: SourceFile,
     ctx: SettleContext,
+    limits: Limits,
     now: datetime,
     known: Identity | None,
     problems: list[Problem],
@@ -211,7 +217,7 @@ def _read_one(
 ) -> tuple[bool, Post | None]:
     """Read and settle one file: (readable, the post or None when it is not a published post)."""
     try:
-        raw = read_post(source)
+        raw = read_post(source, limits)
     except SourceProblem as e:
         problems.append(Problem(shown(source.rel), e.message, line=e.line))
         return False, None
@@ -279,7 +285,7 @@ def _without_duplicates(posts: list[Post], shown: _Shown, problems: list[Problem
     return kept
 
 
-def _fingerprint(content_dir: Path, ctx: SettleContext) -> str:
+def _fingerprint(content_dir: Path, ctx: SettleContext, limits: Limits) -> str:
     """Everything a cached Post depends on besides its own file."""
-    parts = [__version__, str(LAYOUT), sys.version, repr(ctx), str(content_dir)]
+    parts = [__version__, str(LAYOUT), sys.version, repr(ctx), repr(limits), str(content_dir)]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
