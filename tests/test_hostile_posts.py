@@ -254,3 +254,37 @@ def test_a_post_with_an_unusable_link_goes_out_without_it(
     assert "javascript:" not in str(html.get_content()).lower()
     assert check.exit_code == 1
     assert expected in check.stderr.splitlines()
+
+
+@pytest.mark.parametrize("case", ["title-empty.md", "title-markup-only.md"])
+def test_a_post_without_a_title_is_in_the_feeds_but_announced_only_once_titled(
+    tmp_path: Path, case: str
+) -> None:
+    config = hostile_site(tmp_path, case)
+    first = invoke(config, "run", "--now", RUN_AT)
+    in_feeds = feed_titles(tmp_path)
+    announced = [str(m["Subject"]) for m in emails(tmp_path)]
+    check = invoke(config, "check", "--now", RUN_AT)
+    post = tmp_path / "content" / case
+    post.write_text(
+        post.read_text(encoding="utf-8").replace(
+            post.read_text().splitlines()[1], "title: 이제 제목"
+        ),
+        encoding="utf-8",
+    )
+    titled = invoke(config, "run", "--now", "2024-06-19T02:01:00+00:00")
+
+    name = case.removesuffix(".md").replace("-", " ").title()
+    expected = (
+        f"content/{case}:2: the post has no title: feeds show it as {name!r}, and no "
+        "newsletter announces it until it has one; add 'title: ...' to its front matter"
+    )
+    assert first.exit_code == 1
+    assert first.stderr.splitlines() == [expected]
+    assert in_feeds == [name, GOOD_TITLE]
+    assert announced == ["[속보] 속보 0: 북·러 침략 시 상호 지원 협정 체결"]
+    assert check.exit_code == 1 and expected in check.stderr.splitlines()
+    assert titled.exit_code == 0, titled.output
+    assert feed_titles(tmp_path) == ["이제 제목", GOOD_TITLE]
+    subjects = sorted(str(m["Subject"]) for m in emails(tmp_path))
+    assert subjects == ["[속보] 속보 0: 북·러 침략 시 상호 지원 협정 체결", "[속보] 이제 제목"]
