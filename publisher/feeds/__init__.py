@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from publisher.config import Config
+from publisher.config.outputs import STYLESHEET_NAME
 from publisher.content.post import Post
 from publisher.errors import FeedError, Problem
 from publisher.feeds.fingerprint import Fingerprints
 from publisher.feeds.model import (
-    STYLESHEET_NAME,
     category_slug,
     feed_files,
     feed_title,

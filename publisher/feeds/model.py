@@ -20,6 +20,7 @@ from urllib.parse import quote
 
 from publisher import __version__
 from publisher.config import Config
+from publisher.config.outputs import STYLESHEET_NAME
 from publisher.content.clean import one_line
 from publisher.content.post import Post
 from publisher.content.urls import site_url
@@ -34,7 +35,6 @@ MEDIA_TYPES: dict[Format, str] = {
 }
 FORMAT_LABELS: dict[Format, str] = {"atom": "Atom", "rss": "RSS", "json": "JSON Feed"}
 GENERATOR = ("publisher", __version__)
-STYLESHEET_NAME = "feed.xsl"
 _NOT_SLUG = re.compile(r"[\W_]+")
 
 
