@@ -2,15 +2,19 @@
 
 One run at a time (the lock next to the state file); a run that finds it held does
 nothing. Each stage's problems are gathered and the good work still done; the caller
-prints them. A dry run reads everything, renders every message, and writes, records and
-sends nothing.
+prints them, or only those no earlier run printed (`fresh_problems`: cron mails what a run
+prints). A dry run reads everything, renders every message, and writes, records and sends
+nothing.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
+from pathlib import Path
+from stat import S_ISREG
 
 from publisher.config import Config
 from publisher.content import index_site
@@ -20,6 +24,8 @@ from publisher.feeds.websub import notify_hub
 from publisher.lock import lock_path, run_lock
 from publisher.newsletters.send import MailReport, send_newsletters
 from publisher.options import DEFAULTS, RunOptions
+from publisher.store import Store
+from publisher.store.problems import record_problems
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +44,8 @@ class RunReport:
     bounced: int = 0
     failed: int = 0
     deferred: int = 0
-    problems: tuple[Problem, ...] = ()
+    problems: tuple[Problem, ...] = ()  # every problem found
+    fresh_problems: tuple[Problem, ...] = ()  # those no earlier run printed (all, in a dry run)
 
     @property
     def feeds_written(self) -> int:
@@ -83,7 +90,8 @@ def run(config: Config, now: datetime, options: RunOptions = DEFAULTS) -> RunRep
         if not held:
             log.debug("another publisher run holds %s", lock_path(config.store.path))
             return RunReport(locked_out=True)
-        return _stages(config, now, options)
+        report = _stages(config, now, options)
+        return replace(report, fresh_problems=_first_reports(config, report.problems, now))
 
 
 def _stages(config: Config, now: datetime, options: RunOptions) -> RunReport:
@@ -117,5 +125,40 @@ def _stages(config: Config, now: datetime, options: RunOptions) -> RunReport:
         bounced=sent.bounced,
         failed=sent.failed,
         deferred=sent.deferred,
-        problems=(*problems, *mail.problems),
+        problems=(all_problems := (*problems, *mail.problems)),
+        fresh_problems=all_problems,
     )
+
+
+def _first_reports(
+    config: Config, problems: tuple[Problem, ...], now: datetime
+) -> tuple[Problem, ...]:
+    """The problems no earlier run printed: each is recorded with the state of the file it
+    names, so an edited file that is still wrong is printed again."""
+    if not problems and not config.store.path.exists():
+        return ()
+    base = config.path.parent
+    current = [(_key(problem, base), str(problem), problem.warning) for problem in problems]
+    with Store.open(config.store.path) as store:
+        new = record_problems(store, current, now)
+    return tuple(p for p, (key, _, _) in zip(problems, current, strict=True) if key in new)
+
+
+# Past this, a file a problem names is known by its size and time, not read again.
+_HASHED_BYTES = 4_000_000
+
+
+def _key(problem: Problem, base: Path) -> str:
+    """The problem and the state of the file it names (if it names one), hashed."""
+    digest = hashlib.sha256(str(problem).encode("utf-8"))
+    path = base / problem.where
+    try:
+        stat = path.stat()
+        if S_ISREG(stat.st_mode):
+            if stat.st_size <= _HASHED_BYTES:
+                digest.update(path.read_bytes())
+            else:
+                digest.update(f"{stat.st_size} {stat.st_mtime_ns}".encode())
+    except (OSError, ValueError):  # not a file (a setting), or not one to read
+        pass
+    return digest.hexdigest()

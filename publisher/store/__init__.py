@@ -17,6 +17,7 @@ from pathlib import Path
 
 from publisher.errors import StoreError
 from publisher.store import announced, fingerprints, journal, posts, subscribers
+from publisher.store import problems as reported_problems
 
 # Every module's tables, created on open; add a module here when it declares a SCHEMA.
 _SCHEMAS: tuple[str, ...] = (
@@ -25,6 +26,8 @@ _SCHEMAS: tuple[str, ...] = (
     subscribers.SCHEMA,
     journal.SCHEMA,
     fingerprints.SCHEMA,
+    # The problems the last run printed (issue 10: once per problem under cron).
+    reported_problems.SCHEMA,
 )
 
 
