@@ -24,6 +24,7 @@ from publisher.feeds.websub import notify_hub
 from publisher.lock import lock_path, run_lock
 from publisher.newsletters.send import MailReport, send_newsletters
 from publisher.options import DEFAULTS, RunOptions
+from publisher.stopping import Stopped, interruptible
 from publisher.store import Store
 from publisher.store.problems import record_problems
 
@@ -36,6 +37,7 @@ class RunReport:
 
     locked_out: bool = False
     dry_run: bool = False
+    stopped: bool = False  # asked to stop (SIGTERM, Ctrl-C) before the end
     posts: int = 0
     feed_report: FeedReport | None = None  # None: feeds not built (or failed)
     issues: tuple[str, ...] = ()
@@ -72,6 +74,8 @@ class RunReport:
             _count(self.sent, "email") + (" to send" if would else " sent"),
         ]
         parts += [f"{n} {what}" for n, what in self._trouble() if n]
+        if self.stopped:
+            return "stopped before the end: the rest is left for the next run"
         return ", ".join(parts)
 
     def _trouble(self) -> tuple[tuple[int, str], ...]:
@@ -85,23 +89,37 @@ def _count(n: int, noun: str) -> str:
 def run(config: Config, now: datetime, options: RunOptions = DEFAULTS) -> RunReport:
     """Do one run at `now`: every stage, or only those `options` names."""
     if options.dry_run:  # reads only, so it needs no lock (and creates no lock file)
-        return _stages(config, now, options)
+        return _until_stopped(config, now, options)
     with run_lock(config.store.path) as held:
         if not held:
             log.debug("another publisher run holds %s", lock_path(config.store.path))
             return RunReport(locked_out=True)
-        report = _stages(config, now, options)
+        report = _until_stopped(config, now, options)
+        if report.stopped:
+            return report
         return replace(report, fresh_problems=_first_reports(config, report.problems, now))
+
+
+def _until_stopped(config: Config, now: datetime, options: RunOptions) -> RunReport:
+    """The stages, or a report saying the run was stopped (SIGTERM, Ctrl-C) before its end:
+    what it wrote is whole and recorded, the rest is left for the next run."""
+    try:
+        return _stages(config, now, options)
+    except Stopped:
+        log.info("stopped: the rest is left for the next run")
+        return RunReport(dry_run=options.dry_run, stopped=True)
 
 
 def _stages(config: Config, now: datetime, options: RunOptions) -> RunReport:
     dry_run = options.dry_run
-    index = index_site(config, now, dry_run=dry_run)
+    with interruptible():  # reading posts writes nothing until the end, in transactions
+        index = index_site(config, now, dry_run=dry_run, stop=options.stop)
     problems = list(index.problems)
     built = None
     if options.feeds:
         try:
-            built = build_feeds(config, index.posts, dry_run=dry_run)
+            with interruptible():  # each batch of files is written whole (shielded)
+                built = build_feeds(config, index.posts, dry_run=dry_run, stop=options.stop)
         except PublisherError as e:  # the newsletters still go out
             problems.append(Problem("[feeds] output_dir", str(e)))
         else:

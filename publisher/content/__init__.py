@@ -17,6 +17,7 @@ import hashlib
 import logging
 import operator
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -35,6 +36,7 @@ from publisher.content.settle import (
 from publisher.content.source import Limits, SourceFile, SourceProblem, discover, read_post
 from publisher.errors import ContentError, Problem
 from publisher.gcpause import gc_paused
+from publisher.stopping import Stopped
 from publisher.store import Store
 from publisher.store.posts import (
     CacheEntry,
@@ -51,6 +53,10 @@ __all__ = ["IndexResult", "Post", "index_posts", "index_site"]
 log = logging.getLogger(__name__)
 
 
+def _never() -> bool:
+    return False
+
+
 @dataclass(frozen=True)
 class IndexResult:
     """Published posts newest first, posts dated in the future, and every problem found."""
@@ -62,28 +68,46 @@ class IndexResult:
 
 
 def index_site(
-    config: Config, now: datetime, *, drafts: bool = False, dry_run: bool = False
+    config: Config,
+    now: datetime,
+    *,
+    drafts: bool = False,
+    dry_run: bool = False,
+    stop: Callable[[], bool] = _never,
 ) -> IndexResult:
     """Open the configured store and index the content folder at `now`.
 
     A dry run on a site without a state file indexes against an empty store in memory, so
-    it creates no file.
+    it creates no file. Stopped is raised between two files once `stop()` turns true,
+    before anything is written.
     """
     path = config.store.path
     with Store.in_memory(path) if dry_run and not path.exists() else Store.open(path) as store:
-        return index_posts(config, store, now, drafts=drafts, dry_run=dry_run)
+        return index_posts(config, store, now, drafts=drafts, dry_run=dry_run, stop=stop)
 
 
 def index_posts(
-    config: Config, store: Store, now: datetime, *, drafts: bool = False, dry_run: bool = False
+    config: Config,
+    store: Store,
+    now: datetime,
+    *,
+    drafts: bool = False,
+    dry_run: bool = False,
+    stop: Callable[[], bool] = _never,
 ) -> IndexResult:
     """Index the content folder; `dry_run` reads the store but writes nothing to it."""
     with gc_paused():
-        return _index(config, store, now, drafts=drafts, dry_run=dry_run)
+        return _index(config, store, now, drafts=drafts, dry_run=dry_run, stop=stop)
 
 
 def _index(
-    config: Config, store: Store, now: datetime, *, drafts: bool, dry_run: bool
+    config: Config,
+    store: Store,
+    now: datetime,
+    *,
+    drafts: bool,
+    dry_run: bool,
+    stop: Callable[[], bool],
 ) -> IndexResult:
     content_dir = config.content.dir
     if not content_dir.is_dir():
@@ -116,7 +140,11 @@ def _index(
     fresh: dict[str, CacheEntry] = {}
     new_ids: list[Identity] = []
     moved: dict[str, tuple[str, str]] = {}  # source -> (the URL known, the URL now)
+    if misses:
+        log.info("indexing: %d files to read", len(misses))
     for source in misses:
+        if stop():
+            raise Stopped  # nothing is written before the loop is done
         known = identities.get(source.rel)
         # Posts first seen in one run are given one second each, back from `now` in path
         # order: a dateless archive keeps the order ties would give it, no two posts share

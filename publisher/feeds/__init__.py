@@ -12,7 +12,7 @@ WebSub (`websub`) hears only of real changes.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +29,7 @@ from publisher.feeds.model import (
 )
 from publisher.feeds.output import discovery_snippet, put_all, stylesheet_bytes
 from publisher.gcpause import gc_paused
+from publisher.stopping import shielded
 
 log = logging.getLogger(__name__)
 
@@ -46,18 +47,30 @@ class FeedReport:
 
 
 def build_feeds(
-    config: Config, posts: Sequence[Post], *, dry_run: bool = False, processes: int | None = None
+    config: Config,
+    posts: Sequence[Post],
+    *,
+    dry_run: bool = False,
+    processes: int | None = None,
+    stop: Callable[[], bool] = lambda: False,
 ) -> FeedReport:
     """Write every configured feed for `posts` (published, newest first); report what changed.
 
     A large build is split over `processes` processes (None: one per CPU; see `parallel`).
+    Once `stop()` turns true, Stopped is raised between two posts or feeds (the files
+    written by then are whole; the record of the build is not saved).
     """
     with gc_paused():
-        return _build(config, posts, dry_run=dry_run, processes=processes)
+        return _build(config, posts, dry_run=dry_run, processes=processes, stop=stop)
 
 
 def _build(
-    config: Config, posts: Sequence[Post], *, dry_run: bool, processes: int | None
+    config: Config,
+    posts: Sequence[Post],
+    *,
+    dry_run: bool,
+    processes: int | None,
+    stop: Callable[[], bool],
 ) -> FeedReport:
     selection = select_posts(config, posts)
     prints = Fingerprints.load(config)
@@ -75,11 +88,14 @@ def _build(
         from publisher.feeds.produce import produce_feeds
     try:
         produced = (
-            produce_feeds(config, selection, to_render, dry_run=dry_run, processes=processes)
+            produce_feeds(
+                config, selection, to_render, dry_run=dry_run, processes=processes, stop=stop
+            )
             if to_render
             else []
         )
-        extras_changed = put_all(extras, dry_run=dry_run)
+        with shielded():
+            extras_changed = put_all(extras, dry_run=dry_run)
     except OSError as e:
         raise FeedError(
             f"{out}: cannot write the feeds ({e}): check [feeds] output_dir and its permissions"
