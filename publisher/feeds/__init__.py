@@ -86,6 +86,8 @@ def _build(
     to_render = [f for f in stale if f[1]]
     if to_render:  # the renderers (feedgen, multiprocessing) load only when there is work
         from publisher.feeds.produce import produce_feeds
+
+        log.info("feeds: rendering %d of %d feeds", len(to_render), len(stale))
     try:
         produced = (
             produce_feeds(

@@ -180,6 +180,7 @@ def _render(
     for issue in issues:
         if stop():
             raise Stopped  # nothing is recorded before every new issue is rendered
+        log.info("%s: rendering", issue.id)
         try:
             with interruptible():
                 rendered = render_issue(config, issue, posts)
