@@ -141,6 +141,13 @@ CASES = [
         "it goes into email headers or feeds: write it on one line",
     ),
     (
+        "icon-is-javascript",
+        "",
+        (('url = "https://newsdao.kr/"', 'url = "https://newsdao.kr/"\nicon = " JavaScript:x"'),),
+        "[site] icon: ' JavaScript:x' is not a web link: give a path on the site such as "
+        "'/assets/img/icon.png', or an http(s) URL",
+    ),
+    (
         "secret-is-path",
         "",
         (("[email]\n", '[email]\nsecret_env = "PATH"\n'),),

@@ -28,6 +28,8 @@ from publisher.config.schema import Config
 # BCP 47, as feeds (xml:lang), emails (Content-Language) and <html lang> take it.
 _LANGUAGE = re.compile(r"[A-Za-z]{2,8}(?:-[A-Za-z0-9]{1,8})*")
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_SPACES = re.compile(r"[\s\x00-\x1f\x7f-\x9f]+")
+_SCHEME = re.compile(r"([a-z][a-z0-9+.-]*):")
 # Keys whose value may run over several lines (none ends up in a header or an attribute).
 _MULTI_LINE = frozenset({"description"})
 # Variables the system or the shell sets for its own use: never a secret.
@@ -119,6 +121,14 @@ def _one_line_values(config: Config) -> list[str]:
         found.append(
             f"[site] language: expected a language tag such as 'ko' or 'en-US', got {language!r}"
         )
+    for name in ("icon", "logo"):
+        link = getattr(config.site, name)
+        scheme = _SCHEME.match(_SPACES.sub("", link).lower())
+        if scheme and scheme[1] not in ("http", "https"):
+            found.append(
+                f"[site] {name}: {link!r} is not a web link: give a path on the site such as "
+                f"'/assets/img/{name}.png', or an http(s) URL"
+            )
     for key, value in _strings(config, ()):
         if key == ("site", "language"):
             continue  # a language tag has no room for them: said above
