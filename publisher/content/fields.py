@@ -17,7 +17,7 @@ from typing import Any
 
 from publisher.content.html import collapse_whitespace
 from publisher.content.post import Author, Image
-from publisher.content.urls import NotAWebLink, iri_to_uri, site_url, web_url
+from publisher.content.urls import NotAWebLink, iri_to_uri, is_plain_path, site_url, web_url
 from publisher.errors import shown
 
 Report = Callable[[str, str], None]
@@ -96,7 +96,7 @@ def image(value: Any, site: str, problem: Report) -> Image | None:
         )
         return None
     try:
-        url = web_url(site_url(value, site) if _plain(value) else value, site, strict=True)
+        url = _on_site(value, site)
     except NotAWebLink as e:
         problem("image", f"'image': {e}: the post goes out without an image; fix its URL")
         return None
@@ -110,6 +110,14 @@ def _plain(value: str) -> bool:
     """Whether `value` is a path for `site_url` (no scheme, not protocol-relative)."""
     head = value.strip()
     return not head.startswith("//") and ":" not in head.partition("/")[0]
+
+
+def _on_site(path: str, site: str) -> str:
+    """`path` under the site as a web link: at once for a plain path (the site's own URL
+    and nothing to resolve), else through the gate."""
+    if is_plain_path(path):
+        return site_url(path, site)
+    return web_url(site_url(path, site) if _plain(path) else path, site, strict=True)
 
 
 def author(
@@ -155,7 +163,7 @@ def author_from_table(value: Any, site: str, problem: Callable[[str], None]) -> 
 def post_url(path: str, site: str) -> str:
     """The post's URL from a `permalink` (a path, or an absolute URL on the site);
     NotAWebLink saying why when it is not a web link or leaves the site."""
-    url = web_url(site_url(path, site) if _plain(path) else path, site, strict=True)
+    url = _on_site(path, site)
     if not on_site(url, site):
         raise NotAWebLink(f"{shown(path)} leaves the site ({site})")
     return url

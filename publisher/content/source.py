@@ -231,7 +231,10 @@ def read_post(source: SourceFile, limits: Limits) -> RawPost | None:
     if source.size > limits.file:
         raise SourceProblem(1, _too_big("file", source.size, limits))
     with open(source.path, "rb") as f:
-        data = f.read(limits.file + 1)  # it may have grown since it was listed
+        # Read what it held when listed; more only if it has grown since, to the bound.
+        data = f.read(source.size + 1)
+        if len(data) > source.size:
+            data += f.read(limits.file + 1 - len(data))
     if len(data) > limits.file:
         raise SourceProblem(1, _too_big("file", os.path.getsize(source.path), limits))
     text = _decode(data, source.path)

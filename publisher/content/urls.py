@@ -143,8 +143,14 @@ def _scheme_as_read(text: str) -> str:
     return match[0][:-1] if match else ""
 
 
+# The usual web link, plainly well formed: no need to take it apart.
+_PLAIN_WEB = re.compile(r"https?://[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*(?::\d{1,5})?(?:[/?#][!-~]*)?")
+
+
 def _check_parses(url: str, value: str) -> None:
     """NotAWebLink unless `url` parses with a plain ASCII host and a numeric port."""
+    if _PLAIN_WEB.fullmatch(url):
+        return
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 (raises ValueError for a port that is not a number)
@@ -153,6 +159,13 @@ def _check_parses(url: str, value: str) -> None:
     host = parts.hostname or ""
     if not host or "%" in host or not host.isascii() or ".." in host or " " in host:
         raise NotAWebLink(f"{shown(value)} has no usable host name")
+
+
+def is_plain_path(path: str) -> bool:
+    """Whether `site_url` puts `path` under the site as it is: a path with nothing to
+    resolve (no scheme, no '//' start, no dot segment, query or fragment) and no character
+    a URL may not hold."""
+    return _PLAIN_PATH.match(path.strip()) is not None and not _NOT_IN_URL.search(path)
 
 
 def site_url(path: str, site: str) -> str:

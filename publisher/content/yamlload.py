@@ -16,6 +16,7 @@ adds two guards around it:
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import yaml
@@ -42,9 +43,19 @@ _KINDS = {
 }
 
 
+# An anchor (&name) where a value starts: without one, a document has no alias to count.
+# Text such as 'AT&T' may match too: it only costs the count.
+_ANCHOR = re.compile(r"(?:^|[\s\[{,])&[^\s,\[\]{}]", re.MULTILINE)
+
+
 class _BoundedLoader(_SafeLoader):  # type: ignore[misc,valid-type]
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.anchored = _ANCHOR.search(text) is not None
+
     def construct_document(self, node: Node) -> Any:
-        _check_aliases(node)
+        if self.anchored:
+            _check_aliases(node)
         return super().construct_document(node)
 
     def construct_object(self, node: Node, deep: bool = False) -> Any:
