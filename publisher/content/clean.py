@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import html
 import re
+import threading
+from functools import cache
 from typing import Any
 
 import lxml.etree
@@ -96,40 +98,66 @@ def clean_html(fragment: str, base_url: str, *, lead_image: tuple[str, str] | No
         text = f"<p>{html.escape(html_to_text(text), quote=False)}</p>"
     if _HAS_EMBED.search(text):
         text = _embeds_as_links(text, base_url)
-    shown: set[str] = set()
+    call = _Call(base_url)
+    _calls.current = call
+    try:
+        cleaned = _cleaner().clean(text)
+    finally:
+        _calls.current = None
+    if "&#" in fragment:
+        # A character reference brings back what safe_text removed, once it is decoded.
+        cleaned = safe_text(cleaned)
+    if lead_image is not None and lead_image[0] not in call.shown:
+        url, alt = (html.escape(v) for v in lead_image)
+        lead = f'<p><img src="{url}" alt="{alt}"></p>'
+        cleaned = f"{lead}\n{cleaned}" if cleaned.strip() else lead
+    return cleaned.strip()
 
-    def attribute(element: str, name: str, value: str) -> str | None:
-        if name in _URL_ATTRIBUTES:
-            try:
-                url = web_url(value, base_url, mailto=name == "href")
-            except ValueError:  # NotAWebLink, or a URL nothing can read
-                return None
-            if element == "img" and name == "src":
-                shown.add(url)
-            return url
-        if name == "srcset":
-            return _srcset(value, base_url) or None
-        return value
 
-    cleaned = nh3.clean(
-        text,
+class _Call:
+    """One clean_html call, as its attribute filter sees it: the base URL, and the images
+    the content shows."""
+
+    __slots__ = ("base_url", "shown")
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        self.shown: set[str] = set()
+
+
+# The call under way in each thread: the sanitizer is built once (a tenth of the cost of a
+# post), so its filter finds the call's base URL here.
+_calls = threading.local()
+
+
+@cache
+def _cleaner() -> nh3.Cleaner:
+    return nh3.Cleaner(
         tags=_TAGS,
         clean_content_tags=_DROPPED,
         attributes=_ATTRIBUTES,
-        attribute_filter=attribute,
+        attribute_filter=_attribute,
         generic_attribute_prefixes={"data-"},
         link_rel=None,
         url_schemes={"http", "https", "mailto"},
         strip_comments=True,
     )
-    if "&#" in fragment:
-        # A character reference brings back what safe_text removed, once it is decoded.
-        cleaned = safe_text(cleaned)
-    if lead_image is not None and lead_image[0] not in shown:
-        url, alt = (html.escape(v) for v in lead_image)
-        lead = f'<p><img src="{url}" alt="{alt}"></p>'
-        cleaned = f"{lead}\n{cleaned}" if cleaned.strip() else lead
-    return cleaned.strip()
+
+
+def _attribute(element: str, name: str, value: str) -> str | None:
+    """An allowed attribute as it may stay (None: dropped): every URL through the gate."""
+    call: _Call = _calls.current
+    if name in _URL_ATTRIBUTES:
+        try:
+            url = web_url(value, call.base_url, mailto=name == "href")
+        except ValueError:  # NotAWebLink, or a URL nothing can read
+            return None
+        if element == "img" and name == "src":
+            call.shown.add(url)
+        return url
+    if name == "srcset":
+        return _srcset(value, call.base_url) or None
+    return value
 
 
 def _srcset(value: str, base_url: str) -> str:
