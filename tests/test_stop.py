@@ -130,7 +130,8 @@ def test_sigterm_while_reading_posts(tmp_path: Path, stopped: list[subprocess.Po
     proc = start(config, "run", "--now", RUN_AT)
     stopped.append(proc)
     wait_for_line(proc, "indexing: 3002 files to read")
-    stop_within_two_seconds(proc)
+    err = stop_within_two_seconds(proc)
+    assert "stopped: the rest is left for the next run" in err
     assert_left_clean(tmp_path, proc)
     assert not (tmp_path / "public").exists()  # nothing is written before the posts are read
     finish(config)
@@ -150,7 +151,9 @@ def test_a_stop_while_writing_feeds(
     proc = start(config, "run", "--now", LATER)
     stopped.append(proc)
     wait_for_line(proc, "feeds: rendering")
-    stop_within_two_seconds(proc, sig)
+    err = stop_within_two_seconds(proc, sig)
+    assert "stopped: the rest is left for the next run" in err
+    assert "feeds: " not in err  # the build did not finish
     assert_left_clean(tmp_path, proc)
     finish(config)
     site = lxml.etree.parse(str(tmp_path / "public" / "atom.xml")).getroot()
@@ -169,7 +172,8 @@ def test_sigterm_while_rendering_emails(
     proc = start(config, "run", "--now", RUN_AT)
     stopped.append(proc)
     wait_for_line(proc, "n2-")  # the third new issue is being rendered
-    stop_within_two_seconds(proc)
+    err = stop_within_two_seconds(proc)
+    assert "stopped: the rest is left for the next run" in err
     assert_left_clean(tmp_path, proc)
     assert journal_counts(config) == {}  # nothing recorded before every issue is rendered
     finish(config)
@@ -184,7 +188,8 @@ def test_sigterm_while_sending(tmp_path: Path, stopped: list[subprocess.Popen[st
         stopped.append(proc)
         server.wait_for(3)
         threading.Timer(0.3, server.release).start()  # then the server answers
-        stop_within_two_seconds(proc)
+        err = stop_within_two_seconds(proc)
+        assert "stopping: 17 messages left for the next run" in err
         assert_left_clean(tmp_path, proc)
         assert journal_counts(config) == {"sent": 3, "pending": 17}
         finish(config)
