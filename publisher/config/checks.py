@@ -47,8 +47,13 @@ _SYSTEM_PREFIXES = ("LC_", "XDG_", "SSH_", "DBUS_", "SUDO_", "BASH_", "GIT_")
 def check_settings(config: Config, home: Path | None = None) -> list[str]:
     """Every way the settings of `config` cannot work together: one message each, naming the
     key, what is wrong and the way out. `home` is the home folder (default: the user's)."""
+    if home is None:
+        try:
+            home = Path.home()
+        except RuntimeError:  # no HOME and no password entry: no home folder to protect
+            home = Path(os.sep)
     return [
-        *_own_folders(config, home if home is not None else Path.home()),
+        *_own_folders(config, home),
         *_private_data(config),
         *_one_name_each(config),
         *_one_line_values(config),

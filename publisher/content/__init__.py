@@ -1,14 +1,18 @@
 """The indexer: every post file under the content folder -> `Post` values, newest first.
 
-    source.py   find the files, split front matter from body (with line numbers)
-    settle.py   every field of one post: dates.py, urls.py (permalinks, absolute URLs),
-                html.py (Markdown, excerpts)
+    source.py   find the files (links leading outside not followed), split front matter
+                from body (with line numbers), within the size bounds; yamlload.py reads
+                the front matter with aliases bounded and every value built or a problem
+    settle.py   every field of one post: fields.py (text, words, image, author, links),
+                dates.py, urls.py (permalinks, absolute URLs, web_url: the one gate every
+                URL from a post goes through), html.py (Markdown, excerpts, nesting depth)
     post.py     the `Post` value every later stage reads; codec.py packs it for the cache
     clean.py    text and HTML made safe for readers, shared by feeds and emails
 
 Unchanged files (same size and modification time, same settings) come from the parse
 cache in the store, so a warm run parses nothing. One bad file becomes a `Problem` and
-never stops the others.
+never stops the others; a post that goes out without a piece (its image, a title) carries
+the problem in its `notes`, said on every run.
 """
 
 from __future__ import annotations
