@@ -9,12 +9,9 @@ nothing.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from dataclasses import dataclass, replace
 from datetime import datetime
-from pathlib import Path
-from stat import S_ISREG
 
 from publisher.config import Config
 from publisher.content import index_site
@@ -26,7 +23,7 @@ from publisher.newsletters.send import MailReport, send_newsletters
 from publisher.options import DEFAULTS, RunOptions
 from publisher.stopping import Stopped, interruptible
 from publisher.store import Store
-from publisher.store.problems import record_problems
+from publisher.store.problems import report_once
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +63,8 @@ class RunReport:
 
     def summary(self) -> str:
         """One line: posts, feeds written, issues and emails."""
+        if self.stopped:
+            return "stopped before the end: the rest is left for the next run"
         would = self.dry_run
         parts = [
             _count(self.posts, "post"),
@@ -74,8 +73,6 @@ class RunReport:
             _count(self.sent, "email") + (" to send" if would else " sent"),
         ]
         parts += [f"{n} {what}" for n, what in self._trouble() if n]
-        if self.stopped:
-            return "stopped before the end: the rest is left for the next run"
         return ", ".join(parts)
 
     def _trouble(self) -> tuple[tuple[int, str], ...]:
@@ -151,32 +148,8 @@ def _stages(config: Config, now: datetime, options: RunOptions) -> RunReport:
 def _first_reports(
     config: Config, problems: tuple[Problem, ...], now: datetime
 ) -> tuple[Problem, ...]:
-    """The problems no earlier run printed: each is recorded with the state of the file it
-    names, so an edited file that is still wrong is printed again."""
+    """The problems no earlier run printed (the record kept in the state file)."""
     if not problems and not config.store.path.exists():
         return ()
-    base = config.path.parent
-    current = [(_key(problem, base), str(problem), problem.warning) for problem in problems]
     with Store.open(config.store.path) as store:
-        new = record_problems(store, current, now)
-    return tuple(p for p, (key, _, _) in zip(problems, current, strict=True) if key in new)
-
-
-# Past this, a file a problem names is known by its size and time, not read again.
-_HASHED_BYTES = 4_000_000
-
-
-def _key(problem: Problem, base: Path) -> str:
-    """The problem and the state of the file it names (if it names one), hashed."""
-    digest = hashlib.sha256(str(problem).encode("utf-8"))
-    path = base / problem.where
-    try:
-        stat = path.stat()
-        if S_ISREG(stat.st_mode):
-            if stat.st_size <= _HASHED_BYTES:
-                digest.update(path.read_bytes())
-            else:
-                digest.update(f"{stat.st_size} {stat.st_mtime_ns}".encode())
-    except (OSError, ValueError):  # not a file (a setting), or not one to read
-        pass
-    return digest.hexdigest()
+        return report_once(store, problems, config.path.parent, now)
