@@ -96,7 +96,7 @@ def image(value: Any, site: str, problem: Report) -> Image | None:
         )
         return None
     try:
-        url = _on_site(value, site)
+        url = _site_link(value, site)
     except NotAWebLink as e:
         problem("image", f"'image': {e}: the post goes out without an image; fix its URL")
         return None
@@ -112,7 +112,7 @@ def _plain(value: str) -> bool:
     return not head.startswith("//") and ":" not in head.partition("/")[0]
 
 
-def _on_site(path: str, site: str) -> str:
+def _site_link(path: str, site: str) -> str:
     """`path` under the site as a web link: at once for a plain path (the site's own URL
     and nothing to resolve), else through the gate."""
     if is_plain_path(path):
@@ -163,7 +163,7 @@ def author_from_table(value: Any, site: str, problem: Callable[[str], None]) -> 
 def post_url(path: str, site: str) -> str:
     """The post's URL from a `permalink` (a path, or an absolute URL on the site);
     NotAWebLink saying why when it is not a web link or leaves the site."""
-    url = _on_site(path, site)
+    url = _site_link(path, site)
     if not on_site(url, site):
         raise NotAWebLink(f"{shown(path)} leaves the site ({site})")
     return url
