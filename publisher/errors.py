@@ -36,6 +36,12 @@ class Problem:
         return f"{place}: {self.message}"
 
 
+def shown(value: object, limit: int = 60) -> str:
+    """`value` as a message quotes it: its repr, cut to about `limit` characters."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 class PublisherError(Exception):
     """An expected failure, reported to the user without a traceback."""
 

@@ -11,7 +11,14 @@ thread may hold a lock the child would wait on forever: `publisher schedule` and
 server render in one process), and more than one CPU for this process (its affinity and a
 container's CPU quota). Otherwise, or when a fork is refused, every part is done here in
 turn. A child that dies or raises has its part done again here; an exception raised by
-`work` here is raised as usual.
+`work` here (or while waiting for a child: a stop) is raised as usual, once the children
+have been ended.
+
+Children ignore Ctrl-C (it reaches the whole process group: this process decides) and
+keep this process's SIGTERM handler, so a stop ends them the way it ends this process
+(see `stopping`): they clean up and exit, leaving no temporary file behind. A child whose
+result is no longer wanted is sent SIGTERM, and SIGKILL if it has not ended a second
+later.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ import pickle
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -58,9 +66,15 @@ def map_split(
             if child is not None:
                 _end(child)
         raise
-    for part, child in zip(away, children, strict=True):
-        done = _collect(child) if child is not None else None
-        results.append(work(part) if done is None else done[0])
+    try:
+        for part, child in zip(away, children, strict=True):
+            done = _collect(child) if child is not None else None
+            results.append(work(part) if done is None else done[0])
+    except BaseException:
+        for left in children:
+            if left is not None:
+                _end(left)
+        raise
     return results
 
 
@@ -97,7 +111,7 @@ def _can_fork() -> bool:
     return sys.platform.startswith("linux") and threading.active_count() == 1
 
 
-_Child = tuple[int, int]  # pid, the read end of its pipe
+_Child = list[int]  # [pid, the read end of its pipe], each -1 once reaped or closed
 
 
 def _fork(work: Callable[[T], Any], part: T) -> _Child | None:
@@ -116,9 +130,9 @@ def _fork(work: Callable[[T], Any], part: T) -> _Child | None:
         return None
     if pid == 0:  # the child: never returns
         os.close(read)
-        # Ctrl-C reaches the whole process group: the parent decides how to stop.
+        # Ctrl-C reaches the whole process group: the parent decides how to stop. SIGTERM
+        # keeps the parent's handler: a stop ends the child as cleanly as the parent.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
         status = 1
         try:
             data = pickle.dumps((work(part),), protocol=pickle.HIGHEST_PROTOCOL)
@@ -130,15 +144,20 @@ def _fork(work: Callable[[T], Any], part: T) -> _Child | None:
         finally:
             os._exit(status)  # no atexit handlers, no buffers of the parent flushed twice
     os.close(write)
-    return pid, read
+    return [pid, read]
 
 
 def _collect(child: _Child) -> tuple[Any] | None:
     """The child's result (in a 1-tuple), or None when it died or failed."""
     pid, read = child
-    with os.fdopen(read, "rb") as pipe:
-        data = pipe.read()
+    chunks = []
+    while chunk := os.read(read, 1 << 20):
+        chunks.append(chunk)
+    child[1] = -1
+    os.close(read)
+    data = b"".join(chunks)
     _, status = os.waitpid(pid, 0)
+    child[0] = -1
     if status != 0 or not data:
         log.warning("parallel: a helper process failed (status %d): its part is done here", status)
         return None
@@ -147,9 +166,20 @@ def _collect(child: _Child) -> tuple[Any] | None:
 
 
 def _end(child: _Child) -> None:
-    """Stop a child whose result is no longer wanted, and reap it."""
+    """Stop a child whose result is no longer wanted (SIGTERM, then SIGKILL if it has not
+    ended a second later), and reap it."""
     pid, read = child
-    os.close(read)
+    if read >= 0:
+        child[1] = -1
+        os.close(read)
+    if pid < 0:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+    for _ in range(100):
+        if os.waitpid(pid, os.WNOHANG)[0]:
+            return
+        time.sleep(0.01)
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGKILL)
     os.waitpid(pid, 0)

@@ -3,8 +3,9 @@ pages) -> delivery.
 
 One run at a time (the lock next to the state file); a run that finds it held does
 nothing. Each stage's problems are gathered and the good work still done; the caller
-prints them. A dry run reads everything, renders every message, and writes, records and
-sends nothing.
+prints them, or only those no earlier run printed (`fresh_problems`: cron mails what a run
+prints). A dry run reads everything, renders every message, and writes, records and sends
+nothing.
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ from publisher.feeds.websub import notify_hub
 from publisher.lock import lock_path, run_lock
 from publisher.newsletters.send import MailReport, send_newsletters
 from publisher.options import DEFAULTS, RunOptions
+from publisher.stopping import Stopped, interruptible
+from publisher.store import Store
+from publisher.store.problems import report_once
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +35,7 @@ class RunReport:
 
     locked_out: bool = False
     dry_run: bool = False
+    stopped: bool = False  # asked to stop (SIGTERM, Ctrl-C) before the end
     posts: int = 0
     feed_report: FeedReport | None = None  # None: feeds not built (or failed)
     issues: tuple[str, ...] = ()
@@ -39,7 +44,8 @@ class RunReport:
     bounced: int = 0
     failed: int = 0
     deferred: int = 0
-    problems: tuple[Problem, ...] = ()
+    problems: tuple[Problem, ...] = ()  # every problem found
+    fresh_problems: tuple[Problem, ...] = ()  # those no earlier run printed (all, in a dry run)
 
     @property
     def feeds_written(self) -> int:
@@ -58,6 +64,8 @@ class RunReport:
 
     def summary(self) -> str:
         """One line: posts, feeds written, issues and emails."""
+        if self.stopped:
+            return "stopped before the end: the rest is left for the next run"
         would = self.dry_run
         parts = [
             _count(self.posts, "post"),
@@ -79,22 +87,39 @@ def _count(n: int, noun: str) -> str:
 def run(config: Config, now: datetime, options: RunOptions = DEFAULTS) -> RunReport:
     """Do one run at `now`: every stage, or only those `options` names."""
     if options.dry_run:  # reads only, so it needs no lock (and creates no lock file)
-        return _stages(config, now, options)
+        return _until_stopped(config, now, options)
     with run_lock(config.store.path) as held:
         if not held:
             log.debug("another publisher run holds %s", lock_path(config.store.path))
             return RunReport(locked_out=True)
+        report = _until_stopped(config, now, options)
+        if report.stopped:
+            return report
+        return replace(report, fresh_problems=_first_reports(config, report.problems, now))
+
+
+def _until_stopped(config: Config, now: datetime, options: RunOptions) -> RunReport:
+    """The stages, or a report saying the run was stopped (SIGTERM, Ctrl-C) before its end:
+    what it wrote is whole and recorded, the rest is left for the next run."""
+    try:
         return _stages(config, now, options)
+    except Stopped:
+        log.info("stopped: the rest is left for the next run")
+        return RunReport(dry_run=options.dry_run, stopped=True)
 
 
 def _stages(config: Config, now: datetime, options: RunOptions) -> RunReport:
     dry_run = options.dry_run
-    index = index_site(config, now, dry_run=dry_run)
+    with interruptible():  # reading posts writes nothing until the end, in transactions
+        index = index_site(config, now, dry_run=dry_run, stop=options.stop)
     problems = list(index.problems)
     built = None
     if options.feeds:
         try:
-            built = build_feeds(config, index.posts, now=now, dry_run=dry_run)
+            with interruptible():  # each batch of files is written whole (shielded)
+                built = build_feeds(
+                    config, index.posts, now=now, dry_run=dry_run, stop=options.stop
+                )
         except PublisherError as e:  # the newsletters still go out
             problems.append(Problem("[feeds] output_dir", str(e)))
         else:
@@ -128,5 +153,16 @@ def _stages(config: Config, now: datetime, options: RunOptions) -> RunReport:
         bounced=sent.bounced,
         failed=sent.failed,
         deferred=sent.deferred,
-        problems=(*problems, *mail.problems),
+        problems=(all_problems := (*problems, *mail.problems)),
+        fresh_problems=all_problems,
     )
+
+
+def _first_reports(
+    config: Config, problems: tuple[Problem, ...], now: datetime
+) -> tuple[Problem, ...]:
+    """The problems no earlier run printed (the record kept in the state file)."""
+    if not problems and not config.store.path.exists():
+        return ()
+    with Store.open(config.store.path) as store:
+        return report_once(store, problems, config.path.parent, now)

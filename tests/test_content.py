@@ -277,6 +277,7 @@ def test_permalink_with_base_path_and_korean(site: Site) -> None:
 
 
 def test_a_korean_host_is_idna_encoded_and_its_path_percent_encoded(site: Site) -> None:
+    site.url = "https://뉴스다오.kr/"
     site.write(
         "idn.md",
         "---\ntitle: T\npermalink: https://뉴스다오.kr/속보/\nimage: https://뉴스다오.kr/사진/a.jpg\n"
@@ -429,3 +430,35 @@ def test_a_missing_authors_file_is_reported_and_posts_still_index(site: Site) ->
         f"{site.root / 'authors.yml'}: cannot read the authors file ([Errno 2] No such file or "
         f"directory: '{site.root / 'authors.yml'}'): fix it or remove [content] authors_file"
     )
+
+
+def test_links_leading_outside_the_content_folder_are_not_followed(site: Site) -> None:
+    site.add("date-only.md")
+    outside = site.root / "outside"
+    (outside / "more").mkdir(parents=True)
+    for name in ("secret.md", "more/secret-2.md"):
+        (outside / name).write_text("---\ntitle: 비밀\n---\n<p>비밀</p>\n", encoding="utf-8")
+    (site.content / "leak.md").symlink_to(outside / "secret.md")
+    (site.content / "leaked-folder").symlink_to(outside)
+    (site.content / "photo.jpg").symlink_to(outside / "secret.md")  # not a post: not read
+    result = site.index()
+    assert [p.source for p in result.posts] == ["date-only.md"]
+    assert [str(p) for p in result.problems] == [
+        f"content/leak.md: the file is a link to '{outside / 'secret.md'}', outside the "
+        "content folder: it is not followed; move what it links to into the content folder, "
+        "or remove the link",
+        f"content/leaked-folder: the folder is a link to '{outside}', outside the content "
+        "folder: it is not followed; move what it links to into the content folder, or remove "
+        "the link",
+    ]
+
+
+def test_a_link_back_to_a_folder_it_is_in_is_not_followed(site: Site) -> None:
+    site.add("date-only.md", into="news")
+    (site.content / "news" / "again").symlink_to(site.content)
+    result = site.index()
+    assert [p.source for p in result.posts] == ["news/date-only.md"]
+    assert [str(p) for p in result.problems] == [
+        f"content/news/again: the folder is a link to '{site.content.resolve()}', a folder it "
+        "is in: it is not followed (it would be read forever); remove the link"
+    ]

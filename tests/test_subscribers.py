@@ -226,11 +226,15 @@ def test_a_row_the_csv_reader_refuses_ends_the_import_keeping_the_rows_before(
     assert [s.email for s in list_subscribers(store)] == ["kim@example.com"]
 
 
-def test_a_file_that_is_not_utf8_is_refused(tmp_path: Path, config: Config, store: Store) -> None:
-    bad = tmp_path / "euc-kr.csv"
-    bad.write_bytes("김철수@example.com".encode("euc-kr"))
-    with pytest.raises(PublisherError, match=r"cannot read the CSV file .*: save it as UTF-8"):
-        import_csv(config, store, bad, T0)
+def test_a_euc_kr_file_is_read_and_its_rows_checked(
+    tmp_path: Path, config: Config, store: Store
+) -> None:
+    korean = tmp_path / "euc-kr.csv"
+    korean.write_bytes("김철수@example.com".encode("euc-kr"))
+    report = import_csv(config, store, korean, T0)
+    assert report.encoding == "CP949 (EUC-KR)"
+    ((line, message),) = [(p.line, p.message) for p in report.problems]
+    assert line == 1 and message.startswith("'김철수@example.com' is not a usable email address")
 
 
 def test_names_lose_line_breaks_and_control_characters(config: Config, store: Store) -> None:

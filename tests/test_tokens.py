@@ -79,11 +79,13 @@ def test_a_missing_secret_says_what_to_set(tmp_path: Path) -> None:
         load_secret(config.email.secret_env, {"OTHER": "x"})
 
 
-def test_a_short_secret_is_a_warning(tmp_path: Path) -> None:
+def test_a_short_secret_is_refused(tmp_path: Path) -> None:
     config = email_config(tmp_path, email={"secret_env": "MY_SECRET"})
     (problem,) = check_secret(config.email.secret_env, {"MY_SECRET": "short"})
-    assert problem.warning
-    assert "the secret in MY_SECRET is 5 bytes long, shorter than 16" in problem.message
+    assert not problem.warning
+    assert "the secret in MY_SECRET is 5 bytes long, shorter than 32" in problem.message
+    with pytest.raises(ConfigError, match="31 bytes long, shorter than 32"):
+        load_secret(config.email.secret_env, {"MY_SECRET": SECRET.decode()[:31]})
     assert check_secret(config.email.secret_env, {"MY_SECRET": SECRET.decode()}) == []
     assert load_secret(config.email.secret_env, {"MY_SECRET": SECRET.decode()}) == SECRET
 

@@ -10,6 +10,7 @@ from publisher import pipeline
 from publisher.cli import Context, cli, now_option, pass_context, report_problems, resolve_now
 from publisher.lock import lock_path
 from publisher.options import RunOptions
+from publisher.stopping import graceful_stop
 
 
 @cli.command("build")
@@ -20,11 +21,17 @@ def build_command(ctx: Context, dry_run: bool, now: datetime | None) -> None:
     """Write the Atom, RSS and JSON feeds (site-wide and per category) and the discovery tags."""
     config = ctx.config
     # A run without newsletters: under the same lock, so a build never races a cron run.
-    run = pipeline.run(config, resolve_now(now), RunOptions(dry_run=dry_run, newsletters=()))
+    with graceful_stop() as stop:
+        options = RunOptions(dry_run=dry_run, newsletters=(), stop=stop.is_set)
+        run = pipeline.run(config, resolve_now(now), options)
     if run.locked_out:
         held = lock_path(config.store.path)
         click.echo(f"another publisher run holds {held}: nothing done", err=True)
         raise click.exceptions.Exit(1)
+    if run.stopped:
+        if ctx.verbose:
+            click.echo(run.summary(), err=True)
+        return
     report_problems(run.problems)
     report = run.feed_report
     if report is not None and (ctx.verbose or dry_run):

@@ -17,6 +17,7 @@ from publisher.options import RunOptions
 from publisher.pipeline import RunReport
 from publisher.stopping import graceful_stop
 from publisher.store import Store, journal
+from publisher.store.problems import Recorded, recorded_problems
 
 
 class _ProgressBar:
@@ -43,7 +44,8 @@ class _ProgressBar:
 
 
 def _tell(ctx: Context, report: RunReport, *, quiet_if_idle: bool = False) -> None:
-    """Print what a run did: nothing without -v (only problems), else one line."""
+    """Print what a run did: nothing without -v (only the problems no earlier run printed:
+    cron mails each one once), else one line."""
     if report.locked_out:
         if ctx.verbose:
             held = lock_path(ctx.config.store.path)
@@ -51,7 +53,7 @@ def _tell(ctx: Context, report: RunReport, *, quiet_if_idle: bool = False) -> No
         return
     if report.dry_run or (ctx.verbose and (report.eventful or not quiet_if_idle)):
         click.echo(report.summary())
-    report_problems(report.problems)
+    report_problems(report.fresh_problems)
 
 
 def _finish(ctx: Context, report: RunReport) -> None:
@@ -70,8 +72,10 @@ def _finish(ctx: Context, report: RunReport) -> None:
 def run_command(ctx: Context, now: datetime | None, dry_run: bool) -> None:
     """Index posts, build feeds, send due newsletters: one run, for cron.
 
-    Prints nothing when nothing happened; -v prints a summary line. Another run holding
-    the lock makes this one exit at once with status 0.
+    Prints nothing when nothing happened; -v prints a summary line. A problem is printed
+    by the first run that finds it (again once it changes); the exit status is 1 while
+    any remains ('publisher check' and 'status' list them all). Another run holding the
+    lock makes this one exit at once with status 0.
     """
     config = ctx.config
     bar = _ProgressBar(sys.stderr.isatty())
@@ -115,17 +119,20 @@ def schedule_command(ctx: Context) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @pass_context
 def status_command(ctx: Context, limit: int, as_json: bool) -> None:
-    """Show each newsletter's last issues: messages sent, pending, failed, bounced."""
+    """Show each newsletter's last issues (messages sent, pending, failed, bounced) and
+    every problem the last run found."""
     config = ctx.config
     found: dict[str, tuple[journal.IssueCounts, ...]] = {n.id: () for n in config.newsletters}
     readers: dict[str, dict[str, int]] = {}
     from publisher.newsletters.subscribers import newsletter_counts  # this command only
 
+    problems: list[Recorded] = []
     if config.store.path.exists():
         with Store.open(config.store.path) as store:
             for n in config.newsletters:
                 found[n.id] = journal.last_issues(store, n.id, limit)
             readers = newsletter_counts(store, [n.id for n in config.newsletters])
+            problems = recorded_problems(store)
     if as_json:
         click.echo(json.dumps({k: [_as_dict(c) for c in v] for k, v in found.items()}, indent=2))
         return
@@ -146,6 +153,11 @@ def status_command(ctx: Context, limit: int, as_json: bool) -> None:
                 f"failed {c.failed}  bounced {c.bounced}"
                 + (f"  cancelled {c.cancelled}" if c.cancelled else "")
             )
+    if problems:
+        click.echo(f"problems found by the last run ({len(problems)}):")
+        for p in problems:
+            since = p.reported.astimezone(config.site.tz).strftime("%Y-%m-%d %H:%M")
+            click.echo(f"  {'warning: ' if p.warning else ''}{p.text}  (since {since})")
 
 
 def _as_dict(c: journal.IssueCounts) -> dict[str, Any]:

@@ -172,10 +172,15 @@ def _states(sub: Subscriber, newsletter_ids: list[str]) -> str:
 @now_option
 @pass_context
 def import_command(ctx: Context, file: Path, now: datetime | None) -> None:
-    """Import FILE.csv (email, name, newsletters[, status]); bad rows are listed by line."""
+    """Import FILE.csv (email, name, newsletters[, status]); bad rows are listed by line.
+
+    The file may be UTF-8, UTF-16 or Korean Excel's CP949 (EUC-KR); -v says which it was.
+    """
     config, moment = ctx.config, resolve_now(now)
     with _store(config, moment) as store:
         report = import_csv(config, store, file, moment)
+    if ctx.verbose:
+        click.echo(f"{file}: read as {report.encoding}", err=True)
     report_problems(report.problems)
     skipped = len(report.problems)
     click.echo(f"{report.added} added, {report.updated} updated, {skipped} rows not imported")

@@ -1,7 +1,10 @@
 """Read `publisher.toml` into a frozen `Config`, reporting every wrong key at once.
 
-The tables and their checks are in `schema`; this module finds and reads the file and
-turns pydantic's errors into problems that name the key, what was expected and the fix.
+The tables and their checks are in `schema`, the checks of settings taken together in
+`checks` (folders, outputs in `outputs`, one-line values, secret variables); this module
+finds and reads the file and turns every problem into one that names the key, what was
+expected and the fix. A config with any problem is never returned: nothing is written
+with it.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from publisher.config.checks import check_settings
 from publisher.config.jekyll import with_jekyll
 from publisher.config.schema import (
     ArchiveConfig,
@@ -97,6 +101,9 @@ def parse_config(data: dict[str, Any], path: Path) -> Config:
     except ValidationError as e:
         problems += [_problem(path, err) for err in e.errors()]
         error = e
+    else:
+        # Settings that are each fine but cannot work together: before anything is written.
+        problems = [Problem(str(path), message) for message in check_settings(config)]
     if "path" in data:
         problems.append(_problem(path, {"type": "extra_forbidden", "loc": ("path",)}))
     if problems:

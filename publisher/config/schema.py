@@ -158,6 +158,10 @@ class ContentConfig(Section):
     static_dir: RelPath | None = None
     # The Jekyll site's _config.yml (found beside `dir` when not given; see config/jekyll.py).
     jekyll_config: RelPath | None = None
+    # Bounds on the work one file may cause: past them a post is left out, and says so.
+    max_front_matter_bytes: int = Field(default=65_536, ge=1_024)
+    max_body_bytes: int = Field(default=1_000_000, ge=1_024)
+    max_markdown_bytes: int = Field(default=200_000, ge=1_024)
 
 
 class StoreConfig(Section):

@@ -1,14 +1,18 @@
 """The indexer: every post file under the content folder -> `Post` values, newest first.
 
-    source.py   find the files, split front matter from body (with line numbers)
-    settle.py   every field of one post: dates.py, urls.py (permalinks, absolute URLs),
-                html.py (Markdown, excerpts)
+    source.py   find the files (links leading outside not followed), split front matter
+                from body (with line numbers), within the size bounds; yamlload.py reads
+                the front matter with aliases bounded and every value built or a problem
+    settle.py   every field of one post: fields.py (text, words, image, author, links),
+                dates.py, urls.py (permalinks, absolute URLs, web_url: the one gate every
+                URL from a post goes through), html.py (Markdown, excerpts, nesting depth)
     post.py     the `Post` value every later stage reads; codec.py packs it for the cache
     clean.py    text and HTML made safe for readers, shared by feeds and emails
 
 Unchanged files (same size and modification time, same settings) come from the parse
 cache in the store, so a warm run parses nothing. One bad file becomes a `Problem` and
-never stops the others.
+never stops the others; a post that goes out without a piece (its image, a title) carries
+the problem in its `notes`, said on every run.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import hashlib
 import logging
 import operator
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -32,9 +37,10 @@ from publisher.content.settle import (
     settle,
     settle_context,
 )
-from publisher.content.source import SourceFile, SourceProblem, discover, read_post
+from publisher.content.source import Limits, SourceFile, SourceProblem, discover, read_post
 from publisher.errors import ContentError, Problem
 from publisher.gcpause import gc_paused
+from publisher.stopping import Stopped
 from publisher.store import Store
 from publisher.store.posts import (
     CacheEntry,
@@ -51,6 +57,10 @@ __all__ = ["IndexResult", "Post", "index_posts", "index_site"]
 log = logging.getLogger(__name__)
 
 
+def _never() -> bool:
+    return False
+
+
 @dataclass(frozen=True)
 class IndexResult:
     """Published posts newest first, posts dated in the future, and every problem found."""
@@ -62,28 +72,46 @@ class IndexResult:
 
 
 def index_site(
-    config: Config, now: datetime, *, drafts: bool = False, dry_run: bool = False
+    config: Config,
+    now: datetime,
+    *,
+    drafts: bool = False,
+    dry_run: bool = False,
+    stop: Callable[[], bool] = _never,
 ) -> IndexResult:
     """Open the configured store and index the content folder at `now`.
 
     A dry run on a site without a state file indexes against an empty store in memory, so
-    it creates no file.
+    it creates no file. Stopped is raised between two files once `stop()` turns true,
+    before anything is written.
     """
     path = config.store.path
     with Store.in_memory(path) if dry_run and not path.exists() else Store.open(path) as store:
-        return index_posts(config, store, now, drafts=drafts, dry_run=dry_run)
+        return index_posts(config, store, now, drafts=drafts, dry_run=dry_run, stop=stop)
 
 
 def index_posts(
-    config: Config, store: Store, now: datetime, *, drafts: bool = False, dry_run: bool = False
+    config: Config,
+    store: Store,
+    now: datetime,
+    *,
+    drafts: bool = False,
+    dry_run: bool = False,
+    stop: Callable[[], bool] = _never,
 ) -> IndexResult:
     """Index the content folder; `dry_run` reads the store but writes nothing to it."""
     with gc_paused():
-        return _index(config, store, now, drafts=drafts, dry_run=dry_run)
+        return _index(config, store, now, drafts=drafts, dry_run=dry_run, stop=stop)
 
 
 def _index(
-    config: Config, store: Store, now: datetime, *, drafts: bool, dry_run: bool
+    config: Config,
+    store: Store,
+    now: datetime,
+    *,
+    drafts: bool,
+    dry_run: bool,
+    stop: Callable[[], bool],
 ) -> IndexResult:
     content_dir = config.content.dir
     if not content_dir.is_dir():
@@ -92,7 +120,8 @@ def _index(
         )
     now = now.replace(microsecond=0)  # first-seen dates are stored to the second
     ctx, problems = settle_context(config)
-    fingerprint = _fingerprint(content_dir, ctx)
+    limits = Limits(config.content.max_front_matter_bytes, config.content.max_body_bytes)
+    fingerprint = _fingerprint(content_dir, ctx, limits)
     shown = _Shown(config.path.parent, content_dir)
     files, unreadable = discover(content_dir, drafts=drafts)
     for rel, message in unreadable:
@@ -115,13 +144,17 @@ def _index(
     fresh: dict[str, CacheEntry] = {}
     new_ids: list[Identity] = []
     moved: dict[str, tuple[str, str]] = {}  # source -> (the URL known, the URL now)
+    if misses:
+        log.info("indexing: %d files to read", len(misses))
     for source in misses:
+        if stop():
+            raise Stopped  # nothing is written before the loop is done
         known = identities.get(source.rel)
         # Posts first seen in one run are given one second each, back from `now` in path
         # order: a dateless archive keeps the order ties would give it, no two posts share
         # a date (feeds must not), and none is dated later than the run that saw it.
         seen = now - timedelta(seconds=len(new_ids))
-        readable, post = _read_one(source, ctx, seen, known, problems, shown)
+        readable, post = _read_one(source, ctx, limits, seen, known, problems, shown)
         if not readable:
             continue  # a broken file is read again next run, never cached
         fresh[source.rel] = (source.size, source.mtime_ns, encode(post))
@@ -159,6 +192,10 @@ def _index(
             )
         )
     problems += twins
+    # What a post goes out without (its image, a title) is said on every run it is there.
+    problems.extend(
+        Problem(shown(p.source), message, line=line) for p in posts for line, message in p.notes
+    )
 
     if not dry_run:
         # Two overlapping runs may both see a new post: the store keeps the first one's values.
@@ -168,7 +205,7 @@ def _index(
             winner = stored.get(ident.source)
             if winner is not None and winner != ident:
                 source = next(f for f in files if f.rel == ident.source)
-                _, post = _read_one(source, ctx, winner.first_seen, winner, problems, shown)
+                _, post = _read_one(source, ctx, limits, winner.first_seen, winner, problems, shown)
                 if post is not None:
                     replaced[source.rel] = post
                     fresh[source.rel] = (source.size, source.mtime_ns, encode(post))
@@ -204,6 +241,7 @@ _by_source = operator.attrgetter("source")
 def _read_one(
     source: SourceFile,
     ctx: SettleContext,
+    limits: Limits,
     now: datetime,
     known: Identity | None,
     problems: list[Problem],
@@ -211,7 +249,7 @@ def _read_one(
 ) -> tuple[bool, Post | None]:
     """Read and settle one file: (readable, the post or None when it is not a published post)."""
     try:
-        raw = read_post(source)
+        raw = read_post(source, limits)
     except SourceProblem as e:
         problems.append(Problem(shown(source.rel), e.message, line=e.line))
         return False, None
@@ -233,7 +271,7 @@ def _read_one(
             ctx,
             first_seen=known.first_seen if known else now,
             stored_id=known.id if known else None,
-            notes=notes,
+            liquid_notes=notes,
         )
     except PostProblems as e:
         where = shown(source.rel)
@@ -283,7 +321,7 @@ def _without_duplicates(posts: list[Post], shown: _Shown, problems: list[Problem
     return kept
 
 
-def _fingerprint(content_dir: Path, ctx: SettleContext) -> str:
+def _fingerprint(content_dir: Path, ctx: SettleContext, limits: Limits) -> str:
     """Everything a cached Post depends on besides its own file."""
-    parts = [__version__, str(LAYOUT), sys.version, repr(ctx), str(content_dir)]
+    parts = [__version__, str(LAYOUT), sys.version, repr(ctx), repr(limits), str(content_dir)]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()

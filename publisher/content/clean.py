@@ -2,22 +2,29 @@
 
 Feed readers (and the W3C Feed Validator) refuse or warn on what browsers forgive, and
 mail clients on what feed readers forgive: control characters, line breaks in one-line
-fields (a header), `<script>`/`<style>`, event-handler attributes, comments (which may
-hold `--`), relative or non-ASCII URLs. `safe_text` and `one_line` clean text,
-`clean_html` a body or feature text; URLs are made absolute by `content.urls`. Each runs
-once per post, not per feed or per message.
+fields (a header), scripts, event handlers, forms, comments (which may hold `--`),
+relative or non-ASCII URLs. `safe_text` and `one_line` clean text, `clean_html` a body or
+feature text. Each runs once per post, not per feed or per message.
+
+`clean_html` hands the HTML to nh3 (the Rust sanitizer ammonia, on the html5ever parser)
+with an allow-list of elements and attributes; what no allow-list can do is done around
+it: embedded players become links (before), every URL goes through `urls.web_url`, the
+one gate for links from posts (during), and the lead image is put first (after).
 """
 
 from __future__ import annotations
 
 import html
 import re
+import threading
 from functools import cache
 from typing import Any
 
 import lxml.etree
+import nh3
 
-from publisher.content.urls import absolute_url
+from publisher.content.html import html_to_text, too_deep
+from publisher.content.urls import NotAWebLink, web_url
 
 # XML 1.0 forbids C0 controls but tab/newline/return, surrogates and U+FFFE/U+FFFF; C1
 # controls and U+FFFD are legal XML but the validator flags them as mis-decoded text.
@@ -29,30 +36,38 @@ _WHITESPACE = re.compile(r"\s+")
 # What may not stand in a one-line field: controls, line and paragraph separators, bidi
 # overrides (a header must not turn, nor a name run backwards).
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]+")
-# What XML 1.0 cannot hold at all: a character reference in the HTML ('&#1;') brings it
-# back after safe_text, once the parser has decoded it.
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
-# What a feed may carry: the validator's list of acceptable HTML elements.
-_ALLOWED_WORDS = (
-    "a abbr acronym address area article aside audio b bdi big blockquote br button canvas "
-    "caption center cite code col colgroup data dd del details dfn dir div dl dt em "
-    "fieldset figcaption figure footer font form header h1 h2 h3 h4 h5 h6 hgroup hr i img "
-    "input ins kbd label legend li main map mark menu meter nav noscript ol optgroup option "
-    "output p picture pre progress q rp rt ruby s samp section select small source span "
-    "strike strong sub summary sup table tbody td textarea tfoot th thead time tr track tt u "
-    "ul var video wbr"
+# What a feed or an email may carry: the elements of articles (the feed validator's list,
+# without forms, their controls, and canvas). Others are unwrapped: their text stays.
+_TAGS_WORDS = (
+    "a abbr acronym address area article aside audio b bdi big blockquote br caption "
+    "center cite code col colgroup data dd del details dfn dir div dl dt em figcaption "
+    "figure footer font h1 h2 h3 h4 h5 h6 header hgroup hr i img ins kbd li main map mark "
+    "menu nav ol p picture pre q rp rt ruby s samp section small source span strike strong "
+    "sub summary sup table tbody td tfoot th thead time tr track tt u ul var video wbr"
 )
-_ALLOWED = frozenset(_ALLOWED_WORDS.split())
-# Removed with everything inside them: code, page furniture, and markup a reader can't show.
-_DROPPED = (
-    "script", "style", "head", "title", "meta", "link", "base", "applet", "frame",
-    "frameset", "noframes", "xmp", "plaintext", "template", "svg", "math",
-)  # fmt: skip
+_TAGS = frozenset(_TAGS_WORDS.split())
+# Removed with everything inside them: code, page furniture, what a reader can't show,
+# and form fields whose text is data, not prose.
+_DROPPED_WORDS = (
+    "script style head title meta link base applet frame frameset noframes iframe embed "
+    "object xmp plaintext template svg math select textarea datalist"
+)
+_DROPPED = frozenset(_DROPPED_WORDS.split())
+# Attributes any allowed element may keep (besides data-*); event handlers, `style`,
+# forms' and namespaced attributes are never on it.
+_ATTRIBUTES_WORDS = (
+    "abbr align alt border cellpadding cellspacing cite class colspan controls coords "
+    "datetime default dir headers height href hreflang id kind label lang loop media muted "
+    "name open playsinline poster preload rel reversed rowspan scope shape sizes span src "
+    "srclang srcset start summary title type usemap valign value width"
+)
+_ATTRIBUTES = {"*": set(_ATTRIBUTES_WORDS.split())}
+# Attributes holding one URL: each goes through the gate; mailto: only where it is a link.
+_URL_ATTRIBUTES = frozenset({"href", "src", "poster", "cite"})
 # Embedded players become a plain link to what they embedded.
 _EMBEDS = {"iframe": "src", "embed": "src", "object": "data"}
-_URL_ATTRS = ("href", "src", "poster", "cite", "action", "formaction", "background", "longdesc")
-_UNSAFE_SCHEMES = ("javascript:", "vbscript:", "data:text/html")
+_HAS_EMBED = re.compile(r"<(?:iframe|embed|object)\b", re.IGNORECASE)
 
 
 def safe_text(text: str) -> str:
@@ -70,114 +85,134 @@ def one_line(text: str) -> str:
 
 
 def clean_html(fragment: str, base_url: str, *, lead_image: tuple[str, str] | None = None) -> str:
-    """HTML safe for feed content: absolute URLs, no scripts, styles, comments or bad characters.
+    """HTML safe for feeds and emails: allowed elements and attributes only, every URL an
+    absolute web link (made so against `base_url`), no comments or bad characters.
 
-    `lead_image` is (url, alt) of an image to show first, unless the content already shows it.
+    `lead_image` is (url, alt) of an image to show first, unless the content already shows
+    it (the url must already be a web link: the post's image is).
     """
-    root = _parse(safe_text(fragment))  # comments and processing instructions left out
-    lxml.etree.strip_elements(root, *_DROPPED, with_tail=False)
-    for element in list(root.iter("iframe", "embed", "object")):
-        _replace_embed(element, base_url)
-    # One pass over the elements: the tags to unwrap, the attributes to fix, the images.
-    unknown: set[str] = set()
-    shown: set[str] = set()
-    for element in root.iter():
-        tag = element.tag
-        if tag not in _ALLOWED:
-            unknown.add(tag)
-        for name in element.keys():  # noqa: SIM118 (an lxml element iterates its children)
-            kind = _attribute_kind(name)
-            if kind != "keep":
-                _clean_attribute(element, name, kind, base_url)
-        if tag == "img":
-            shown.add(element.get("src", ""))
-    if unknown:
-        lxml.etree.strip_tags(root, *unknown)
-    if lead_image is not None and lead_image[0] not in shown:
-        paragraph = lxml.etree.Element("p")
-        lxml.etree.SubElement(paragraph, "img", src=lead_image[0], alt=lead_image[1])
-        paragraph.tail = "\n" + (root.text or "")
-        root.text = None
-        root.insert(0, paragraph)
-    text: str = lxml.etree.tostring(root, method="html", encoding="unicode")
+    text = safe_text(fragment)
+    if too_deep(text):
+        # Parsers take time that grows with the square of the depth: keep the words only.
+        # (The indexer has already reported such a post and left it out.)
+        text = f"<p>{html.escape(html_to_text(text), quote=False)}</p>"
+    if _HAS_EMBED.search(text):
+        text = _embeds_as_links(text, base_url)
+    call = _Call(base_url)
+    _calls.current = call
+    try:
+        cleaned = _cleaner().clean(text)
+    finally:
+        _calls.current = None
     if "&#" in fragment:
-        text = _NOT_XML.sub("", text)
-    # Drop the wrapping <div> and </div>.
-    return text[5:-6].strip()
+        # A character reference brings back what safe_text removed, once it is decoded.
+        cleaned = safe_text(cleaned)
+    if lead_image is not None and lead_image[0] not in call.shown:
+        url, alt = (html.escape(v) for v in lead_image)
+        lead = f'<p><img src="{url}" alt="{alt}"></p>'
+        cleaned = f"{lead}\n{cleaned}" if cleaned.strip() else lead
+    return cleaned.strip()
 
 
-_HTML_PARSER = lxml.etree.HTMLParser(
-    remove_blank_text=False,
-    # Comments may hold '--' (or anything): never kept, so never built.
-    remove_comments=True,
-    remove_pis=True,
-    no_network=True,
-    huge_tree=True,
-)
+class _Call:
+    """One clean_html call, as its attribute filter sees it: the base URL, and the images
+    the content shows."""
+
+    __slots__ = ("base_url", "shown")
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        self.shown: set[str] = set()
 
 
-def _parse(fragment: str) -> Any:
-    """The fragment inside a <div> (plain lxml.etree elements: lxml.html's are slower)."""
-    doc = lxml.etree.fromstring(f"<div>{fragment}</div>", _HTML_PARSER)
-    body = doc.find("body")
-    assert body is not None
-    root = body[0]
-    # An unbalanced </div> in the post closes ours early: take back what follows, the text
-    # right after it first (left as our <div>'s tail, it would be cut off with the </div>).
-    if root.tail:
-        if len(root):
-            root[-1].tail = (root[-1].tail or "") + root.tail
-        else:
-            root.text = (root.text or "") + root.tail
-        root.tail = None
-    for extra in list(body)[1:]:
-        root.append(extra)
-    return root
+# The call under way in each thread: the sanitizer is built once (a tenth of the cost of a
+# post), so its filter finds the call's base URL here.
+_calls = threading.local()
 
 
 @cache
-def _attribute_kind(name: str) -> str:
-    """'url', 'srcset', 'drop' or 'keep': decided once per attribute name."""
-    lower = name.lower()
-    if lower in _URL_ATTRS:
-        return "url"
-    if lower == "srcset":
-        return "srcset"
-    # Event handlers, inline styles, namespaced attributes: never safe in a reader.
-    if lower.startswith(("on", "xmlns")) or lower == "style" or ":" in name:
-        return "drop"
-    return "keep"
+def _cleaner() -> nh3.Cleaner:
+    return nh3.Cleaner(
+        tags=_TAGS,
+        clean_content_tags=_DROPPED,
+        attributes=_ATTRIBUTES,
+        attribute_filter=_attribute,
+        generic_attribute_prefixes={"data-"},
+        link_rel=None,
+        url_schemes={"http", "https", "mailto"},
+        strip_comments=True,
+    )
 
 
-def _clean_attribute(element: Any, name: str, kind: str, base_url: str) -> None:
-    attrib = element.attrib
-    if kind == "drop":
-        del attrib[name]
-    elif kind == "srcset":
-        attrib[name] = _srcset(attrib[name], base_url)
-    else:
-        value = safe_text(attrib[name]).strip()
-        if value.lower().replace(" ", "").startswith(_UNSAFE_SCHEMES):
-            del attrib[name]
-        else:
-            attrib[name] = absolute_url(value, base_url)
+def _attribute(element: str, name: str, value: str) -> str | None:
+    """An allowed attribute as it may stay (None: dropped): every URL through the gate."""
+    call: _Call = _calls.current
+    if name in _URL_ATTRIBUTES:
+        try:
+            url = web_url(value, call.base_url, mailto=name == "href")
+        except ValueError:  # NotAWebLink, or a URL nothing can read
+            return None
+        if element == "img" and name == "src":
+            call.shown.add(url)
+        return url
+    if name == "srcset":
+        return _srcset(value, call.base_url) or None
+    return value
 
 
 def _srcset(value: str, base_url: str) -> str:
+    """Each candidate of a srcset through the gate; those that fail are left out.
+
+    Read as browsers read it: a URL runs to the next space (it may hold commas, as data:
+    URLs do), and its descriptors run to the next comma.
+    """
     candidates = []
-    for candidate in value.split(","):
-        parts = candidate.split(None, 1)
-        if parts:
-            parts[0] = absolute_url(parts[0], base_url)
-            candidates.append(" ".join(parts))
+    for url, descriptors in _CANDIDATE.findall(value):
+        try:
+            url = web_url(url.rstrip(","), base_url)
+        except ValueError:
+            continue
+        descriptors = " ".join(descriptors.split())
+        candidates.append(f"{url} {descriptors}" if descriptors else url)
     return ", ".join(candidates)
+
+
+# One srcset candidate: its URL (no spaces; commas only inside), then its descriptors.
+_CANDIDATE = re.compile(r"[\s,]*([^\s,][^\s]*)(?<!,)((?:\s+[^,]*)?)")
+
+
+_HTML_PARSER = lxml.etree.HTMLParser(
+    remove_blank_text=False, remove_comments=True, remove_pis=True, no_network=True
+)
+
+
+def _embeds_as_links(fragment: str, base_url: str) -> str:
+    """The fragment with each iframe, embed and object a paragraph linking to what it played
+    (or gone, when it played nothing that is a web link)."""
+    doc = lxml.etree.fromstring(f"<div>{fragment}</div>", _HTML_PARSER)
+    body = doc.find("body")
+    assert body is not None
+    for element in list(body.iter("iframe", "embed", "object")):
+        _replace_embed(element, base_url)
+    # Serialized child by child: the text after an unbalanced </div> is in the body too.
+    root = body[0]
+    parts = [root.text or ""]
+    parts += [lxml.etree.tostring(child, method="html", encoding="unicode") for child in root]
+    parts.append(root.tail or "")
+    parts += [
+        lxml.etree.tostring(extra, method="html", encoding="unicode") for extra in list(body)[1:]
+    ]
+    return "".join(parts)
 
 
 def _replace_embed(element: Any, base_url: str) -> None:
     """An embedded player becomes a paragraph linking to what it played."""
     parent = element.getparent()
-    url = element.get(_EMBEDS[element.tag], "").strip()
-    if not url or url.lower().startswith(_UNSAFE_SCHEMES):
+    try:
+        href = web_url(element.get(_EMBEDS[element.tag], ""), base_url)
+    except NotAWebLink:
+        href = ""
+    if not href:
         # Nothing to link to: the element goes, the text after it stays.
         previous = element.getprevious()
         if previous is not None:
@@ -186,7 +221,6 @@ def _replace_embed(element: Any, base_url: str) -> None:
             parent.text = (parent.text or "") + (element.tail or "")
         parent.remove(element)
         return
-    href = absolute_url(url, base_url)
     paragraph = lxml.etree.Element("p")
     link = lxml.etree.SubElement(paragraph, "a", href=href)
     link.text = one_line(element.get("title", "")) or href

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from publisher.content.jekyll import Liquid
 
 # Bump when the row layout changes; it is part of the cache fingerprint.
-LAYOUT = 5  # 5: whether the body holds Liquid; 4: IDNA hosts
+LAYOUT = 6  # 6: Liquid flag, untitled and notes, the web link gate; 4: IDNA hosts
 
 
 Row = tuple[Any, ...]
@@ -37,6 +37,8 @@ def values(post: Post) -> Row:
         post.date_source,
         post.categories,
         post.excerpt_only,
+        post.untitled,
+        post.notes,
         post.updated.timestamp(),
         post.title,
         post.title_html,
@@ -51,8 +53,8 @@ def values(post: Post) -> Row:
     )
 
 
-_EAGER = 8  # values() up to here stay plain in a row (all that indexing and feed
-# selection read of every post); the rest is packed
+_EAGER = 10  # values() up to here stay plain in a row (all that indexing, feed selection
+# and newsletter planning read of every post); the rest is packed
 
 
 def encode(post: Post | None) -> Row | None:
@@ -103,8 +105,10 @@ def decode(rows: Iterable[Row], load: Loader) -> list[Post]:
             date_source=row[4],
             categories=row[5],
             excerpt_only=row[6],
-            updated=date if row[7] is None else when(row[7], UTC),
-            details=PackedDetails(row[8], load),
+            untitled=row[7],
+            notes=row[8],
+            updated=date if row[9] is None else when(row[9], UTC),
+            details=PackedDetails(row[10], load),
         )
         for row in rows
     ]

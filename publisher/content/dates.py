@@ -7,7 +7,10 @@ from datetime import UTC, date, datetime, time, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from zoneinfo import ZoneInfo
 
+from publisher.errors import shown
+
 _JEKYLL = re.compile(r"^(\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d) ([+-])(\d\d)(\d\d)$")
+_LAST_YEAR = 9998
 _FILENAME_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})-(.+)$")
 _FORMATS = (
     "%Y-%m-%d %H:%M:%S %z",  # Jekyll: 2024-06-19 14:30:00 +0900
@@ -17,6 +20,12 @@ _FORMATS = (
     "%Y/%m/%d %H:%M:%S",
     "%Y/%m/%d %H:%M",
     "%Y/%m/%d",
+)
+
+
+_NO_SUCH_OFFSET = (
+    "cannot read the date {text!r}: its offset from UTC is a day or more; write one "
+    "between -23:59 and +23:59, such as '2024-06-19 14:30:00 +0900'"
 )
 
 
@@ -36,7 +45,10 @@ def to_datetime(value: object, tz: ZoneInfo) -> datetime:
     elif isinstance(value, str) and value.strip():
         parsed = _parse_string(value.strip())
     else:
-        raise DateValueError(f"expected a date, got {value!r}")
+        raise DateValueError(
+            f"expected a date such as '2024-06-19' or '2024-06-19 14:30:00 +0900', got "
+            f"{shown(value)}: write it in one of those forms"
+        )
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=tz)
     try:
@@ -44,12 +56,21 @@ def to_datetime(value: object, tz: ZoneInfo) -> datetime:
         utc.astimezone(tz)
     except OverflowError as e:
         # 0001-01-01 at +09:00 is still year 0 in UTC, which datetime cannot hold.
-        shown = value.isoformat() if isinstance(value, date) else str(value).strip()
         raise DateValueError(
-            f"date out of range: {shown!r} falls outside the years 1 to 9999 in UTC or in "
+            f"date out of range: {_shown(value)!r} falls outside the years 1 to 9999 in UTC or in "
             f"the site's time zone ({tz}): fix the year"
         ) from e
+    if utc.year > _LAST_YEAR:
+        # Feeds add seconds to dates (so that no two items share an update time), and
+        # show them in the site's zone: the last year datetime holds leaves no room.
+        raise DateValueError(
+            f"date out of range: {_shown(value)!r} is after the year {_LAST_YEAR}: fix the year"
+        )
     return utc
+
+
+def _shown(value: object) -> str:
+    return value.isoformat() if isinstance(value, date) else str(value).strip()
 
 
 def _parse_string(text: str) -> datetime:
@@ -57,6 +78,8 @@ def _parse_string(text: str) -> datetime:
     if m is not None:
         # Jekyll's own form, the most common in front matter, without strptime's cost.
         y, mo, d, h, mi, s, sign, oh, om = m.groups()
+        if int(oh) >= 24 or int(om) >= 60:
+            raise DateValueError(_NO_SUCH_OFFSET.format(text=text))
         offset = timedelta(hours=int(oh), minutes=int(om))
         tz = timezone(-offset if sign == "-" else offset)
         try:

@@ -138,6 +138,10 @@ class Post:
     `feature_source` is the front matter `feature_text` as written (Markdown), rendered on
     use by `feature_html` and `feature_text`; `body_html` is the body as HTML with its
     URLs as written (feeds and emails make them absolute when they clean it).
+
+    `url`, the image's URL and the author's `uri` are web links (checked by
+    `urls.web_url`). `notes` are the problems that cost the post a piece but not its
+    place (an image that cannot be used, no title): the indexer reports them on every run.
     """
 
     source: str
@@ -149,6 +153,8 @@ class Post:
     categories: tuple[str, ...]
     details: Details | PackedDetails
     excerpt_only: bool = False
+    untitled: bool = False  # no title of its own: shown by its file name, never announced
+    notes: tuple[tuple[int, str], ...] = ()  # (line, message): what it goes out without
 
     def __post_init__(self) -> None:
         if self.date.tzinfo is None or self.updated.tzinfo is None:

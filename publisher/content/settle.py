@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import mimetypes
 import os
 import re
 from dataclasses import dataclass, field, replace
@@ -14,19 +13,29 @@ from zoneinfo import ZoneInfo
 import yaml
 
 from publisher.config import Config
+from publisher.content import fields
 from publisher.content.dates import DateValueError, split_filename_date, to_datetime
 from publisher.content.html import (
+    MAX_NESTING,
     collapse_whitespace,
     first_paragraph_text,
     html_to_text,
     markdown_to_html,
+    too_deep,
     truncate_words,
 )
 from publisher.content.jekyll import Liquid
-from publisher.content.post import Author, Body, BodyFormat, DateSource, Details, Image, Post
-from publisher.content.source import RawPost, SourceFile, SourceProblem, read_post
-from publisher.content.urls import expand_permalink, has_placeholder, site_url, slugify
-from publisher.errors import Problem
+from publisher.content.post import Author, Body, BodyFormat, DateSource, Details, Post
+from publisher.content.source import Limits, RawPost, SourceFile, SourceProblem, read_post
+from publisher.content.urls import (
+    NotAWebLink,
+    expand_permalink,
+    has_placeholder,
+    site_url,
+    slugify,
+)
+from publisher.content.yamlload import load_yaml
+from publisher.errors import Problem, shown
 
 # What makes a front matter excerpt worth rendering as Markdown/HTML first: a markup
 # character, or a line starting a list or a quote. (Two searches: one alternation of all
@@ -34,15 +43,6 @@ from publisher.errors import Problem
 _MARKUP_CHARS = re.compile(r"[<&*_`\[#]")
 _MARKUP_LINES = re.compile(r"^\s*(?:[-+>]|\d+\.)", re.MULTILINE)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MIME = {
-    ".jpg": "image/jpeg",
-    ".jpeg": "image/jpeg",
-    ".png": "image/png",
-    ".gif": "image/gif",
-    ".webp": "image/webp",
-    ".avif": "image/avif",
-    ".svg": "image/svg+xml",
-}
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,7 @@ class SettleContext:
     excerpt_length: int
     default_author: Author
     authors: dict[str, Author] = field(default_factory=dict)
+    max_markdown_bytes: int = 200_000
     jekyll: bool = False  # a Jekyll site's posts: URLs slugified as Jekyll does
     liquid: Liquid | None = None  # a Jekyll site's: Liquid in posts is rendered
 
@@ -79,28 +80,42 @@ def settle(
     *,
     first_seen: datetime,
     stored_id: str | None,
-    notes: list[tuple[int, str]] | None = None,
+    liquid_notes: list[tuple[int, str]] | None = None,
 ) -> Post:
     """A complete Post from one file; every problem with it raised together in PostProblems.
-    `notes` receives what its Liquid held that is left out (line, message)."""
+
+    Problems that only cost the post a piece (an image or an author's link that cannot
+    be used, a missing title) leave it published: they are kept in its `notes`.
+    `liquid_notes` receives what its Liquid held that is left out (line, message).
+    """
     meta = raw.meta
     problems: list[tuple[int, str]] = []
+    notes: list[tuple[int, str]] = []
     liquid = ctx.liquid if meta.get("render_with_liquid") is not False else None
     if liquid is not None:
-        meta = _render_front(raw, liquid, notes)
+        meta = _render_front(raw, liquid, liquid_notes)
 
     def problem(key: str, message: str) -> None:
         problems.append((raw.line_of(key), message))
 
+    def note(key: str, message: str) -> None:
+        notes.append((raw.line_of(key), message))
+
     stem, suffix = os.path.splitext(os.path.basename(source.rel))
     file_date, title_slug = split_filename_date(stem)
 
-    title_html = collapse_whitespace(str(meta.get("title") or ""))
+    title_html = collapse_whitespace(fields.text(meta.get("title"), "title", problem))
     title = html_to_text(title_html) if "<" in title_html or "&" in title_html else title_html
-    if not title:
+    untitled = not title
+    if untitled:
         # Jekyll: 2014-03-02-march-the-second.md -> "March The Second"
         title = " ".join(w.capitalize() for w in title_slug.replace("_", " ").split("-") if w)
         title_html = title
+        note(
+            "title",
+            f"the post has no title: feeds show it as {title!r}, and no newsletter announces "
+            "it until it has one; add 'title: ...' to its front matter",
+        )
 
     date, date_source = _settle_date(meta, file_date, first_seen, ctx.tz, problem)
     updated = date
@@ -112,8 +127,8 @@ def settle(
                 problem(key, f"'{key}': {e}")
             break
 
-    categories = _words(meta, "categories", "category", problem)
-    tags = _words(meta, "tags", "tag", problem)
+    categories = fields.words(meta, "categories", "category", problem)
+    tags = fields.words(meta, "tags", "tag", problem)
 
     body = raw.body
     body_format: BodyFormat = _body_format(suffix.lower(), body)
@@ -122,23 +137,26 @@ def settle(
         assert liquid is not None
         first_line = raw.front.count("\n") + 2  # after the closing '---'
         body, found = liquid.render(body, html_body=body_format == "html", line=first_line)
-        if notes is not None:
-            notes.extend(found)
-    excerpt = _excerpt(meta, body, body_format, ctx.excerpt_length)
+        if liquid_notes is not None:
+            liquid_notes.extend(found)
+    feature_source = fields.text(meta.get("feature_text"), "feature_text", problem)
+    if not _bounded(body, body_format, feature_source, ctx, problem):
+        raise PostProblems(problems)  # nothing more is read from a body past the bounds
+    excerpt = _excerpt(meta, body, body_format, ctx.excerpt_length, problem)
 
-    feature_source = meta.get("feature_text")
-
-    image = _image(meta.get("image"), ctx.site_url, problem)
-    author = _author(meta.get("author"), ctx, problem)
+    image = fields.image(meta.get("image"), ctx.site_url, note)
+    author = fields.author(meta.get("author"), ctx.authors, ctx.default_author, ctx.site_url, note)
 
     permalink = meta.get("permalink")
     if permalink is not None and not isinstance(permalink, str):
-        problem("permalink", f"'permalink' must be a path such as '/news/x/', got {permalink!r}")
+        problem(
+            "permalink", f"'permalink' must be a path such as '/news/x/', got {shown(permalink)}"
+        )
         permalink = None
     if permalink and not has_placeholder(permalink):
-        url = site_url(permalink, ctx.site_url)
+        path, key = permalink, "permalink"
     else:
-        name = str(meta.get("slug") or title_slug)
+        name = fields.text(meta.get("slug"), "slug", problem) or title_slug
         # On a Jekyll site the name is slugified as Jekyll does, placeholder by placeholder.
         jekyll = ctx.jekyll
         slug = name if jekyll else slugify(name)
@@ -148,10 +166,15 @@ def settle(
         path = expand_permalink(
             pattern, date=local, categories=categories, slug=slug, jekyll=jekyll
         )
-        url = site_url(path, ctx.site_url)
+        key = "permalink" if permalink else "slug"
+    try:
+        url = fields.post_url(path, ctx.site_url)
+    except NotAWebLink as e:
+        url = ""
+        problem(key, f"'{key}': {e}: the post is left out until its URL is a page of the site")
 
-    front_id = meta.get("id")
-    post_id = site_url(str(front_id), ctx.site_url) if front_id not in (None, "") else stored_id
+    front_id = fields.text(meta.get("id"), "id", problem)
+    post_id = site_url(front_id, ctx.site_url) if front_id else stored_id
 
     feed_options = meta.get("feed")
     excerpt_only = isinstance(feed_options, dict) and feed_options.get("excerpt_only") is True
@@ -171,12 +194,14 @@ def settle(
             title_html=title_html,
             tags=tags,
             excerpt=excerpt,
-            feature_source=str(feature_source or ""),
+            feature_source=feature_source,
             image=image,
             author=author,
             body=Body(body_format, path=source.path, liquid=liquid if has_liquid else None),
         ),
         excerpt_only=excerpt_only,
+        untitled=untitled,
+        notes=tuple(notes),
     )
 
 
@@ -195,6 +220,43 @@ def _render_front(
             if notes is not None:
                 notes.extend(found)
     return meta
+
+
+def _bounded(
+    body: str,
+    body_format: BodyFormat,
+    feature_source: str,
+    ctx: SettleContext,
+    problem: fields.Report,
+) -> bool:
+    """Whether the body and feature text are within the bounds that keep their conversion
+    and cleaning quick (a problem says which is not)."""
+    if body_format == "markdown" and len(body) > ctx.max_markdown_bytes // 4:
+        # Characters are 1 to 4 bytes: counted only when they might be too many.
+        size = len(body.encode("utf-8"))
+        if size > ctx.max_markdown_bytes:
+            problem(
+                "",
+                f"the Markdown body is {size:,} bytes, more than [content] max_markdown_bytes "
+                f"({ctx.max_markdown_bytes:,}), which bounds the time its conversion takes: "
+                "the post is left out; shorten it, write it as HTML, or raise "
+                "max_markdown_bytes in the config",
+            )
+            return False
+    for key, html, what in (
+        ("", body, "the body"),
+        ("feature_text", feature_source, "'feature_text'"),
+    ):
+        depth = too_deep(html)
+        if depth:
+            problem(
+                key,
+                f"{what} nests {depth:,} HTML elements inside each other, more than "
+                f"{MAX_NESTING}: the post is left out; close the elements it opens "
+                "(a missing </div>?)",
+            )
+            return False
+    return True
 
 
 def _settle_date(
@@ -219,26 +281,6 @@ def _settle_date(
     return first_seen, "first seen"
 
 
-def _words(meta: dict[str, Any], plural: str, single: str, problem: Any) -> tuple[str, ...]:
-    """A list, a single value, or a space-separated string (Jekyll reads 'a b' as two)."""
-    value = meta.get(plural)
-    if value is None:
-        value = meta.get(single)
-        plural = single
-    if value is None:
-        return ()
-    if isinstance(value, str):
-        items = value.split()
-    elif isinstance(value, list):
-        items = [str(v).strip() for v in value if v is not None and str(v).strip()]
-    elif isinstance(value, int | float):
-        items = [str(value)]
-    else:
-        problem(plural, f"'{plural}' must be a list or a space-separated string, got {value!r}")
-        return ()
-    return tuple(dict.fromkeys(items))
-
-
 def _body_format(suffix: str, body: str) -> BodyFormat:
     if suffix in (".html", ".htm"):
         return "html"
@@ -247,11 +289,13 @@ def _body_format(suffix: str, body: str) -> BodyFormat:
     return "markdown"
 
 
-def _excerpt(meta: dict[str, Any], body: str, body_format: BodyFormat, length: int) -> str:
+def _excerpt(
+    meta: dict[str, Any], body: str, body_format: BodyFormat, length: int, problem: fields.Report
+) -> str:
     for key in ("excerpt", "description", "summary"):
         if key in meta and meta[key] is not None:
             # An explicit empty excerpt means none; HTML or Markdown in it is flattened to text.
-            text = str(meta[key])
+            text = fields.text(meta[key], key, problem)
             if _MARKUP_CHARS.search(text) is None and _MARKUP_LINES.search(text) is None:
                 return collapse_whitespace(text)
             return html_to_text(markdown_to_html(text))
@@ -259,61 +303,10 @@ def _excerpt(meta: dict[str, Any], body: str, body_format: BodyFormat, length: i
     return truncate_words(first_paragraph_text(body_html), length)
 
 
-def _image(value: Any, site: str, problem: Any) -> Image | None:
-    alt = ""
-    length = None
-    if isinstance(value, dict):
-        alt = str(value.get("alt") or "")
-        length = value.get("length")
-        if length is not None and (not isinstance(length, int) or length < 0):
-            problem("image", f"'image' length must be a number of bytes, got {length!r}")
-            length = None
-        value = value.get("path") or value.get("url")
-    if value in (None, ""):
-        return None
-    if not isinstance(value, str):
-        problem(
-            "image",
-            f"'image' must be a URL or {{path: URL, alt: ..., length: bytes}}, got {value!r}",
-        )
-        return None
-    url = site_url(value, site)
-    path = url.split("?", 1)[0].split("#", 1)[0]
-    ext = os.path.splitext(path)[1].lower()
-    mime = _MIME.get(ext) or mimetypes.guess_type(path)[0] or "image/jpeg"
-    return Image(url=url, mime_type=mime, length=length, alt=alt)
-
-
-def _author(value: Any, ctx: SettleContext, problem: Any) -> Author:
-    if value in (None, ""):
-        return ctx.default_author
-    if isinstance(value, str):
-        return ctx.authors.get(value) or Author(name=collapse_whitespace(value))
-    author = author_from_table(value)
-    if author is not None:
-        return author
-    problem(
-        "author",
-        f"'author' must be a name, a key of the authors file or {{name: ...}}, got {value!r}",
-    )
-    return ctx.default_author
-
-
-def author_from_table(value: Any) -> Author | None:
-    """`{name, email, uri}` (or `url`) as an Author; None when it is not such a table."""
-    if not (isinstance(value, dict) and value.get("name")):
-        return None
-    return Author(
-        name=collapse_whitespace(str(value["name"])),
-        email=str(value.get("email") or ""),
-        uri=str(value.get("uri") or value.get("url") or ""),
-    )
-
-
 def settle_context(config: Config) -> tuple[SettleContext, list[Problem]]:
     """What settling needs from the config (the authors file read), and its problems."""
     site = config.site
-    authors, problems = _read_authors(config.content.authors_file)
+    authors, problems = _read_authors(config.content.authors_file, site.url)
     ctx = SettleContext(
         site_url=site.url,
         tz=site.tz,
@@ -321,12 +314,15 @@ def settle_context(config: Config) -> tuple[SettleContext, list[Problem]]:
         excerpt_length=config.content.excerpt_length,
         default_author=Author(name=site.author or site.title, email=site.author_email),
         authors=authors,
+        max_markdown_bytes=config.content.max_markdown_bytes,
     )
     jekyll = config.content.jekyll_config
     if jekyll is not None:
         ctx = replace(ctx, jekyll=True)
         posts_dir = config.content.dir.resolve()
-        liquid = Liquid(site.url, jekyll.parent, posts_dir, ctx.permalink, PostUrls(ctx, posts_dir))
+        limits = Limits(config.content.max_front_matter_bytes, config.content.max_body_bytes)
+        urls = PostUrls(ctx, posts_dir, limits)
+        liquid = Liquid(site.url, jekyll.parent, posts_dir, ctx.permalink, urls)
         ctx = replace(ctx, liquid=liquid)
     return ctx, problems
 
@@ -335,9 +331,10 @@ class PostUrls:
     """The URL of a post file, settled from the file alone (no store, no Liquid): what
     `{% post_url %}` and `{% link %}` give. Each file is settled once while it is unchanged."""
 
-    def __init__(self, ctx: SettleContext, posts_dir: Path) -> None:
+    def __init__(self, ctx: SettleContext, posts_dir: Path, limits: Limits) -> None:
         self.ctx = ctx
         self.posts_dir = posts_dir
+        self.limits = limits
         self.known: dict[tuple[str, int, int], str | None] = {}
 
     def __call__(self, path: Path) -> str | None:
@@ -357,7 +354,7 @@ class PostUrls:
             rel = path.name
         source = SourceFile(rel, str(path), size, mtime_ns)
         try:
-            raw = read_post(source)
+            raw = read_post(source, self.limits)
             if raw is None or is_unpublished(raw.meta):
                 return None
             # A date is in every post_url name; the first-seen time is only a stand-in.
@@ -366,20 +363,26 @@ class PostUrls:
             return None
 
 
-def _read_authors(path: Path | None) -> tuple[dict[str, Author], list[Problem]]:
+def _read_authors(path: Path | None, site: str) -> tuple[dict[str, Author], list[Problem]]:
     """Jekyll's _data/authors.yml: key -> {name, email, uri}, or key -> name."""
     if path is None:
         return {}, []
     try:
-        data: Any = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data: Any = load_yaml(path.read_text(encoding="utf-8")) or {}
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
         message = f"cannot read the authors file ({e}): fix it or remove [content] authors_file"
         return {}, [Problem(str(path), message)]
     if not isinstance(data, dict):
         return {}, [Problem(str(path), "the authors file must map keys to {name, email, uri}")]
-    authors = {}
+    authors: dict[str, Author] = {}
+    problems: list[Problem] = []
     for key, value in data.items():
-        author = Author(name=value) if isinstance(value, str) else author_from_table(value)
+        if isinstance(value, str):
+            authors[str(key)] = Author(name=value)
+            continue
+        trouble: list[str] = []
+        author = fields.author_from_table(value, site, trouble.append)
+        problems.extend(Problem(str(path), f"{shown(key)}: {message}") for message in trouble)
         if author is not None:
             authors[str(key)] = author
-    return authors, []
+    return authors, problems

@@ -10,7 +10,9 @@ from typing import Any, NamedTuple
 
 import yaml
 from frontmatter.default_handlers import YAMLHandler
+from yaml.constructor import ConstructorError
 
+from publisher.content.yamlload import load_yaml
 from publisher.errors import ContentError
 
 POST_SUFFIXES = frozenset({".md", ".markdown", ".html", ".htm", ".txt"})
@@ -73,6 +75,7 @@ def discover(content_dir: Path, *, drafts: bool) -> tuple[list[SourceFile], list
     # a `try` costs nothing until something raises.
     found: list[SourceFile] = []
     unreadable: list[Unreadable] = []
+    root = os.path.realpath(content_dir)
     stack = [(str(content_dir), "")]
     new = tuple.__new__
     while stack:
@@ -84,7 +87,10 @@ def discover(content_dir: Path, *, drafts: bool) -> tuple[list[SourceFile], list
                     if name[0] == ".":
                         continue
                     try:
-                        if entry.is_dir():
+                        if entry.is_symlink() and not _followed(entry.path, folder, root):
+                            if _would_read(entry.path, name, drafts):
+                                unreadable.append(_not_followed(prefix + name, entry.path, root))
+                        elif entry.is_dir():
                             if name != DRAFTS_DIR or drafts:
                                 stack.append((entry.path, f"{prefix}{name}/"))
                         elif name[name.rfind(".") :].lower() in POST_SUFFIXES:
@@ -107,6 +113,46 @@ def discover(content_dir: Path, *, drafts: bool) -> tuple[list[SourceFile], list
     found.sort()  # by `rel`, the first field (unique)
     unreadable.sort()
     return found, unreadable
+
+
+def _followed(path: str, folder: str, root: str) -> bool:
+    """Whether the link at `path` (in `folder`) is one to follow: it leads inside the content
+    folder, and not back to a folder it is in. A broken link counts as followed: reading it
+    says it is broken."""
+    if not os.path.exists(path):
+        return True
+    target = os.path.realpath(path)
+    if not _within(target, root):
+        return False
+    return not (os.path.isdir(target) and _within(os.path.realpath(folder), target))
+
+
+def _would_read(path: str, name: str, drafts: bool) -> bool:
+    """Whether `discover` reads what `path` is: a folder (drafts only with `drafts`), or a
+    post file."""
+    if os.path.isdir(path):
+        return name != DRAFTS_DIR or drafts
+    return name[name.rfind(".") :].lower() in POST_SUFFIXES
+
+
+def _within(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def _not_followed(rel: str, path: str, root: str) -> Unreadable:
+    target = os.path.realpath(path)
+    what = "folder" if os.path.isdir(target) else "file"
+    if _within(target, root):
+        return Unreadable(
+            rel,
+            f"the {what} is a link to {target!r}, a folder it is in: it is not followed "
+            "(it would be read forever); remove the link",
+        )
+    return Unreadable(
+        rel,
+        f"the {what} is a link to {target!r}, outside the content folder: it is not "
+        "followed; move what it links to into the content folder, or remove the link",
+    )
 
 
 def _unreadable(rel: str, path: str, error: OSError, *, folder: bool = False) -> Unreadable:
@@ -139,6 +185,20 @@ def read_body(path: str) -> str:
     return body[1:] if body.startswith("\n") else body
 
 
+def _too_big(part: str, size: int, limits: Limits) -> str:
+    if part == "file":
+        limit, keys = limits.file, "max_front_matter_bytes and max_body_bytes allow together"
+    elif part == "body":
+        limit, keys = limits.body, "max_body_bytes"
+    else:
+        limit, keys = limits.front_matter, "max_front_matter_bytes"
+    return (
+        f"the {part} is {size:,} bytes, more than [content] {keys} ({limit:,}): the post is "
+        f"left out; shorten it, or raise {'those limits' if part == 'file' else keys} "
+        "in the config"
+    )
+
+
 def _decode(data: bytes, path: str) -> str:
     """UTF-8 text (BOM dropped, CRLF made LF), or a SourceProblem naming the line."""
     try:
@@ -153,23 +213,54 @@ def _decode(data: bytes, path: str) -> str:
     return text.replace("\r\n", "\n") if "\r" in text else text
 
 
-def read_post(source: SourceFile) -> RawPost | None:
-    """Read and split one file; None when it has no front matter (not a post)."""
+class Limits(NamedTuple):
+    """The most bytes one post file may hold in its front matter and in its body."""
+
+    front_matter: int
+    body: int
+
+    @property
+    def file(self) -> int:
+        """The most bytes a file may hold: both parts, the '---' lines and a BOM."""
+        return self.front_matter + self.body + 16
+
+
+def read_post(source: SourceFile, limits: Limits) -> RawPost | None:
+    """Read and split one file; None when it has no front matter (not a post). A file past
+    `limits` is a SourceProblem, read no further than it takes to know."""
+    if source.size > limits.file:
+        raise SourceProblem(1, _too_big("file", source.size, limits))
     with open(source.path, "rb") as f:
-        text = _decode(f.read(), source.path)
+        # Read what it held when listed; more only if it has grown since, to the bound.
+        data = f.read(source.size + 1)
+        if len(data) > source.size:
+            data += f.read(limits.file + 1 - len(data))
+    if len(data) > limits.file:
+        raise SourceProblem(1, _too_big("file", os.path.getsize(source.path), limits))
+    text = _decode(data, source.path)
     if not _HANDLER.detect(text):
         return None
     try:
         front, body = _HANDLER.split(text)
     except ValueError as e:
         raise SourceProblem(1, "the front matter has no closing '---' line: add one") from e
+    for part, value, limit in (
+        ("front matter", front, limits.front_matter),
+        ("body", body, limits.body),
+    ):
+        # Characters are 1 to 4 bytes: counted only when they might be too many.
+        if len(value) > limit // 4 and len(value.encode("utf-8")) > limit:
+            raise SourceProblem(1, _too_big(part, len(value.encode("utf-8")), limits))
     try:
-        meta = _HANDLER.load(front)
+        meta = load_yaml(front)
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         # The front matter text starts with the newline that ends the opening '---' line.
         line = mark.line + 1 if mark is not None else 1
         why = e.problem or "syntax error"
+        if isinstance(e, ConstructorError) and mark is not None:
+            # A value that reads as YAML but cannot be built: the message says what to do.
+            raise SourceProblem(line, f"front matter: {why}") from e
         raise SourceProblem(
             line,
             f"front matter is not valid YAML ({why}): fix this line (a tab, an unquoted ': ' "

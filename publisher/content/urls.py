@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Callable
 from datetime import datetime
 from functools import cache
 from urllib.parse import quote, unquote, urljoin, urlsplit, urlunsplit
+
+from publisher.errors import shown
 
 # Jekyll's built-in permalink styles.
 PERMALINK_STYLES = {
@@ -86,6 +89,83 @@ def absolute_url(url: str, base: str) -> str:
     except ValueError:  # a host urljoin cannot parse ('//[::1/x'): left as written
         joined = url
     return iri_to_uri(joined)
+
+
+class NotAWebLink(ValueError):
+    """A URL that must not reach a reader, or that cannot be parsed; the message says why."""
+
+
+_WEB = ("http://", "https://")
+_ENTITY_OR_SPACE = re.compile(r"[&\s]")
+_ALL_SPACE = re.compile(r"[\s\x00-\x1f\x7f-\x9f]+")
+
+
+def web_url(value: str, base: str, *, mailto: bool = False, strict: bool = False) -> str:
+    """The one gate for URLs that come from posts: `value` resolved against `base` (made
+    absolute and percent-encoded, as `absolute_url` does) when it is an http or https link
+    (or, with `mailto`, a mailto: address); NotAWebLink saying why otherwise.
+
+    However the scheme is disguised (entities, control characters or spaces inside it,
+    upper case), only those schemes pass. `strict` also refuses what cannot be parsed as
+    a URL with a host (an empty or unencodable host name, an open IPv6 bracket, a port
+    that is not a number): fields such as a post's image, which feeds carry as a URL of
+    their own, must be well formed.
+    """
+    text = _NOT_IN_URL.sub("", value).strip() if _NOT_IN_URL.search(value) else value.strip()
+    if not text.startswith(_WEB) or _ENTITY_OR_SPACE.search(text):
+        scheme = _scheme_as_read(text)
+        if scheme and scheme not in ("http", "https") and not (mailto and scheme == "mailto"):
+            raise NotAWebLink(f"{scheme}: links are not web links")
+    resolved = absolute_url(text, base)
+    scheme, colon, rest = resolved.partition(":")
+    scheme = scheme.lower()
+    if mailto and scheme == "mailto" and colon:
+        return "mailto:" + rest
+    if scheme not in ("http", "https") or not rest.startswith("//"):
+        raise NotAWebLink(f"{shown(value)} is not an http or https link")
+    resolved = scheme + ":" + rest
+    if strict:
+        _check_parses(resolved, value)
+    return resolved
+
+
+def _scheme_as_read(text: str) -> str:
+    """The scheme a browser or a lenient reader could find in `text`: entities decoded
+    (again and again), spaces and control characters dropped, lower case; '' for none."""
+    probe = text
+    for _ in range(4):
+        decoded = html.unescape(probe)
+        if decoded == probe:
+            break
+        probe = decoded
+    probe = _ALL_SPACE.sub("", probe).lower()
+    match = _SCHEME.match(probe)
+    return match[0][:-1] if match else ""
+
+
+# The usual web link, plainly well formed: no need to take it apart.
+_PLAIN_WEB = re.compile(r"https?://[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*(?::\d{1,5})?(?:[/?#][!-~]*)?")
+
+
+def _check_parses(url: str, value: str) -> None:
+    """NotAWebLink unless `url` parses with a plain ASCII host and a numeric port."""
+    if _PLAIN_WEB.fullmatch(url):
+        return
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (raises ValueError for a port that is not a number)
+    except ValueError as e:
+        raise NotAWebLink(f"{shown(value)} cannot be read as a URL ({e})") from e
+    host = parts.hostname or ""
+    if not host or "%" in host or not host.isascii() or ".." in host or " " in host:
+        raise NotAWebLink(f"{shown(value)} has no usable host name")
+
+
+def is_plain_path(path: str) -> bool:
+    """Whether `site_url` puts `path` under the site as it is: a path with nothing to
+    resolve (no scheme, no '//' start, no dot segment, query or fragment) and no character
+    a URL may not hold."""
+    return _PLAIN_PATH.match(path.strip()) is not None and not _NOT_IN_URL.search(path)
 
 
 def site_url(path: str, site: str) -> str:

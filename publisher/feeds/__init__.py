@@ -12,7 +12,7 @@ WebSub (`websub`) hears only of real changes.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -33,6 +33,7 @@ from publisher.feeds.model import (
 from publisher.feeds.output import discovery_snippet, put_all
 from publisher.feeds.page import LATEST, feeds_page, page_inputs, page_items, stylesheet_bytes
 from publisher.gcpause import gc_paused
+from publisher.stopping import shielded
 
 log = logging.getLogger(__name__)
 
@@ -56,15 +57,17 @@ def build_feeds(
     now: datetime | None = None,
     dry_run: bool = False,
     processes: int | None = None,
+    stop: Callable[[], bool] = lambda: False,
 ) -> FeedReport:
     """Write every configured feed for `posts` (published, newest first); report what changed.
 
     `now` is when image servers are asked for lengths (`lengths`; None: only the recorded
     answers are used). A large build is split over `processes` processes (None: one per
-    CPU; see `parallel`).
+    CPU; see `parallel`). Once `stop()` turns true, Stopped is raised between two posts or
+    feeds (the files written by then are whole; the record of the build is not saved).
     """
     with gc_paused():
-        return _build(config, posts, now=now, dry_run=dry_run, processes=processes)
+        return _build(config, posts, now=now, dry_run=dry_run, processes=processes, stop=stop)
 
 
 def _build(
@@ -74,6 +77,7 @@ def _build(
     now: datetime | None,
     dry_run: bool,
     processes: int | None,
+    stop: Callable[[], bool],
 ) -> FeedReport:
     selection = ask_lengths(config, select_posts(config, posts), now, dry_run=dry_run)
     prints = Fingerprints.load(config)
@@ -91,14 +95,19 @@ def _build(
     to_render = [f for f in stale if f[1]]
     if to_render:  # the renderers (feedgen, multiprocessing) load only when there is work
         from publisher.feeds.produce import produce_feeds
+
+        log.info("feeds: rendering %d of %d feeds", len(to_render), len(stale))
     try:
         produced = (
-            produce_feeds(config, selection, to_render, dry_run=dry_run, processes=processes)
+            produce_feeds(
+                config, selection, to_render, dry_run=dry_run, processes=processes, stop=stop
+            )
             if to_render
             else []
         )
         beside = extras + ([(out / config.feeds.page_name, page[1])] if page else [])
-        beside_changed = put_all(beside, dry_run=dry_run)
+        with shielded():
+            beside_changed = put_all(beside, dry_run=dry_run)
     except OSError as e:
         raise FeedError(
             f"{out}: cannot write the feeds ({e}): check [feeds] output_dir and its permissions"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -14,6 +14,7 @@ from publisher.content.clean import clean_html, one_line, safe_text
 from publisher.content.post import Author, Post
 from publisher.content.urls import absolute_url, iri_to_uri
 from publisher.errors import Problem
+from publisher.stopping import Stopped
 
 log = logging.getLogger(__name__)
 
@@ -59,17 +60,23 @@ def make_items(
     posts: Sequence[Post],
     lengths: Mapping[str, int | None],
     shifts: Mapping[str, int],
+    stop: Callable[[], bool] = lambda: False,
 ) -> list[FeedItem]:
-    """Posts cleaned for feeds, given their images' byte lengths and update shifts by post id."""
+    """Posts cleaned for feeds, given their images' byte lengths and update shifts by post id;
+    Stopped between two posts once `stop()` turns true."""
     if not config.feeds.excerpt_only:
         # Every body read first, then every post cleaned: the CPU's caches stay warm.
         for post in posts:
             if not post.excerpt_only:
                 post.body_html  # noqa: B018 (reads and keeps the body)
-    return [
-        make_item(config, post, length=lengths.get(post.id), shift=shifts.get(post.id, 0))
-        for post in posts
-    ]
+    items = []
+    for post in posts:
+        if stop():
+            raise Stopped
+        items.append(
+            make_item(config, post, length=lengths.get(post.id), shift=shifts.get(post.id, 0))
+        )
+    return items
 
 
 def make_item(config: Config, post: Post, *, length: int | None, shift: int = 0) -> FeedItem:

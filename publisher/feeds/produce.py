@@ -22,6 +22,7 @@ from publisher.feeds.model import Feed, FeedFile, FeedPlan, Format, Selection, m
 from publisher.feeds.output import put_all
 from publisher.feeds.render import NOTHING, Rendered, render_posts
 from publisher.feeds.xmlfeeds import render_atom, render_rss
+from publisher.stopping import Stopped, shielded
 
 log = logging.getLogger(__name__)
 
@@ -47,15 +48,18 @@ def produce_feeds(
     *,
     dry_run: bool,
     processes: int | None = None,
+    stop: Callable[[], bool] = lambda: False,
 ) -> list[Produced]:
     """Render and write (unless `dry_run`) the files of `stale`: what each became.
 
-    `processes`: at most this many (None: as many as `parallel.available()` gives).
+    `processes`: at most this many (None: as many as `parallel.available()` gives). Once
+    `stop()` turns true, Stopped is raised between two posts or two feeds: the files
+    written by then are whole (each batch is written shielded from a stop).
     """
     posts = {post.id for plan, _ in stale for post in plan.posts}
     count = parallel.available(processes)
     if count < 2 or len(posts) < PARALLEL_MIN or len(stale) < 2:
-        return _produce(config, selection, stale, dry_run)
+        return _produce(config, selection, stale, dry_run, stop=stop)
     groups = split(stale, count)
     # Posts that several groups show are rendered once, before the fork: all inherit them.
     seen: set[str] = set()
@@ -64,11 +68,11 @@ def produce_feeds(
         ids = {p.id: p for plan, _ in group for p in plan.posts}
         shared.update((i, p) for i, p in ids.items() if i in seen)
         seen.update(ids)
-    rendered = render_posts(config, selection, list(shared.values()))
+    rendered = render_posts(config, selection, list(shared.values()), stop)
     log.debug("feeds: %d groups of feeds, %d posts rendered for several", len(groups), len(shared))
 
     def produce(group: Sequence[Stale]) -> list[Produced]:
-        return _produce(config, selection, group, dry_run, rendered)
+        return _produce(config, selection, group, dry_run, rendered, stop)
 
     done = parallel.map_split(produce, groups, processes=count)
     return [produced for group in done for produced in group]
@@ -80,21 +84,25 @@ def _produce(
     stale: Sequence[Stale],
     dry_run: bool,
     rendered: Rendered = NOTHING,
+    stop: Callable[[], bool] = lambda: False,
 ) -> list[Produced]:
     # Cleaning and rendering posts is the costly part: once per post (`rendered` holds those
     # already done), in every format, and only for the feeds to write; each feed then
     # splices its posts' entries.
     shown = {p.id: p for plan, _ in stale for p in plan.posts if p.id not in rendered.items}
-    posts = rendered | render_posts(config, selection, list(shown.values()))
+    posts = rendered | render_posts(config, selection, list(shown.values()), stop)
     files: list[tuple[FeedFile, str, bytes]] = []
     for plan, to_write in stale:
+        if stop():
+            raise Stopped
         feed = make_feed(config, plan, [posts.items[post.id] for post in plan.posts])
         files.extend(
             (file, key, _RENDERERS[file.format](feed, posts.entries[file.format]))
             for file, key in to_write
         )
     out = config.feeds.output_dir
-    changed = put_all([(out / file.path, data) for file, _, data in files], dry_run=dry_run)
+    with shielded():  # every file whole, every temporary file gone
+        changed = put_all([(out / file.path, data) for file, _, data in files], dry_run=dry_run)
     return [
         (file, key, did, None if dry_run else stamp(out / file.path))
         for (file, key, _), did in zip(files, changed, strict=True)

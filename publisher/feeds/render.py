@@ -6,7 +6,7 @@ each format are made once, then spliced into every feed document that shows it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from publisher.config import Config
@@ -34,12 +34,18 @@ class Rendered:
 NOTHING = Rendered({}, {})
 
 
-def render_posts(config: Config, selection: Selection, posts: Sequence[Post]) -> Rendered:
-    """Clean `posts` and render each once in every configured format."""
+def render_posts(
+    config: Config,
+    selection: Selection,
+    posts: Sequence[Post],
+    stop: Callable[[], bool] = lambda: False,
+) -> Rendered:
+    """Clean `posts` and render each once in every configured format (Stopped between two
+    posts once `stop()` turns true)."""
     formats: tuple[Format, ...] = tuple(dict.fromkeys(config.feeds.formats))
     # One stage at a time over all the posts, not every stage per post: the same code and
     # data stay in the CPU's caches (a quarter less time on the 10,000-post corpus).
-    items = make_items(config, posts, selection.lengths, selection.shifts)
+    items = make_items(config, posts, selection.lengths, selection.shifts, stop)
     entries: dict[Format, Mapping[str, bytes]] = dict(xml_entries(items, formats))
     if "json" in formats:
         entries["json"] = json_items(items)

@@ -5,7 +5,8 @@ issue. It then announces every post in its categories that it has not announced 
 whose date has come and is no older than `max_age`, newest first, at most `max_posts`
 (the rest are counted in `more` and marked announced too). A post dated after the fire
 that made the newsletter due waits for the next fire, so a daily digest at 07:00 is not
-sent again at 15:00 because a post came in then. Nothing is due when nothing is new.
+sent again at 15:00 because a post came in then. A post without a title of its own waits
+until it has one. Nothing is due when nothing is new.
 """
 
 from __future__ import annotations
@@ -91,13 +92,16 @@ def select_posts(
 ) -> list[Post]:
     """This newsletter's new posts at `now`, newest first (all of them, before max_posts).
 
-    Posts dated at or after `cutoff` (the minute after the fire) wait for the next fire.
+    Posts dated at or after `cutoff` (the minute after the fire) wait for the next fire;
+    posts without a title of their own wait until they have one (they are not marked
+    announced meanwhile).
     """
     oldest = now - newsletter.max_age
     chosen = [
         p
         for p in posts
         if p.id not in announced
+        and not p.untitled  # announced once it has a title: a subject needs one
         and oldest <= p.date <= now
         and (cutoff is None or p.date < cutoff)
         and in_newsletter(newsletter, p)

@@ -37,6 +37,7 @@ from publisher.newsletters.subscribers import (
 )
 from publisher.newsletters.tokens import load_secret
 from publisher.options import DEFAULTS, RunOptions
+from publisher.stopping import Stopped, interruptible
 from publisher.store import Store, journal, scratch_copy
 from publisher.store import subscribers as table
 from publisher.store.journal import PendingSend
@@ -102,13 +103,13 @@ def send_newsletters(
             )
         except PublisherError as e:  # the checks passed a moment ago: a race with the disk
             return MailReport(problems=(Problem("[delivery]", str(e)),))
-        ready, problems = _render(config, store, issues, posts)
+        ready, problems = _render(config, store, issues, posts, options.stop)
         queued = _enqueue(store, ready.values())
         due = journal.due(store, now)
         # Confirmation emails first: a reader is waiting for each.
         confirmations = [r for r in due if r.newsletter_id == CONFIRMATION]
         rows = [r for r in due if r.newsletter_id != CONFIRMATION]
-        ready.update(_render_stored(config, store, rows, posts, ready, now, problems))
+        ready.update(_render_stored(config, store, rows, posts, ready, now, problems, options.stop))
         pages: tuple[Path, ...] = ()
         new_archives: tuple[str, ...] = ()
         if ready and not options.dry_run:
@@ -208,7 +209,11 @@ class _Rehearsal:
 
 
 def _render(
-    config: Config, store: Store, issues: Sequence[Issue], posts: Sequence[Post]
+    config: Config,
+    store: Store,
+    issues: Sequence[Issue],
+    posts: Sequence[Post],
+    stop: Callable[[], bool] = lambda: False,
 ) -> tuple[dict[str, _Ready], list[Problem]]:
     """Render and encode each new issue once; one that fails is reported and left for the
     next run."""
@@ -219,8 +224,12 @@ def _render(
     ready: dict[str, _Ready] = {}
     problems: list[Problem] = []
     for issue in issues:
+        if stop():
+            raise Stopped  # nothing is recorded before every new issue is rendered
+        log.info("%s: rendering", issue.id)
         try:
-            rendered = render_issue(config, issue, posts)
+            with interruptible():
+                rendered = render_issue(config, issue, posts)
         except PublisherError as e:
             problems.append(Problem(f"newsletter {issue.newsletter_id!r}", str(e)))
             continue
@@ -261,6 +270,7 @@ def _render_stored(
     ready: Mapping[str, _Ready],
     now: datetime,
     problems: list[Problem],
+    stop: Callable[[], bool] = lambda: False,
 ) -> dict[str, _Ready]:
     """Render the earlier issues that still have due rows, from their stored post ids."""
     known = {p.id for p in posts}
@@ -284,7 +294,7 @@ def _render_stored(
             created=stored.created,
             more_ids=stored.more_ids,
         )
-        resumed, trouble = _render(config, store, [issue], posts)
+        resumed, trouble = _render(config, store, [issue], posts, stop)
         found.update(resumed)
         problems.extend(trouble)
     return found

@@ -10,6 +10,7 @@ newsletter, change their preferences) is in `choices`.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import logging
@@ -64,11 +65,13 @@ class Address:
 
 @dataclass(frozen=True)
 class ImportReport:
-    """What an import did: counts, and one problem per row it could not or would not take."""
+    """What an import did: counts, one problem per row it could not or would not take, and
+    the encoding the file was read in."""
 
     added: int
     updated: int
     problems: tuple[Problem, ...]
+    encoding: str = "UTF-8"
 
 
 def check_address(text: str) -> Address:
@@ -253,11 +256,15 @@ def import_csv(config: Config, store: Store, path: Path, now: datetime) -> Impor
     spaces, commas or semicolons (empty: every newsletter). Good rows are imported even
     when others are bad; someone who left is not subscribed again. A row the csv module
     cannot read ends the import there: the rows before it are kept, and it is reported.
+    The file may be saved as UTF-8 (with or without a BOM), UTF-16 (with its BOM) or
+    CP949/EUC-KR (see `decode_csv`).
     """
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as e:
-        raise PublisherError(f"{path}: cannot read the CSV file ({e}): save it as UTF-8") from e
+        data = path.read_bytes()
+    except OSError as e:
+        raise PublisherError(f"{path}: cannot read the CSV file ({e.strerror or e})") from e
+    text, encoding = decode_csv(data, str(path))
+    log.info("%s: read as %s", path, encoding)
     reader = csv.reader(io.StringIO(text, newline=""))
     columns = list(_IMPORT_COLUMNS)
     problems: list[Problem] = []
@@ -297,7 +304,55 @@ def import_csv(config: Config, store: Store, path: Path, now: datetime) -> Impor
                 )
             )
     log.info("%s: %d added, %d updated, %d rows not taken", path, added, updated, len(problems))
-    return ImportReport(added, updated, tuple(problems))
+    return ImportReport(added, updated, tuple(problems), encoding)
+
+
+# What spreadsheets save CSV files as: UTF-8 ("CSV UTF-8", with a BOM), UTF-16 ("Unicode
+# text", with a BOM), and Korean Excel's plain "CSV": CP949, the Windows superset of EUC-KR.
+# Each is tried strictly, so a file in another encoding fails all of them.
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "", "UTF-32"),  # starts like UTF-16's: looked at first
+    (codecs.BOM_UTF32_BE, "", "UTF-32"),
+    (codecs.BOM_UTF8, "utf-8-sig", "UTF-8 with a BOM"),
+    (codecs.BOM_UTF16_LE, "utf-16", "UTF-16"),
+    (codecs.BOM_UTF16_BE, "utf-16", "UTF-16"),
+)
+_SAVE_AS = (
+    "save it from the spreadsheet as 'CSV UTF-8 (comma delimited)' (or as Korean 'CSV', "
+    "CP949) and import it again"
+)
+
+
+def decode_csv(data: bytes, where: str) -> tuple[str, str]:
+    """The text of a subscribers file and the name of the encoding it was read in; a
+    PublisherError naming the line where it is none of UTF-8, UTF-16 and CP949/EUC-KR."""
+    for bom, codec, name in _BOMS:
+        if data.startswith(bom):
+            if not codec:
+                raise PublisherError(f"{where}: the file is {name}, which is not read: {_SAVE_AS}")
+            try:
+                return data.decode(codec), name
+            except UnicodeDecodeError as e:
+                raise _unreadable(where, data, e, name) from e
+    if b"\x00" in data:  # UTF-16 without its BOM, or not a text file at all
+        line = data.count(b"\n", 0, data.index(b"\x00")) + 1
+        raise PublisherError(
+            f"{where}:{line}: the file holds NUL bytes, so it is not CSV text: {_SAVE_AS}"
+        )
+    try:
+        return data.decode("utf-8"), "UTF-8"
+    except UnicodeDecodeError as not_utf8:
+        try:
+            return data.decode("cp949"), "CP949 (EUC-KR)"
+        except UnicodeDecodeError:
+            raise _unreadable(where, data, not_utf8, "UTF-8, UTF-16 or CP949/EUC-KR") from not_utf8
+
+
+def _unreadable(where: str, data: bytes, error: UnicodeDecodeError, tried: str) -> PublisherError:
+    line = data.count(b"\n", 0, error.start) + 1
+    return PublisherError(
+        f"{where}:{line}: cannot read the file: line {line} is not {tried} text: {_SAVE_AS}"
+    )
 
 
 def _import_row(config: Config, store: Store, values: dict[str, str], now: datetime) -> str:

@@ -32,8 +32,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from publisher.errors import ConfigError, Problem, TokenError
 
-# Shorter secrets can be guessed offline from one token.
-MIN_SECRET_BYTES = 16
+# Shorter secrets can be guessed offline from one token (32 bytes: HMAC-SHA256's own size).
+MIN_SECRET_BYTES = 32
 # No genuine token is longer; anything longer is refused before it is parsed.
 MAX_TOKEN_LENGTH = 160
 NO_NEWSLETTER = "_"
@@ -83,7 +83,7 @@ def _how_to_set(name: str) -> str:
 
 def load_secret(name: str, environ: Mapping[str, str]) -> bytes:
     """The signing secret from the environment variable `name` ([email] secret_env);
-    ConfigError saying what to set when absent."""
+    ConfigError saying what to set when absent or shorter than MIN_SECRET_BYTES."""
     if not name:
         raise ConfigError(
             "[email] secret_env is empty: name the environment variable that holds the secret "
@@ -95,24 +95,21 @@ def load_secret(name: str, environ: Mapping[str, str]) -> bytes:
             f"no secret for unsubscribe links: the environment variable {name} "
             f"(named by [email] secret_env) is not set: {_how_to_set(name)}"
         )
-    return value.encode("utf-8")
+    secret = value.encode("utf-8")
+    if len(secret) < MIN_SECRET_BYTES:
+        raise ConfigError(
+            f"the secret in {name} is {len(secret)} bytes long, shorter than "
+            f"{MIN_SECRET_BYTES}: {_how_to_set(name)}"
+        )
+    return secret
 
 
 def check_secret(name: str, environ: Mapping[str, str]) -> list[Problem]:
     """Problems with the unsubscribe secret in variable `name` (missing, or too short)."""
     try:
-        secret = load_secret(name, environ)
+        load_secret(name, environ)
     except ConfigError as e:
         return [Problem("[email] secret_env", str(e))]
-    if len(secret) < MIN_SECRET_BYTES:
-        return [
-            Problem(
-                "[email] secret_env",
-                f"the secret in {name} is {len(secret)} bytes long, "
-                f"shorter than {MIN_SECRET_BYTES}: {_how_to_set(name)}",
-                warning=True,
-            )
-        ]
     return []
 
 

@@ -25,6 +25,7 @@ from publisher.store import (
     posts,
     subscribers,
 )
+from publisher.store import problems as reported_problems
 
 # Every module's tables, created on open; add a module here when it declares a SCHEMA.
 _SCHEMAS: tuple[str, ...] = (
@@ -35,6 +36,8 @@ _SCHEMAS: tuple[str, ...] = (
     fingerprints.SCHEMA,
     image_lengths.SCHEMA,
     archive.SCHEMA,
+    # The problems the last run printed (issue 10: once per problem under cron).
+    reported_problems.SCHEMA,
 )
 # Changes to tables that earlier versions made, run after _SCHEMAS on every open.
 _MIGRATIONS = (subscribers.migrate,)

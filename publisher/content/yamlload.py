@@ -1,0 +1,160 @@
+"""Front matter YAML read with bounded work: any value becomes data or a marked error.
+
+PyYAML's safe loader (libyaml's parser when present) does all the reading; this module
+adds two guards around it:
+
+- **Aliases are bounded.** An alias (`*name`) stands for the whole value of its anchor
+  (`&name`), so nine lines of anchors can stand for a billion values ("billion laughs").
+  Loading shares one object per anchor, but anything that walks or prints the result
+  pays for every copy. A document whose values, aliases counted out, number more than a
+  small multiple of the values written is refused, and so is one that refers to itself.
+- **Construction never escapes.** A scalar YAML resolves to a type it cannot build (a
+  date no calendar has, an offset beyond a day, a number past Python's digit limit, a
+  `!!timestamp` tag on text) raises a `ConstructorError` marked at that value, like any
+  other YAML error, instead of a bare ValueError.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import yaml
+from yaml.constructor import ConstructorError
+from yaml.nodes import MappingNode, Node, SequenceNode
+
+try:
+    _SafeLoader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment]
+except AttributeError:  # PyYAML built without libyaml
+    _SafeLoader = yaml.SafeLoader
+
+# A document may hold this many values, aliases counted out, per value written (plus a
+# few, so a short document may reuse a table once or twice).
+ALIAS_FACTOR = 4
+_ALIAS_SLACK = 64
+
+_KINDS = {
+    "tag:yaml.org,2002:timestamp": "a date",
+    "tag:yaml.org,2002:int": "a whole number",
+    "tag:yaml.org,2002:float": "a number",
+    "tag:yaml.org,2002:bool": "true or false",
+    "tag:yaml.org,2002:binary": "base64 data",
+    "tag:yaml.org,2002:null": "null",
+}
+
+
+# An anchor (&name) where a value starts: without one, a document has no alias to count.
+# Text such as 'AT&T' may match too: it only costs the count.
+_ANCHOR = re.compile(r"(?:^|[\s\[{,])&[^\s,\[\]{}]", re.MULTILINE)
+
+
+class _BoundedLoader(_SafeLoader):  # type: ignore[misc,valid-type]
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.anchored = _ANCHOR.search(text) is not None
+
+    def construct_document(self, node: Node) -> Any:
+        if self.anchored:
+            _check_aliases(node)
+        return super().construct_document(node)
+
+    def construct_object(self, node: Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep)
+        except yaml.YAMLError:
+            raise
+        except (ValueError, TypeError, AttributeError, KeyError, IndexError, OverflowError) as e:
+            raise ConstructorError(None, None, _why(node, e), node.start_mark) from e
+
+
+def _undefined(loader: _BoundedLoader, node: Node) -> Any:
+    raise ConstructorError(
+        None,
+        None,
+        f"the tag {node.tag!r} is not one front matter may use: remove it",
+        node.start_mark,
+    )
+
+
+_BoundedLoader.add_constructor(None, _undefined)
+
+
+def load_yaml(text: str) -> Any:
+    """The value of the YAML document `text`; yaml.YAMLError (marked where it can be) when
+    it cannot be read, has too many aliases or refers to itself."""
+    loader = _BoundedLoader(text)
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
+
+
+def _why(node: Node, error: Exception) -> str:
+    value = node.value if isinstance(node.value, str) else ""
+    shown = repr(value if len(value) <= 40 else value[:40] + "…")
+    kind = _KINDS.get(node.tag, f"a {node.tag.rsplit(':', 1)[-1]} value")
+    if kind == "a date":
+        if isinstance(error, AttributeError):
+            reason = "not a date at all"
+        elif "offset" in str(error):
+            reason = "its offset is a day or more"
+        else:
+            reason = str(error)
+        return (
+            f"{shown} is not a date any calendar has ({reason}): write a real day and time, "
+            "such as '2024-06-19 14:30:00 +09:00'"
+        )
+    reason = str(error) if isinstance(error, ValueError) else "not in that form"
+    if len(reason) > 80:
+        reason = reason[:80] + "…"
+    return f"cannot read {shown} as {kind} ({reason}): fix it, or quote it to keep it as text"
+
+
+def _check_aliases(root: Node) -> None:
+    """Refuse a document whose aliases expand past the bound, or that contains itself."""
+    written = 0
+    sizes: dict[int, int] = {}  # id(node) -> values it stands for, aliases expanded
+    # Depth-first, children before parents, without recursion; libyaml already refuses
+    # nesting past 1,000 levels, and a loop is found by a node met again on its own path.
+    on_path: set[int] = set()
+    stack: list[tuple[Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        key = id(node)
+        if children_done:
+            on_path.discard(key)
+            sizes[key] = 1 + sum(sizes[id(c)] for c in _children(node))
+            continue
+        if key in sizes:
+            continue  # an alias of a value already counted
+        if key in on_path:
+            raise ConstructorError(
+                None,
+                None,
+                "an alias refers to the value it is part of (its own anchor): write the "
+                "value out instead",
+                node.start_mark,
+            )
+        written += 1
+        on_path.add(key)
+        stack.append((node, True))
+        stack.extend((child, False) for child in _children(node))
+    total = sizes[id(root)]
+    allowed = ALIAS_FACTOR * written + _ALIAS_SLACK
+    if total > allowed:
+        raise ConstructorError(
+            None,
+            None,
+            f"its aliases (*name) stand for {total:,} values, for {written:,} written "
+            f"(at most {ALIAS_FACTOR} times as many may be): write the values out, or "
+            "use fewer aliases",
+            root.start_mark,
+        )
+
+
+def _children(node: Node) -> list[Node]:
+    if isinstance(node, SequenceNode):
+        return list(node.value)
+    if isinstance(node, MappingNode):
+        return [n for pair in node.value for n in pair]
+    return []
