@@ -26,7 +26,7 @@ from pathlib import Path
 from benchmarks.corpus import generate
 from benchmarks.timing import best
 from publisher.config import parse_config
-from publisher.content import index_site
+from publisher.content.index import index_site
 from publisher.newsletters.message import address, prepare, reader_tokens
 from publisher.newsletters.plan import plan_issues
 from publisher.newsletters.render import _context, _view, render_issue

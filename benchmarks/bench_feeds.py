@@ -25,7 +25,7 @@ from pathlib import Path
 from benchmarks.corpus import generate
 from publisher import parallel
 from publisher.config import Config, load_config
-from publisher.content import index_site
+from publisher.content.index import index_site
 from publisher.feeds import FeedReport, build_feeds
 from publisher.store import Store
 

@@ -23,7 +23,7 @@ import yaml
 from benchmarks.corpus import generate
 from benchmarks.timing import best
 from publisher.config import load_config
-from publisher.content import index_site
+from publisher.content.index import index_site
 
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
 

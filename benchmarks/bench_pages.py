@@ -22,7 +22,7 @@ from pathlib import Path
 
 from benchmarks.corpus import generate
 from publisher.config import Config, load_config, parse_config
-from publisher.content import index_site
+from publisher.content.index import index_site
 from publisher.content.post import Image, Post
 from publisher.feeds import build_feeds
 from publisher.store import Store

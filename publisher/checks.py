@@ -8,7 +8,7 @@ from datetime import datetime
 from urllib.parse import urlsplit
 
 from publisher.config import Config
-from publisher.content import index_site
+from publisher.content.index import index_site
 from publisher.delivery import check_delivery
 from publisher.errors import Problem
 from publisher.newsletters.render import check_templates

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from publisher.config import Config
-from publisher.content import index_site
+from publisher.content.index import index_site
 from publisher.errors import Problem, PublisherError
 from publisher.feeds import FeedReport, build_feeds
 from publisher.feeds.websub import notify_hub

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from publisher.config import Config, load_config
-from publisher.content import IndexResult, index_site
+from publisher.content.index import IndexResult, index_site
 from publisher.content.post import Post
 
 DATA = Path(__file__).parent / "data" / "content"

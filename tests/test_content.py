@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from content_site import DATA, NOW, Site
 
-from publisher.content import index_site
 from publisher.content.clean import clean_html
+from publisher.content.index import index_site
 
 KST = timezone(timedelta(hours=9))
 

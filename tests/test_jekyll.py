@@ -12,7 +12,7 @@ import pytest
 from email_helpers import TEMPLATES
 
 from publisher.config import Config, load_config
-from publisher.content import IndexResult, index_site
+from publisher.content.index import IndexResult, index_site
 from publisher.content.post import Post
 from publisher.errors import ConfigError
 from publisher.newsletters.plan import Issue

@@ -10,7 +10,7 @@ import click
 
 from publisher.checks import check_site
 from publisher.cli import Context, cli, now_option, pass_context, report_problems, resolve_now
-from publisher.content import index_site
+from publisher.content.index import index_site
 from publisher.errors import PublisherError
 
 

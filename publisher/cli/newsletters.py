@@ -17,7 +17,7 @@ from publisher.cli import (
     resolve_now,
     write_output,
 )
-from publisher.content import index_site
+from publisher.content.index import index_site
 from publisher.newsletters.message import preview_html
 from publisher.newsletters.plan import baseline
 from publisher.newsletters.send import Preview, preview, preview_next

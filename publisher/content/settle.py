@@ -15,6 +15,7 @@ import yaml
 from publisher.config import Config
 from publisher.content import fields
 from publisher.content.dates import DateValueError, split_filename_date, to_datetime
+from publisher.content.files import SourceFile
 from publisher.content.html import (
     MAX_NESTING,
     collapse_whitespace,
@@ -26,7 +27,7 @@ from publisher.content.html import (
 )
 from publisher.content.jekyll import Liquid
 from publisher.content.post import Author, Body, BodyFormat, DateSource, Details, Post
-from publisher.content.source import Limits, RawPost, SourceFile, SourceProblem, read_post
+from publisher.content.source import Limits, RawPost, SourceProblem, read_post
 from publisher.content.urls import (
     NotAWebLink,
     expand_permalink,

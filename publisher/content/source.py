@@ -1,4 +1,4 @@
-"""Find post files and split each into front matter and body, with line numbers for problems."""
+"""Split each post file into front matter and body, with line numbers for problems."""
 
 from __future__ import annotations
 
@@ -12,23 +12,12 @@ import yaml
 from frontmatter.default_handlers import YAMLHandler
 from yaml.constructor import ConstructorError
 
+from publisher.content.files import SourceFile
 from publisher.content.yamlload import load_yaml
 from publisher.errors import ContentError
 
-POST_SUFFIXES = frozenset({".md", ".markdown", ".html", ".htm", ".txt"})
-DRAFTS_DIR = "_drafts"
 _HANDLER = YAMLHandler()
 _TOP_KEY = re.compile(r"^([A-Za-z_][\w-]*)\s*:", re.MULTILINE)
-
-
-class SourceFile(NamedTuple):
-    """A candidate post file: where it is, and the size and mtime that key the parse cache."""
-
-    # A NamedTuple, not a dataclass: a warm run makes 10,000 of them just to compare stats.
-    rel: str
-    path: str
-    size: int
-    mtime_ns: int
 
 
 @dataclass(frozen=True)
@@ -56,118 +45,6 @@ class SourceProblem(Exception):
         super().__init__(message)
         self.line = line
         self.message = message
-
-
-class Unreadable(NamedTuple):
-    """A file or folder `discover` could not look at (`rel` ends in '/' for a folder)."""
-
-    rel: str
-    message: str
-
-
-def discover(content_dir: Path, *, drafts: bool) -> tuple[list[SourceFile], list[Unreadable]]:
-    """Candidate post files under `content_dir` by path (hidden ones skipped), and what failed.
-
-    What failed are the files and subfolders that could not be looked at (a broken link, no
-    permission); a content folder that cannot be read at all raises ContentError.
-    """
-    # A warm run spends most of its time here (10,000 stat calls), so the loop is kept bare:
-    # a `try` costs nothing until something raises.
-    found: list[SourceFile] = []
-    unreadable: list[Unreadable] = []
-    root = os.path.realpath(content_dir)
-    stack = [(str(content_dir), "")]
-    new = tuple.__new__
-    while stack:
-        folder, prefix = stack.pop()
-        try:
-            with os.scandir(folder) as entries:
-                for entry in entries:
-                    name = entry.name
-                    if name[0] == ".":
-                        continue
-                    try:
-                        if entry.is_symlink() and not _followed(entry.path, folder, root):
-                            if _would_read(entry.path, name, drafts):
-                                unreadable.append(_not_followed(prefix + name, entry.path, root))
-                        elif entry.is_dir():
-                            if name != DRAFTS_DIR or drafts:
-                                stack.append((entry.path, f"{prefix}{name}/"))
-                        elif name[name.rfind(".") :].lower() in POST_SUFFIXES:
-                            st = entry.stat()
-                            found.append(
-                                new(
-                                    SourceFile,
-                                    (prefix + name, entry.path, st.st_size, st.st_mtime_ns),
-                                )
-                            )
-                    except OSError as e:
-                        unreadable.append(_unreadable(prefix + name, entry.path, e))
-        except OSError as e:
-            if not prefix:  # nothing at all to index: not a run to publish from
-                raise ContentError(
-                    f"{content_dir}: cannot read the content folder ({e.strerror or e}): "
-                    "check its permissions and [content] dir"
-                ) from e
-            unreadable.append(_unreadable(prefix, folder, e, folder=True))
-    found.sort()  # by `rel`, the first field (unique)
-    unreadable.sort()
-    return found, unreadable
-
-
-def _followed(path: str, folder: str, root: str) -> bool:
-    """Whether the link at `path` (in `folder`) is one to follow: it leads inside the content
-    folder, and not back to a folder it is in. A broken link counts as followed: reading it
-    says it is broken."""
-    if not os.path.exists(path):
-        return True
-    target = os.path.realpath(path)
-    if not _within(target, root):
-        return False
-    return not (os.path.isdir(target) and _within(os.path.realpath(folder), target))
-
-
-def _would_read(path: str, name: str, drafts: bool) -> bool:
-    """Whether `discover` reads what `path` is: a folder (drafts only with `drafts`), or a
-    post file."""
-    if os.path.isdir(path):
-        return name != DRAFTS_DIR or drafts
-    return name[name.rfind(".") :].lower() in POST_SUFFIXES
-
-
-def _within(path: str, folder: str) -> bool:
-    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
-
-
-def _not_followed(rel: str, path: str, root: str) -> Unreadable:
-    target = os.path.realpath(path)
-    what = "folder" if os.path.isdir(target) else "file"
-    if _within(target, root):
-        return Unreadable(
-            rel,
-            f"the {what} is a link to {target!r}, a folder it is in: it is not followed "
-            "(it would be read forever); remove the link",
-        )
-    return Unreadable(
-        rel,
-        f"the {what} is a link to {target!r}, outside the content folder: it is not "
-        "followed; move what it links to into the content folder, or remove the link",
-    )
-
-
-def _unreadable(rel: str, path: str, error: OSError, *, folder: bool = False) -> Unreadable:
-    what = "folder" if folder else "file"
-    if os.path.islink(path) and not os.path.exists(path):
-        try:
-            target = repr(os.readlink(path))
-        except OSError:
-            target = "a path"
-        message = f"the {what} is a link to {target}, which does not exist: "
-        return Unreadable(rel, message + "fix the link or remove it")
-    why = error.strerror or str(error)
-    left_out = "the posts in it are" if folder else "it is"
-    message = f"cannot read the {what} ({why}): check its permissions; "
-    return Unreadable(rel, message + f"{left_out} left out until then")
 
 
 def read_body(path: str) -> str:

@@ -1,0 +1,313 @@
+"""The indexing stage: the post files -> settled posts (or the cache) -> IndexResult."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import operator
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from publisher import __version__
+from publisher.config import Config
+from publisher.content.codec import LAYOUT, Row, decode, encode, loader
+from publisher.content.files import SourceFile, discover
+from publisher.content.post import Post
+from publisher.content.settle import (
+    PostProblems,
+    SettleContext,
+    is_unpublished,
+    settle,
+    settle_context,
+)
+from publisher.content.source import Limits, SourceProblem, read_post
+from publisher.errors import ContentError, Problem
+from publisher.gcpause import gc_paused
+from publisher.stopping import Stopped
+from publisher.store import Store
+from publisher.store.posts import (
+    CacheEntry,
+    Identity,
+    add_identities,
+    load_cache,
+    load_identities,
+    save_cache,
+    update_urls,
+)
+
+__all__ = ["IndexResult", "Post", "index_posts", "index_site"]
+
+log = logging.getLogger(__name__)
+
+
+def _never() -> bool:
+    return False
+
+
+@dataclass(frozen=True)
+class IndexResult:
+    """Published posts newest first, posts dated in the future, and every problem found."""
+
+    posts: tuple[Post, ...]
+    future: tuple[Post, ...]
+    problems: tuple[Problem, ...]
+    parsed: int  # files actually read this run (the rest came from the cache)
+
+
+def index_site(
+    config: Config,
+    now: datetime,
+    *,
+    drafts: bool = False,
+    dry_run: bool = False,
+    stop: Callable[[], bool] = _never,
+) -> IndexResult:
+    """Open the configured store and index the content folder at `now`.
+
+    A dry run on a site without a state file indexes against an empty store in memory, so
+    it creates no file. Stopped is raised between two files once `stop()` turns true,
+    before anything is written.
+    """
+    path = config.store.path
+    with Store.in_memory(path) if dry_run and not path.exists() else Store.open(path) as store:
+        return index_posts(config, store, now, drafts=drafts, dry_run=dry_run, stop=stop)
+
+
+def index_posts(
+    config: Config,
+    store: Store,
+    now: datetime,
+    *,
+    drafts: bool = False,
+    dry_run: bool = False,
+    stop: Callable[[], bool] = _never,
+) -> IndexResult:
+    """Index the content folder; `dry_run` reads the store but writes nothing to it."""
+    with gc_paused():
+        return _index(config, store, now, drafts=drafts, dry_run=dry_run, stop=stop)
+
+
+def _index(
+    config: Config,
+    store: Store,
+    now: datetime,
+    *,
+    drafts: bool,
+    dry_run: bool,
+    stop: Callable[[], bool],
+) -> IndexResult:
+    content_dir = config.content.dir
+    if not content_dir.is_dir():
+        raise ContentError(
+            f"{content_dir}: the content folder does not exist: create it or fix [content] dir"
+        )
+    now = now.replace(microsecond=0)  # first-seen dates are stored to the second
+    ctx, problems = settle_context(config)
+    limits = Limits(config.content.max_front_matter_bytes, config.content.max_body_bytes)
+    fingerprint = _fingerprint(content_dir, ctx, limits)
+    shown = _Shown(config.path.parent, content_dir)
+    files, unreadable = discover(content_dir, drafts=drafts)
+    for rel, message in unreadable:
+        problems.append(Problem(shown(rel), message))
+    cache = load_cache(store, fingerprint)
+
+    # Unchanged files (same size and modification time) come from the cache; the others are
+    # read again, and decide the order of `settled` below.
+    hits: list[Row] = []
+    misses: list[SourceFile] = []
+    for source in files:
+        hit = cache.get(source.rel)
+        if hit is None or hit[0] != source.size or hit[1] != source.mtime_ns:
+            misses.append(source)
+        elif hit[2] is not None:
+            hits.append(hit[2])
+    settled = {post.source: post for post in decode(hits, loader(ctx.liquid))}
+
+    identities = load_identities(store, [f.rel for f in misses]) if misses else {}
+    fresh: dict[str, CacheEntry] = {}
+    new_ids: list[Identity] = []
+    moved: dict[str, tuple[str, str]] = {}  # source -> (the URL known, the URL now)
+    if misses:
+        log.info("indexing: %d files to read", len(misses))
+    for source in misses:
+        if stop():
+            raise Stopped  # nothing is written before the loop is done
+        known = identities.get(source.rel)
+        # Posts first seen in one run are given one second each, back from `now` in path
+        # order: a dateless archive keeps the order ties would give it, no two posts share
+        # a date (feeds must not), and none is dated later than the run that saw it.
+        seen = now - timedelta(seconds=len(new_ids))
+        readable, post = _read_one(source, ctx, limits, seen, known, problems, shown)
+        if not readable:
+            continue  # a broken file is read again next run, never cached
+        fresh[source.rel] = (source.size, source.mtime_ns, encode(post))
+        if post is None:
+            continue
+        settled[source.rel] = post
+        if known is None:
+            new_ids.append(Identity(source.rel, post.id, post.url, seen))
+        elif known.url != post.url:
+            moved[source.rel] = (known.url, post.url)
+    parsed = len(fresh)
+
+    # Path order (discover sorts) decides who keeps a twin URL, and breaks ties in the order:
+    # a stable sort, even reversed, keeps equal dates in it.
+    in_order = list(settled.values())
+    if misses:
+        in_order.sort(key=_by_source)
+    twins: list[Problem] = []
+    posts = _without_duplicates(in_order, shown, twins)
+    left_out: set[str] = set()
+    if twins:
+        # A post left out is not seen yet: no identity, URL or cache entry is kept for it, so
+        # once it gets a URL of its own it is first seen, with that URL as its id.
+        left_out = settled.keys() - {p.source for p in posts}
+        new_ids = [i for i in new_ids if i.source not in left_out]
+        moved = {s: urls for s, urls in moved.items() if s not in left_out}
+        fresh = {s: e for s, e in fresh.items() if s not in left_out}
+    for rel, (old_url, new_url) in moved.items():
+        problems.append(
+            Problem(
+                shown(rel),
+                f"the URL changed from {old_url} to {new_url}: the post keeps its id, "
+                "so readers will not see it twice; give the old URL a redirect",
+                warning=True,
+            )
+        )
+    problems += twins
+    # What a post goes out without (its image, a title) is said on every run it is there.
+    problems.extend(
+        Problem(shown(p.source), message, line=line) for p in posts for line, message in p.notes
+    )
+
+    if not dry_run:
+        # Two overlapping runs may both see a new post: the store keeps the first one's values.
+        stored = add_identities(store, new_ids)
+        replaced: dict[str, Post] = {}
+        for ident in new_ids:
+            winner = stored.get(ident.source)
+            if winner is not None and winner != ident:
+                source = next(f for f in files if f.rel == ident.source)
+                _, post = _read_one(source, ctx, limits, winner.first_seen, winner, problems, shown)
+                if post is not None:
+                    replaced[source.rel] = post
+                    fresh[source.rel] = (source.size, source.mtime_ns, encode(post))
+        if replaced:
+            posts = [replaced.get(p.source, p) for p in posts]
+        update_urls(store, {rel: urls[1] for rel, urls in moved.items()})
+        present = {f.rel for f in files}
+        # A cached twin left out this run is dropped too: it is read again until it is kept.
+        gone = cache.keys() - present
+        if left_out:
+            gone |= cache.keys() & left_out
+        if fresh or gone:
+            kept = {s: e for s, e in cache.items() if s in present and s not in gone}
+            save_cache(store, fingerprint, kept | fresh, changed=fresh.keys() | gone)
+
+    posts.sort(key=_by_date, reverse=True)
+    # Posts dated after `now` are the first ones.
+    first = next((i for i, p in enumerate(posts) if p.date <= now), len(posts))
+    published, future = tuple(posts[first:]), tuple(posts[:first])
+    log.debug(
+        "indexed %d posts (%d read, %d from cache)",
+        len(posts),
+        parsed,
+        len(settled) - parsed,
+    )
+    return IndexResult(published, future, tuple(problems), parsed=parsed)
+
+
+_by_date = operator.attrgetter("date")
+_by_source = operator.attrgetter("source")
+
+
+def _read_one(
+    source: SourceFile,
+    ctx: SettleContext,
+    limits: Limits,
+    now: datetime,
+    known: Identity | None,
+    problems: list[Problem],
+    shown: _Shown,
+) -> tuple[bool, Post | None]:
+    """Read and settle one file: (readable, the post or None when it is not a published post)."""
+    try:
+        raw = read_post(source, limits)
+    except SourceProblem as e:
+        problems.append(Problem(shown(source.rel), e.message, line=e.line))
+        return False, None
+    except OSError as e:
+        problems.append(
+            Problem(
+                shown(source.rel),
+                f"cannot read the file ({e.strerror}): check its permissions",
+            )
+        )
+        return False, None
+    if raw is None or is_unpublished(raw.meta):
+        return True, None
+    notes: list[tuple[int, str]] = []
+    try:
+        post = settle(
+            raw,
+            source,
+            ctx,
+            first_seen=known.first_seen if known else now,
+            stored_id=known.id if known else None,
+            liquid_notes=notes,
+        )
+    except PostProblems as e:
+        where = shown(source.rel)
+        problems.extend(Problem(where, message, line=line) for line, message in e.problems)
+        return False, None
+    # What the post's Liquid held that publisher leaves out: said once, when the file is read.
+    problems.extend(Problem(shown(source.rel), m, line=n, warning=True) for n, m in notes)
+    return True, post
+
+
+@dataclass(frozen=True)
+class _Shown:
+    """A post file as the user knows it: relative to the config file's folder when inside."""
+
+    base: Path
+    content_dir: Path
+
+    def __call__(self, rel: str) -> str:
+        path = self.content_dir / rel
+        try:
+            return path.relative_to(self.base).as_posix()
+        except ValueError:
+            return str(path)
+
+
+def _without_duplicates(posts: list[Post], shown: _Shown, problems: list[Problem]) -> list[Post]:
+    """Keep the first post (by path) of any that share an id or URL; report the others."""
+    by_id: dict[str, Post] = {}
+    by_url: dict[str, Post] = {}
+    kept: list[Post] = []
+    for post in posts:
+        twin = by_id.get(post.id) or by_url.get(post.url)
+        if twin is not None:
+            what = "URL" if twin.url == post.url else "id"
+            problems.append(
+                Problem(
+                    shown(post.source),
+                    f"has the same {what} as {shown(twin.source)} "
+                    f"({post.id if what == 'id' else post.url}): give one of them another "
+                    "'permalink' or 'id'; it is left out until then",
+                )
+            )
+            continue
+        by_id[post.id] = post
+        by_url[post.url] = post
+        kept.append(post)
+    return kept
+
+
+def _fingerprint(content_dir: Path, ctx: SettleContext, limits: Limits) -> str:
+    """Everything a cached Post depends on besides its own file."""
+    parts = [__version__, str(LAYOUT), sys.version, repr(ctx), repr(limits), str(content_dir)]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
