@@ -13,9 +13,11 @@ import pytest
 from delivery_helpers import publisher_command
 from email_helpers import SECRET, T0
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support.wait import WebDriverWait
 from web_helpers import link_in, outbox_messages, running_web, wait_for_messages
 
 from publisher.config import Config, load_config
@@ -92,6 +94,13 @@ def publisher(config: Config, *args: str) -> None:
     assert done.returncode == 0, done.stderr
 
 
+def page_after_click(driver: WebDriver, heading: str) -> bool:
+    """Whether the page a click led to shows `heading`: waits for the browser to get there
+    (until then the old page's elements answer, or are gone)."""
+    wait = WebDriverWait(driver, 10, ignored_exceptions=(StaleElementReferenceException,))
+    return bool(wait.until(lambda d: d.find_element(By.TAG_NAME, "h1").text == heading or None))
+
+
 def test_subscribe_confirm_receive_and_leave_in_a_browser(
     tmp_path: Path, driver: WebDriver
 ) -> None:
@@ -106,7 +115,7 @@ def test_subscribe_confirm_receive_and_leave_in_a_browser(
         driver.find_element(By.ID, "name").send_keys("박독자")
         driver.find_element(By.CSS_SELECTOR, 'input[value="breaking"]').click()
         driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-        assert driver.find_element(By.TAG_NAME, "h1").text == "메일함을 확인해 주세요"
+        assert page_after_click(driver, "메일함을 확인해 주세요")
         assert driver.current_url == web.url + "subscribe/sent"
 
         (confirmation,) = wait_for_messages(outbox, 1)
@@ -125,7 +134,7 @@ def test_subscribe_confirm_receive_and_leave_in_a_browser(
         driver.get(link_in(alert, "unsubscribe"))
         assert "뉴스다오 속보 뉴스레터를 그만 받으시겠어요?" in driver.page_source
         driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-        assert driver.find_element(By.TAG_NAME, "h1").text == "수신 거부되었습니다"
+        assert page_after_click(driver, "수신 거부되었습니다")
         assert driver.find_element(By.CSS_SELECTOR, "button[type=submit]").text == (
             "취소하고 계속 받기"
         )
