@@ -184,3 +184,19 @@ def journal_counts(config: Path) -> dict[str, int]:
     """The site's journal rows counted by status."""
     with Store.open(config.parent / "state" / "publisher.sqlite3") as store:
         return dict(store.conn.execute("SELECT status, count(*) FROM sends GROUP BY status"))
+
+
+def in_flight(config: Path) -> set[str]:
+    """The recipients of the rows a dead run left `sending`."""
+    with Store.open(config.parent / "state" / "publisher.sqlite3") as store:
+        found = store.conn.execute("SELECT recipient FROM sends WHERE status = 'sending'")
+        return {r for (r,) in found}
+
+
+def recovered_warning(count: int) -> str:
+    """What a run says when it finds `count` rows a dead run left `sending`."""
+    return (
+        f"warning: [delivery]: {count} message(s) were being sent when an earlier run ended "
+        "before recording the server's answer: they may have arrived, and are sent again (at "
+        "most [delivery] unknown_retries times); 'publisher status' counts them as unknown\n"
+    )

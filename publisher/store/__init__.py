@@ -9,10 +9,12 @@ feeds' records (`posts`, `fingerprints`) are each written whole by one call, whi
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 
 from publisher.errors import StoreError
@@ -27,31 +29,47 @@ _SCHEMAS: tuple[str, ...] = (
     fingerprints.SCHEMA,
 )
 
+# Run after the schemas on open, to bring a file written by an older version up to date.
+_UPGRADES: tuple[Callable[[sqlite3.Connection], None], ...] = (journal.upgrade,)
+
+BUSY_TIMEOUT = timedelta(minutes=2)
+"""How long a write waits for another process (an import, the web app) to release the write
+lock before giving up: long enough for any of them, which commit in small batches."""
+
 
 class Store:
     """An open state file. Use `Store.open(path)`; close it, or use it as a context manager."""
 
-    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+    def __init__(
+        self, conn: sqlite3.Connection, path: Path, busy_timeout: timedelta = BUSY_TIMEOUT
+    ) -> None:
         self.conn = conn
         self.path = path
+        self.busy_timeout = busy_timeout
 
     @classmethod
-    def open(cls, path: Path) -> Store:
-        """Open (creating if needed) the state file at `path`, with every table in place."""
+    def open(cls, path: Path, *, busy_timeout: timedelta = BUSY_TIMEOUT) -> Store:
+        """Open (creating if needed) the state file at `path`, with every table in place;
+        a write waits up to `busy_timeout` for another process's write to end."""
+        conn = None
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(path, isolation_level=None, timeout=30)
+            conn = sqlite3.connect(path, isolation_level=None, timeout=busy_timeout.total_seconds())
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA foreign_keys=ON")
             for schema in _SCHEMAS:
                 conn.executescript(schema)
+            for upgrade in _UPGRADES:
+                upgrade(conn)
         except (OSError, sqlite3.Error) as e:
-            raise StoreError(
-                f"{path}: cannot open the state file ({e}): check [store] path and that "
-                "the folder is writable"
-            ) from e
-        return cls(conn, path)
+            if conn is not None:
+                conn.close()
+            way_out = "check [store] path and that the folder is writable"
+            if _primary_code(e) == sqlite3.SQLITE_FULL:
+                way_out = "free space on its disk; the next run carries on"
+            raise StoreError(f"{path}: cannot open the state file ({_reason(e)}): {way_out}") from e
+        return cls(conn, path, busy_timeout)
 
     @classmethod
     def in_memory(cls, path: Path) -> Store:
@@ -60,22 +78,48 @@ class Store:
         conn = sqlite3.connect(":memory:", isolation_level=None)
         for schema in _SCHEMAS:
             conn.executescript(schema)
+        for upgrade in _UPGRADES:
+            upgrade(conn)
         return cls(conn, path)
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction taken at once (BEGIN IMMEDIATE), committed or rolled back."""
+        """A write transaction taken at once (BEGIN IMMEDIATE), committed or rolled back.
+
+        A write SQLite refuses (the disk full, the file read-only, the lock still held by
+        another process after the busy timeout) is a StoreError naming the file; nothing of
+        the transaction is kept.
+        """
         try:
             self.conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as e:
-            raise StoreError(f"{self.path}: cannot start a transaction ({e})") from e
+            raise self._cannot_write(e) from e
         try:
             yield self.conn
-        except BaseException:
-            self.conn.execute("ROLLBACK")
+        except BaseException as e:
+            self._rollback()
+            # The file's trouble is the user's to fix; anything else (a constraint, a
+            # missing column) is ours and stays as it is.
+            if isinstance(e, sqlite3.Error) and _primary_code(e) in _FILE_TROUBLE:
+                raise self._cannot_write(e) from e
             raise
-        else:
+        try:
             self.conn.execute("COMMIT")
+        except sqlite3.Error as e:
+            self._rollback()
+            raise self._cannot_write(e) from e
+
+    def _rollback(self) -> None:
+        # SQLite may have rolled back on its own already (a full disk can do that).
+        if self.conn.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                self.conn.execute("ROLLBACK")
+
+    def _cannot_write(self, error: sqlite3.Error) -> StoreError:
+        return StoreError(
+            f"{self.path}: cannot record in the state file ({_reason(error)}): "
+            f"{_way_out(error, self.busy_timeout)}"
+        )
 
     def close(self) -> None:
         """Close the connection."""
@@ -86,6 +130,45 @@ class Store:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+# SQLite's result codes that are about the file or its disk, not about what we asked.
+_FILE_TROUBLE = frozenset(
+    {
+        sqlite3.SQLITE_BUSY,
+        sqlite3.SQLITE_LOCKED,
+        sqlite3.SQLITE_READONLY,
+        sqlite3.SQLITE_IOERR,
+        sqlite3.SQLITE_CORRUPT,
+        sqlite3.SQLITE_FULL,
+        sqlite3.SQLITE_CANTOPEN,
+        sqlite3.SQLITE_NOTADB,
+    }
+)
+
+
+def _primary_code(error: BaseException) -> int | None:
+    code = getattr(error, "sqlite_errorcode", None)
+    return None if code is None else int(code) & 0xFF
+
+
+def _reason(error: BaseException) -> str:
+    return str(error) or type(error).__name__
+
+
+def _way_out(error: sqlite3.Error, busy_timeout: timedelta) -> str:
+    """What to do about a write SQLite refused."""
+    code = _primary_code(error)
+    if code == sqlite3.SQLITE_FULL:
+        return "free space on its disk; the next run carries on"
+    if code == sqlite3.SQLITE_READONLY:
+        return "make the file and its folder writable by this user; the next run carries on"
+    if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+        return (
+            "another process held its write lock for more than "
+            f"{busy_timeout.total_seconds():g} seconds; the next run carries on"
+        )
+    return "check the file and its disk; the next run carries on"
 
 
 @contextmanager
