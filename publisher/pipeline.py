@@ -13,13 +13,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from publisher.config import Config
-from publisher.content import index_site
-from publisher.errors import Problem, PublisherError
+from publisher.content import IndexResult, index_posts, index_site
+from publisher.errors import Problem, PublisherError, StoreError
 from publisher.feeds import FeedReport, build_feeds
 from publisher.feeds.websub import notify_hub
 from publisher.lock import lock_path, run_lock
 from publisher.newsletters.send import MailReport, send_newsletters
 from publisher.options import DEFAULTS, RunOptions
+from publisher.store import Store, scratch_copy
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,7 @@ class RunReport:
     bounced: int = 0
     failed: int = 0
     deferred: int = 0
+    unknown: int = 0
     problems: tuple[Problem, ...] = ()
 
     @property
@@ -68,7 +70,12 @@ class RunReport:
         return ", ".join(parts)
 
     def _trouble(self) -> tuple[tuple[int, str], ...]:
-        return ((self.bounced, "bounced"), (self.failed, "failed"), (self.deferred, "deferred"))
+        return (
+            (self.bounced, "bounced"),
+            (self.failed, "failed"),
+            (self.deferred, "deferred"),
+            (self.unknown, "unknown"),
+        )
 
 
 def _count(n: int, noun: str) -> str:
@@ -88,8 +95,13 @@ def run(config: Config, now: datetime, options: RunOptions = DEFAULTS) -> RunRep
 
 def _stages(config: Config, now: datetime, options: RunOptions) -> RunReport:
     dry_run = options.dry_run
-    index = index_site(config, now, dry_run=dry_run)
-    problems = list(index.problems)
+    stuck: Problem | None = None  # the state file cannot be written: no email goes out
+    try:
+        index = index_site(config, now, dry_run=dry_run)
+    except StoreError as e:
+        stuck = Problem("[store] path", f"{e}; the feeds are built, and no email is sent")
+        index = _index_from_a_copy(config, now)
+    problems = list(index.problems) + ([stuck] if stuck else [])
     built = None
     if options.feeds:
         try:
@@ -104,7 +116,11 @@ def _stages(config: Config, now: datetime, options: RunOptions) -> RunReport:
                     hub, built.changed_urls, config.feeds.websub_timeout.total_seconds()
                 )
     mail = MailReport()
-    if config.newsletters and (options.newsletters is None or options.newsletters):
+    if (
+        stuck is None
+        and config.newsletters
+        and (options.newsletters is None or options.newsletters)
+    ):
         mail = send_newsletters(config, index.posts, now, options)
     sent = mail.delivery
     return RunReport(
@@ -117,5 +133,17 @@ def _stages(config: Config, now: datetime, options: RunOptions) -> RunReport:
         bounced=sent.bounced,
         failed=sent.failed,
         deferred=sent.deferred,
+        unknown=sent.unknown,
         problems=(*problems, *mail.problems),
     )
+
+
+def _index_from_a_copy(config: Config, now: datetime) -> IndexResult:
+    """Index against a copy of a state file that cannot be written (a full or read-only
+    disk), or against none if it cannot even be read, so that the feeds still go out."""
+    try:
+        with scratch_copy(config.store.path) as store:
+            return index_posts(config, store, now, dry_run=True)
+    except StoreError:
+        with Store.in_memory(config.store.path) as store:
+            return index_posts(config, store, now, dry_run=True)

@@ -10,6 +10,8 @@ feeds' records (`posts`, `fingerprints`) are each written whole by one call, whi
 from __future__ import annotations
 
 import contextlib
+import os
+import shutil
 import sqlite3
 import tempfile
 from collections.abc import Callable, Iterator
@@ -31,6 +33,9 @@ _SCHEMAS: tuple[str, ...] = (
 
 # Run after the schemas on open, to bring a file written by an older version up to date.
 _UPGRADES: tuple[Callable[[sqlite3.Connection], None], ...] = (journal.upgrade,)
+
+# Free bytes under which an I/O error on the state file is taken for a full disk.
+_NEARLY_FULL = 256 * 1024
 
 BUSY_TIMEOUT = timedelta(minutes=2)
 """How long a write waits for another process (an import, the web app) to release the write
@@ -65,9 +70,9 @@ class Store:
         except (OSError, sqlite3.Error) as e:
             if conn is not None:
                 conn.close()
-            way_out = "check [store] path and that the folder is writable"
-            if _primary_code(e) == sqlite3.SQLITE_FULL:
-                way_out = "free space on its disk; the next run carries on"
+            way_out = _way_out(path, e, busy_timeout) or (
+                "check [store] path and that the folder is writable"
+            )
             raise StoreError(f"{path}: cannot open the state file ({_reason(e)}): {way_out}") from e
         return cls(conn, path, busy_timeout)
 
@@ -118,7 +123,7 @@ class Store:
     def _cannot_write(self, error: sqlite3.Error) -> StoreError:
         return StoreError(
             f"{self.path}: cannot record in the state file ({_reason(error)}): "
-            f"{_way_out(error, self.busy_timeout)}"
+            f"{_way_out(self.path, error, self.busy_timeout) or 'check the file and its disk'}"
         )
 
     def close(self) -> None:
@@ -156,36 +161,59 @@ def _reason(error: BaseException) -> str:
     return str(error) or type(error).__name__
 
 
-def _way_out(error: sqlite3.Error, busy_timeout: timedelta) -> str:
-    """What to do about a write SQLite refused."""
+def _way_out(path: Path, error: BaseException, busy_timeout: timedelta) -> str:
+    """What to do when SQLite cannot open or write the state file at `path` ('' when the
+    error tells nothing more than itself)."""
     code = _primary_code(error)
-    if code == sqlite3.SQLITE_FULL:
-        return "free space on its disk; the next run carries on"
-    if code == sqlite3.SQLITE_READONLY:
-        return "make the file and its folder writable by this user; the next run carries on"
+    folder = path.parent
+    try:
+        full = shutil.disk_usage(folder).free < _NEARLY_FULL
+    except OSError:
+        full = False
+    if code == sqlite3.SQLITE_FULL or (full and code in (sqlite3.SQLITE_IOERR, None)):
+        return f"the disk that holds {folder} is full: free space on it; the next run carries on"
+    if code == sqlite3.SQLITE_READONLY or not os.access(folder, os.W_OK):
+        return (
+            "make the file and its folder writable by this user (is the disk mounted "
+            "read-only?); the next run carries on"
+        )
     if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
         return (
             "another process held its write lock for more than "
             f"{busy_timeout.total_seconds():g} seconds; the next run carries on"
         )
-    return "check the file and its disk; the next run carries on"
+    return ""
 
 
 @contextmanager
 def scratch_copy(path: Path) -> Iterator[Store]:
-    """A throwaway copy of the state file, for dry runs and previews: `path` is only read."""
+    """A throwaway copy of the state file, for dry runs, previews and a run whose state
+    file cannot be written: `path` is only read."""
     with tempfile.TemporaryDirectory(prefix="publisher-dry-run-") as tmp:
         scratch = Path(tmp) / path.name
         if path.exists():
             try:
-                source = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-                copy = sqlite3.connect(scratch)
-                try:
-                    source.backup(copy)
-                finally:
-                    copy.close()
-                    source.close()
+                _copy(path, scratch)
             except sqlite3.Error as e:
                 raise StoreError(f"{path}: cannot read the state file ({e})") from e
         with Store.open(scratch) as store:
             yield store
+
+
+def _copy(path: Path, to: Path) -> None:
+    """Copy the state file at `path` to `to` without writing next to it."""
+    uri = path.resolve().as_uri()
+    source = sqlite3.connect(f"{uri}?mode=ro", uri=True)
+    try:
+        source.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.Error:
+        source.close()
+        # Reading a WAL file needs its -shm beside it, which a full or read-only disk may
+        # not take: read the file as it stands (what its last checkpoint holds).
+        source = sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True)
+    copy = sqlite3.connect(to)
+    try:
+        source.backup(copy)
+    finally:
+        copy.close()
+        source.close()
