@@ -103,6 +103,7 @@ def make_site(
     smtp_port: int | None = None,
     posts: int = 2,
     smtp: str = "",
+    timeout: str = "10s",
     extra: str = "",
     dated: datetime = datetime(2024, 6, 19, 1, 0, tzinfo=UTC),
 ) -> Path:
@@ -116,7 +117,7 @@ def make_site(
     shutil.copytree(REPO / "email_templates", root / "email_templates")
     delivery = (
         f'[delivery]\nmethod = "smtp"\nretry_after = "5m"\n\n[delivery.smtp]\n'
-        f'host = "127.0.0.1"\nport = {smtp_port}\nsecurity = "none"\ntimeout = "10s"\n{smtp}'
+        f'host = "127.0.0.1"\nport = {smtp_port}\nsecurity = "none"\ntimeout = "{timeout}"\n{smtp}'
         if smtp_port
         else '[delivery]\nmethod = "outbox"\noutbox_dir = "outbox"\n'
     )

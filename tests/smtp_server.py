@@ -271,11 +271,14 @@ class SmtpServer:
         with self._lock:
             self._hang_after_data.add(address.lower())
 
-    def drop_mid_data(self, address: str) -> None:
-        """Close the connection halfway through the data of each message to `address`; it
-        does not arrive."""
+    def drop_mid_data(self, address: str, *, on: bool = True) -> None:
+        """Close the connection halfway through the data of each message to `address` (it
+        does not arrive); `on=False` to stop."""
         with self._lock:
-            self._drop_mid_data.add(address.lower())
+            if on:
+                self._drop_mid_data.add(address.lower())
+            else:
+                self._drop_mid_data.discard(address.lower())
 
     def refuse_sender(self, reply: str) -> None:
         """Answer every MAIL FROM with `reply` ('' to accept again)."""
