@@ -102,6 +102,7 @@ class Ledger:
         self._accepted = False
         self._faulted = False
         self._broken = False  # the store refused a write: nothing more is recorded
+        self._begun = False  # rows were handed out: the journal knows a pass is going on
         self._notes: dict[str, list[str]] = {}
 
     # -- what happened ---------------------------------------------------------------
@@ -109,6 +110,9 @@ class Ledger:
     def handing_out(self, rows: list[PendingSend]) -> None:
         """These rows are about to go to a connection (or the outbox)."""
         if rows:
+            if not self._begun:
+                self._begun = True
+                self._writes.append(lambda s: journal.begin_pass(s, self.now))
             self._writes.append(lambda s: journal.mark_sending(s, rows, self.now))
 
     def cancelled(self, row: PendingSend) -> None:
@@ -177,6 +181,8 @@ class Ledger:
                 held, self._streak = self._streak.held, _Streak()
                 for done in held:
                     self._retry(done, note="unanswered")
+        if self._begun:
+            self._writes.append(journal.end_pass)
         self.commit()
         counts = self._counts
         return DeliveryReport(
@@ -246,6 +252,8 @@ class Ledger:
 
     def _settle(self) -> None:
         """The refusals held are about their readers: record each by its kind."""
+        if self._streak.key is None:
+            return  # no refusal since the last acceptance: the common case
         held, self._streak = self._streak.held, _Streak()
         for done in held:
             assert done.verdict is not None

@@ -99,6 +99,11 @@ def classify(step: Step, reply: Reply) -> Verdict:
     return Verdict(_kind(step, reply), step, reply)
 
 
+def accepted(code: int) -> bool:
+    """Whether a reply code says the step went through (the common case, told at once)."""
+    return 200 <= code < 400
+
+
 def _kind(step: Step, reply: Reply) -> Kind:
     code = reply.code
     if 200 <= code < 400:

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from publisher.config import SmtpConfig
-from publisher.delivery.replies import Kind, Reply, Step, Verdict, classify
+from publisher.delivery.replies import Kind, Reply, Step, Verdict, accepted, classify
 from publisher.errors import AuthenticationError, DeliveryError
 
 if TYPE_CHECKING:
@@ -71,6 +71,10 @@ class Attempt:
     outcome: Literal["sent", "refused", "unknown"]
     verdict: Verdict | None = None
     detail: str = ""
+
+
+_SENT = Attempt("sent")
+_ACCEPTED = Verdict(Kind.ACCEPTED, "mail", Reply(250, "", "OK"))  # what callers read: the kind
 
 
 def wire(data: bytes) -> bytes:
@@ -282,9 +286,9 @@ class Session:
         except smtplib.SMTPServerDisconnected as e:
             self.close(polite=False)
             return Attempt("unknown", detail=f"no answer after the data ({_why(e)})")
+        if accepted(code):
+            return _SENT
         verdict = classify("message", Reply.parse(code, text))
-        if verdict.kind is Kind.ACCEPTED:
-            return Attempt("sent")
         if verdict.kind is Kind.CLOSING:  # 421: refused, and the connection is going
             raise _Again(str(verdict.reply))
         if verdict.kind is Kind.SERVER:
@@ -303,6 +307,8 @@ class Session:
             code, text = smtp.getreply()
         except smtplib.SMTPServerDisconnected as e:
             raise _Again(str(e)) from e
+        if accepted(code):
+            return _ACCEPTED
         verdict = classify(step, Reply.parse(code, text))
         if verdict.kind is Kind.CLOSING:
             raise _Again(str(verdict.reply))

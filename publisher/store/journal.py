@@ -58,6 +58,10 @@ CREATE TABLE IF NOT EXISTS sends (
     suspect INTEGER NOT NULL DEFAULT 0,   -- times its refusal was taken for the server's fault
     PRIMARY KEY (issue_id, subscriber_id)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS delivery_pass (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    started TEXT NOT NULL                -- a pass handing rows out began then, and has not ended
+);
 CREATE TABLE IF NOT EXISTS delivery_problems (
     id INTEGER PRIMARY KEY,
     at TEXT NOT NULL,
@@ -72,8 +76,6 @@ _INDEXES = """
 DROP INDEX IF EXISTS sends_pending;
 CREATE INDEX IF NOT EXISTS sends_due ON sends (issue_id, suspect, attempts, subscriber_id)
     WHERE status IN ('pending', 'unknown');
-CREATE INDEX IF NOT EXISTS sends_in_flight ON sends (status) WHERE status = 'sending';
-CREATE INDEX IF NOT EXISTS sends_sent ON sends (updated) WHERE status = 'sent';
 CREATE INDEX IF NOT EXISTS sends_by_subscriber ON sends (subscriber_id);
 """
 
@@ -263,6 +265,18 @@ def _set(store: Store, row: PendingSend, now: datetime, **fields: object) -> Non
     )
 
 
+def begin_pass(store: Store, now: datetime) -> None:
+    """A pass is about to hand rows out: until `end_pass`, rows may be left `sending`."""
+    store.conn.execute(
+        "INSERT OR REPLACE INTO delivery_pass (id, started) VALUES (1, ?)", (_iso(now),)
+    )
+
+
+def end_pass(store: Store) -> None:
+    """The pass has recorded every row it handed out: none is left `sending`."""
+    store.conn.execute("DELETE FROM delivery_pass")
+
+
 def mark_sending(store: Store, rows: Iterable[PendingSend], now: datetime) -> None:
     """These rows are handed to a connection: their data may go out from now on."""
     store.conn.executemany(
@@ -356,8 +370,13 @@ def release(
 
 
 def recover_in_flight(store: Store, now: datetime) -> int:
-    """Rows left `sending` by a run that died or could not record become `unknown` (their
+    """Rows left `sending` by a pass that died or could not record become `unknown` (their
     message may have arrived), due at once; returns how many."""
+    # Only a pass that never ended can have left any: no index on the status to keep up at
+    # every send, and a whole scan only after a crash.
+    if store.conn.execute("SELECT 1 FROM delivery_pass").fetchone() is None:
+        return 0
+    end_pass(store)
     cursor = store.conn.execute(
         "UPDATE sends SET status = 'unknown', unknowns = unknowns + 1, not_before = '', "
         "reply = 'the run sending it ended before the answer was recorded', updated = ? "
@@ -385,6 +404,8 @@ def soft_bounces_in_a_row(store: Store, subscriber_id: int, limit: int) -> int:
 
 def sent_since(store: Store, since: datetime) -> int:
     """How many messages were recorded sent at or after `since`."""
+    # A scan, asked once a run and only with [delivery.smtp] per_hour: an index on the time
+    # would cost every send a page write.
     row = store.conn.execute(
         "SELECT count(*) FROM sends WHERE status = 'sent' AND updated >= ?", (_iso(since),)
     ).fetchone()
