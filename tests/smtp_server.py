@@ -15,9 +15,10 @@ sender has not heard so), to stop a sender at a known point; `hang_up_at_mail(n)
 answers the n-th MAIL FROM with 421 and closes the connection; `drop_at(n)` closes it
 instead of answering the n-th message. Per connection: `greet(reply)` answers every new
 connection with `reply` and closes it; `delay` waits before every reply (a server far
-away); `most_sessions` is the most connections that were open at once. `password` turns
-on AUTH LOGIN/PLAIN. `stop()` and `start()` make the server go away and come back on
-the same port.
+away); `session_limit` turns away (421) connections beyond that many at once, counting
+them in `turned_away`; `most_sessions` is the most connections that were open at once.
+`password` turns on AUTH LOGIN/PLAIN. `stop()` and `start()` make the server go away and
+come back on the same port.
 """
 
 from __future__ import annotations
@@ -85,7 +86,7 @@ class _Smtp(SMTP):
     async def _handle_client(self) -> None:
         self.owner._opened(+1)
         try:
-            greeting = self.owner._greeting
+            greeting = self.owner._greeting_for_this_one()
             if greeting:
                 await self.push(greeting)
                 assert self.transport is not None
@@ -179,6 +180,8 @@ class SmtpServer:
         self._greeting = ""
         self._sender_refused = ""
         self.delay = 0.0
+        self.session_limit = 0
+        self.turned_away = 0
         self._sessions = 0
         self.most_sessions = 0
         self.logins: list[tuple[str, bool]] = []
@@ -321,6 +324,15 @@ class SmtpServer:
         with self._lock:
             self._mails += 1
             return self._mails in self._hang_up_at
+
+    def _greeting_for_this_one(self) -> str:
+        with self._lock:
+            if self._greeting:
+                return self._greeting
+            if self.session_limit and self._sessions > self.session_limit:
+                self.turned_away += 1
+                return "421 4.7.0 too many connections from your address"
+            return ""
 
     def _opened(self, change: int) -> None:
         with self._lock:

@@ -83,6 +83,39 @@ def test_connections_send_side_by_side(tmp_path: Path, server: SmtpServer) -> No
     assert server.most_sessions == 4
 
 
+def test_connections_the_server_turns_away_leave_the_others_sending(
+    tmp_path: Path, server: SmtpServer
+) -> None:
+    server.session_limit = 2  # a relay that takes two connections from one address
+    server.delay = 0.01
+    config = smtp_config(tmp_path, server.port, connections=4)
+    with Store.open(tmp_path / "s.sqlite3") as store:
+        seed(store, 12)
+        report = run(config, store)
+        counts = statuses(store)
+    assert server.turned_away >= 1
+    assert (report.sent, report.problems, counts) == (12, (), {"sent": 12})
+    assert Counter(server.recipients()) == {address(n): 1 for n in range(12)}
+
+
+def test_with_no_unknown_retries_a_message_in_doubt_is_not_sent_again(
+    tmp_path: Path, server: SmtpServer
+) -> None:
+    server.drop_at(2)
+    config = smtp_config(tmp_path, server.port, connections=1, delivery={"unknown_retries": 0})
+    with Store.open(tmp_path / "s.sqlite3") as store:
+        seed(store, 3)
+        first = run(config, store)
+        later = run(config, store, T0 + timedelta(hours=1))
+        counts = statuses(store)
+    assert (first.sent, first.unknown, later.sent, later.unknown) == (2, 1, 0, 0)
+    assert counts == {"sent": 2, "unknown": 1}
+    (problem,) = first.problems
+    assert not problem.warning
+    assert "left 'unknown' ([delivery] unknown_retries)" in problem.message
+    assert Counter(server.recipients()) == {address(n): 1 for n in range(3)}
+
+
 def test_a_dropped_connection_is_reopened(tmp_path: Path, server: SmtpServer) -> None:
     server.hang_up_at_mail(3)
     config = smtp_config(tmp_path, server.port, connections=1)

@@ -36,7 +36,7 @@ def test_a_killed_parallel_send_resumes_and_repeats_at_most_one_per_connection(
     tmp_path: Path, server: SmtpServer, held: bool
 ) -> None:
     people = 80
-    server.delay = 0.002  # a little distance, so the kill finds every connection busy
+    server.delay = 0.005  # a little distance, so the kill finds every connection busy
     config = make_site(
         tmp_path, subscribers=people, smtp_port=server.port, smtp="connections = 4\n"
     )

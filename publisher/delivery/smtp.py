@@ -194,7 +194,7 @@ class Session:
                 f"{self.where} refused the login ({Reply.parse(e.smtp_code, e.smtp_error)}): "
                 f"check [delivery.smtp] username ({c.username!r}) and the password in the "
                 f"environment variable {c.password_env}",
-                lasting=True,
+                lasting=e.smtp_code >= 500,  # 454: the server's login service is down for now
             ) from e
         except smtplib.SMTPNotSupportedError as e:
             _close(smtp)
@@ -318,8 +318,8 @@ class Session:
         reply = verdict.reply
         if reply.code == 530:
             return ServerTrouble(
-                f"{self.where} wants a login before it takes mail ({reply}): set "
-                "[delivery.smtp] username and password_env",
+                f"{self.where} wants a login (or TLS) before it takes mail ({reply}): set "
+                "[delivery.smtp] username and password_env (and security)",
                 lasting=True,
             )
         if reply.permanent:

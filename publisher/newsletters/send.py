@@ -129,6 +129,8 @@ def _recover_in_flight(store: Store, now: datetime) -> tuple[Problem, ...]:
     """Rows a run left `sending` (it died, or could not record the answers) become
     `unknown`: their messages may have arrived; they are sent again at once, at most
     `[delivery] unknown_retries` times. Said once, as a warning."""
+    if not journal.unfinished_pass(store):
+        return ()  # the common case: nothing to write
     with store.transaction():
         count = journal.recover_in_flight(store, now)
     if not count:

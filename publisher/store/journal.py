@@ -369,12 +369,18 @@ def release(
     )
 
 
+def unfinished_pass(store: Store) -> bool:
+    """Whether a pass began handing rows out and never ended (it died, or could not record):
+    only then can rows be left `sending`."""
+    return store.conn.execute("SELECT 1 FROM delivery_pass").fetchone() is not None
+
+
 def recover_in_flight(store: Store, now: datetime) -> int:
     """Rows left `sending` by a pass that died or could not record become `unknown` (their
     message may have arrived), due at once; returns how many."""
     # Only a pass that never ended can have left any: no index on the status to keep up at
     # every send, and a whole scan only after a crash.
-    if store.conn.execute("SELECT 1 FROM delivery_pass").fetchone() is None:
+    if not unfinished_pass(store):
         return 0
     end_pass(store)
     cursor = store.conn.execute(
