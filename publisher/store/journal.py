@@ -22,6 +22,7 @@ commits: wrap calls in `store.transaction()`.
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 from collections.abc import Iterable, Sequence
@@ -182,8 +183,10 @@ def _table_sql(conn: sqlite3.Connection, name: str) -> str:
     return str(found[0]) if found else ""
 
 
+@functools.lru_cache(maxsize=64)
 def _iso(moment: datetime) -> str:
-    # One fixed width, so that comparing the text compares the times.
+    # One fixed width, so that comparing the text compares the times. Cached: a pass
+    # stamps every row it records with the same few moments.
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
