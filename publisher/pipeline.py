@@ -9,8 +9,11 @@ sends nothing.
 from __future__ import annotations
 
 import logging
+import tempfile
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from publisher.config import Config
 from publisher.content import IndexResult, index_posts, index_site
@@ -94,18 +97,24 @@ def run(config: Config, now: datetime, options: RunOptions = DEFAULTS) -> RunRep
 
 
 def _stages(config: Config, now: datetime, options: RunOptions) -> RunReport:
+    with ExitStack() as stack:
+        return _all_stages(stack, config, now, options)
+
+
+def _all_stages(stack: ExitStack, config: Config, now: datetime, options: RunOptions) -> RunReport:
     dry_run = options.dry_run
     stuck: Problem | None = None  # the state file cannot be written: no email goes out
+    feeds_config = config
     try:
         index = index_site(config, now, dry_run=dry_run)
     except StoreError as e:
         stuck = Problem("[store] path", f"{e}; the feeds are built, and no email is sent")
-        index = _index_from_a_copy(config, now)
+        feeds_config, index = _from_a_copy(stack, config, now)
     problems = list(index.problems) + ([stuck] if stuck else [])
     built = None
     if options.feeds:
         try:
-            built = build_feeds(config, index.posts, dry_run=dry_run)
+            built = build_feeds(feeds_config, index.posts, dry_run=dry_run)
         except PublisherError as e:  # the newsletters still go out
             problems.append(Problem("[feeds] output_dir", str(e)))
         else:
@@ -138,12 +147,16 @@ def _stages(config: Config, now: datetime, options: RunOptions) -> RunReport:
     )
 
 
-def _index_from_a_copy(config: Config, now: datetime) -> IndexResult:
-    """Index against a copy of a state file that cannot be written (a full or read-only
-    disk), or against none if it cannot even be read, so that the feeds still go out."""
+def _from_a_copy(stack: ExitStack, config: Config, now: datetime) -> tuple[Config, IndexResult]:
+    """The posts indexed against a copy of a state file that cannot be written (a full or
+    read-only disk; an empty one if it cannot even be read), and the config with that copy
+    as its state file, where the feeds keep their record this once: the feeds still go
+    out, and the state file's trouble is told once."""
     try:
-        with scratch_copy(config.store.path) as store:
-            return index_posts(config, store, now, dry_run=True)
+        store = stack.enter_context(scratch_copy(config.store.path))
     except StoreError:
-        with Store.in_memory(config.store.path) as store:
-            return index_posts(config, store, now, dry_run=True)
+        folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="publisher-"))
+        store = stack.enter_context(Store.open(Path(folder) / config.store.path.name))
+    index = index_posts(config, store, now, dry_run=True)
+    copy = config.model_copy(update={"store": config.store.model_copy(update={"path": store.path})})
+    return copy, index

@@ -101,7 +101,8 @@ class Ledger:
         self._streak = _Streak()
         self._accepted = False
         self._faulted = False
-        self._broken = False  # the store refused a write: nothing more is recorded
+        # The store refused a write: nothing more is recorded from then on.
+        self._broken: Problem | None = None
         self._begun = False  # rows were handed out: the journal knows a pass is going on
         self._notes: dict[str, list[str]] = {}
 
@@ -164,8 +165,8 @@ class Ledger:
                     for write in writes:
                         write(self.store)
             except StoreError as e:
-                self._broken = True
-                self.stopped = Problem("[store] path", f"{e}; sending stopped")
+                self._broken = Problem("[store] path", f"{e}; sending stopped")
+                self.stopped = self.stopped or self._broken
                 return False
         for fence in fences:
             fence.set()
@@ -372,6 +373,5 @@ class Ledger:
                 found.append(
                     Problem(where, f"{len(listed)} message(s) {text}: {first}", warning=warning)
                 )
-        if self.stopped is not None:
-            found.append(self.stopped)
-        return found
+        found += [p for p in (self.stopped, self._broken) if p is not None]
+        return list(dict.fromkeys(found))  # the store's trouble may be what stopped sending
