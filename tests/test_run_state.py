@@ -144,12 +144,14 @@ def test_a_full_disk_mid_send_stops_sending_and_the_next_run_carries_on(
 
     state = tmp_path / "state" / "publisher.sqlite3"
     assert first.returncode == 1
-    assert "Traceback" not in stopped
-    assert stopped.splitlines() == [
-        f"[store] path: {state}: cannot record in the state file (database or disk is full): "
-        f"the disk that holds {small_disk} is full: free space on it; the next run carries on; "
-        "sending stopped"
-    ]
+    (line,) = stopped.splitlines()  # one line, no traceback
+    assert re.fullmatch(
+        rf"\[store\] path: {re.escape(str(state))}: cannot record in the state file "
+        rf"\((database or disk is full|disk I/O error)\): the disk that holds "
+        rf"{re.escape(str(small_disk))} is full: free space on it; the next run carries on; "
+        "sending stopped",
+        line,
+    )
     assert sum(sent_before.values()) < people
     # while full: one error naming the file, the feeds built all the same, nothing sent
     assert still_full.returncode == 1
