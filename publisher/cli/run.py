@@ -16,7 +16,7 @@ from publisher.lock import lock_path
 from publisher.options import RunOptions
 from publisher.pipeline import RunReport
 from publisher.stopping import graceful_stop
-from publisher.store import Store, journal
+from publisher.store import Store, journal, problems
 
 
 class _ProgressBar:
@@ -124,19 +124,19 @@ def status_command(ctx: Context, limit: int, as_json: bool, now: datetime | None
     config = ctx.config
     moment = resolve_now(now)
     found: dict[str, tuple[journal.IssueCounts, ...]] = {n.id: () for n in config.newsletters}
-    problems: dict[str, journal.DeliveryProblem | None] = dict.fromkeys(found)
+    last_problems: dict[str, problems.DeliveryProblem | None] = dict.fromkeys(found)
     if config.store.path.exists():
         with Store.open(config.store.path) as store:
             for n in config.newsletters:
                 found[n.id] = journal.last_issues(store, n.id, moment, limit)
-                problems[n.id] = journal.last_problem(store, n.id)
+                last_problems[n.id] = problems.last_problem(store, n.id)
     if as_json:
         click.echo(
             json.dumps(
                 {
                     k: {
                         "issues": [_as_dict(c) for c in v],
-                        "last_problem": _problem_dict(problems[k]),
+                        "last_problem": _problem_dict(last_problems[k]),
                     }
                     for k, v in found.items()
                 },
@@ -175,7 +175,7 @@ def status_command(ctx: Context, limit: int, as_json: bool, now: datetime | None
             if c.cancelled:
                 line.append(f"cancelled {c.cancelled}")
             click.echo("  ".join(line))
-        problem = problems[n.id]
+        problem = last_problems[n.id]
         if problem is not None:
             held = ""
             if problem.until is not None and problem.until > moment:
@@ -203,7 +203,7 @@ def _as_dict(c: journal.IssueCounts) -> dict[str, Any]:
     }
 
 
-def _problem_dict(problem: journal.DeliveryProblem | None) -> dict[str, Any] | None:
+def _problem_dict(problem: problems.DeliveryProblem | None) -> dict[str, Any] | None:
     if problem is None:
         return None
     return {

@@ -40,7 +40,7 @@ from publisher.config import DeliveryConfig
 from publisher.delivery.pool import Done
 from publisher.delivery.replies import Kind
 from publisher.errors import Problem, StoreError
-from publisher.store import Store, journal, subscribers
+from publisher.store import Store, journal, problems, subscribers
 from publisher.store.journal import PendingSend
 
 log = logging.getLogger(__name__)
@@ -149,7 +149,7 @@ class Ledger:
         until = self.now + self.config.retry_after if problem.warning else None
         text = str(problem)
         self._writes.append(
-            lambda s: journal.record_problem(s, text, self.newsletters, self.now, until)
+            lambda s: problems.record_problem(s, text, self.newsletters, self.now, until)
         )
 
     def commit(self) -> bool:

@@ -20,7 +20,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from publisher.errors import StoreError
-from publisher.store import announced, fingerprints, journal, posts, subscribers
+from publisher.store import announced, fingerprints, journal, posts, problems, subscribers
 
 # Every module's tables, created on open; add a module here when it declares a SCHEMA.
 _SCHEMAS: tuple[str, ...] = (
@@ -29,6 +29,7 @@ _SCHEMAS: tuple[str, ...] = (
     subscribers.SCHEMA,
     journal.SCHEMA,
     fingerprints.SCHEMA,
+    problems.SCHEMA,
 )
 
 # Run after the schemas on open, to bring a file written by an older version up to date.

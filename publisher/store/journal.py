@@ -15,8 +15,8 @@ message whose answer never came (a timeout after the data). Statuses:
     failed     given up: tried `max_attempts` times, or the message itself was refused
     cancelled  the subscriber left, or the issue can no longer be sent
 
-A problem of the server (not of one reader) is recorded in `delivery_problems`, with the
-time before which no row is sent again. Times are stored as ISO 8601 in UTC. Nothing here
+A problem of the server (not of one reader) holds every row back for a while
+(`problems.py`). Times are stored as ISO 8601 in UTC. Nothing here
 commits: wrap calls in `store.transaction()`.
 """
 
@@ -29,6 +29,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Literal
+
+from publisher.store import problems
 
 if TYPE_CHECKING:
     from publisher.store import Store
@@ -63,13 +65,6 @@ CREATE TABLE IF NOT EXISTS delivery_pass (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     started TEXT NOT NULL                -- a pass handing rows out began then, and has not ended
 );
-CREATE TABLE IF NOT EXISTS delivery_problems (
-    id INTEGER PRIMARY KEY,
-    at TEXT NOT NULL,
-    problem TEXT NOT NULL,               -- as reported: the setting to check and what happened
-    newsletters TEXT NOT NULL,           -- JSON list: the newsletters whose rows it held back
-    until TEXT NOT NULL DEFAULT ''       -- no row is sent before this
-);
 """
 
 # Indexes on columns an older state file gains only in `upgrade`.
@@ -86,7 +81,6 @@ _OLD_COLUMNS = (
 )
 
 STATUSES = ("sent", "pending", "sending", "unknown", "failed", "bounced", "cancelled")
-_KEPT_PROBLEMS = 100
 
 Bounce = Literal["hard", "soft"]
 
@@ -138,16 +132,6 @@ class IssueCounts:
     def bounced(self) -> int:
         """Hard and soft bounces together."""
         return self.hard_bounced + self.soft_bounced
-
-
-@dataclass(frozen=True)
-class DeliveryProblem:
-    """A problem of the server or the settings that stopped a run's sending."""
-
-    at: datetime
-    problem: str
-    newsletters: tuple[str, ...]
-    until: datetime | None
 
 
 def upgrade(conn: sqlite3.Connection) -> None:
@@ -227,7 +211,7 @@ def due(store: Store, now: datetime, *, unknown_retries: int = 1) -> tuple[Pendi
     """Rows whose time has come: pending ones, and unknown ones sent again at most
     `unknown_retries` times; older issues first, then rows never suspected of a server's
     fault, then fewest attempts. None while a server problem holds sending back."""
-    if held_until(store, now) is not None:
+    if problems.held_until(store, now) is not None:
         return ()
     rows = store.conn.execute(
         "SELECT s.issue_id, i.newsletter_id, s.subscriber_id, s.recipient, s.attempts, "
@@ -419,56 +403,6 @@ def sent_since(store: Store, since: datetime) -> int:
         "SELECT count(*) FROM sends WHERE status = 'sent' AND updated >= ?", (_iso(since),)
     ).fetchone()
     return int(row[0])
-
-
-def record_problem(
-    store: Store,
-    problem: str,
-    newsletters: Iterable[str],
-    now: datetime,
-    until: datetime | None,
-) -> None:
-    """Remember a server or settings problem that stopped sending, and hold every row back
-    until `until` (None: no hold)."""
-    store.conn.execute(
-        "INSERT INTO delivery_problems (at, problem, newsletters, until) VALUES (?, ?, ?, ?)",
-        (
-            _iso(now),
-            problem,
-            json.dumps(sorted(set(newsletters))),
-            "" if until is None else _iso(until),
-        ),
-    )
-    store.conn.execute(
-        "DELETE FROM delivery_problems WHERE id <= (SELECT max(id) FROM delivery_problems) - ?",
-        (_KEPT_PROBLEMS,),
-    )
-
-
-def held_until(store: Store, now: datetime) -> datetime | None:
-    """The time before which the last server problem holds every row back, if still ahead."""
-    row = store.conn.execute(
-        "SELECT until FROM delivery_problems ORDER BY id DESC LIMIT 1"
-    ).fetchone()
-    if row is None or not row[0] or row[0] <= _iso(now):
-        return None
-    return datetime.fromisoformat(row[0])
-
-
-def last_problem(store: Store, newsletter_id: str) -> DeliveryProblem | None:
-    """The latest server problem that held back rows of this newsletter, if any."""
-    for at, problem, newsletters, until in store.conn.execute(
-        "SELECT at, problem, newsletters, until FROM delivery_problems ORDER BY id DESC"
-    ):
-        names = tuple(json.loads(newsletters))
-        if newsletter_id in names:
-            return DeliveryProblem(
-                datetime.fromisoformat(at),
-                problem,
-                names,
-                datetime.fromisoformat(until) if until else None,
-            )
-    return None
 
 
 def last_issues(
