@@ -28,7 +28,14 @@ def run_lock(store_path: Path) -> Iterator[bool]:
     path = lock_path(store_path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        except OSError:
+            if not path.exists():
+                raise
+            # A read-only disk: flock needs no write access, and the run can still build the
+            # feeds elsewhere (the state file's own trouble is reported by the store).
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     except OSError as e:
         raise StoreError(
             f"{path}: cannot open the run lock ({e}): check that the folder of [store] path "

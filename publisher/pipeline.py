@@ -11,22 +11,27 @@ nothing.
 from __future__ import annotations
 
 import logging
+import tempfile
+from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from datetime import datetime
+from pathlib import Path
 
 from publisher.config import Config
-from publisher.content.index import index_site
-from publisher.errors import Problem, PublisherError
+from publisher.content.index import IndexResult, index_posts, index_site
+from publisher.errors import Problem, PublisherError, StoreError
 from publisher.feeds import FeedReport, build_feeds
 from publisher.feeds.websub import notify_hub
 from publisher.lock import lock_path, run_lock
 from publisher.newsletters.send import MailReport, send_newsletters
 from publisher.options import DEFAULTS, RunOptions
 from publisher.stopping import Stopped, interruptible
-from publisher.store import Store
+from publisher.store import Store, scratch_copy
 from publisher.store.problems import report_once
 
 log = logging.getLogger(__name__)
+
+STATE_FILE = "[store] path"  # where a problem of the state file itself is reported
 
 
 @dataclass(frozen=True)
@@ -44,6 +49,7 @@ class RunReport:
     bounced: int = 0
     failed: int = 0
     deferred: int = 0
+    unknown: int = 0
     problems: tuple[Problem, ...] = ()  # every problem found
     fresh_problems: tuple[Problem, ...] = ()  # those no earlier run printed (all, in a dry run)
 
@@ -77,7 +83,12 @@ class RunReport:
         return ", ".join(parts)
 
     def _trouble(self) -> tuple[tuple[int, str], ...]:
-        return ((self.bounced, "bounced"), (self.failed, "failed"), (self.deferred, "deferred"))
+        return (
+            (self.bounced, "bounced"),
+            (self.failed, "failed"),
+            (self.deferred, "deferred"),
+            (self.unknown, "unknown"),
+        )
 
 
 def _count(n: int, noun: str) -> str:
@@ -102,23 +113,30 @@ def _until_stopped(config: Config, now: datetime, options: RunOptions) -> RunRep
     """The stages, or a report saying the run was stopped (SIGTERM, Ctrl-C) before its end:
     what it wrote is whole and recorded, the rest is left for the next run."""
     try:
-        return _stages(config, now, options)
+        with ExitStack() as stack:
+            return _stages(stack, config, now, options)
     except Stopped:
         log.info("stopped: the rest is left for the next run")
         return RunReport(dry_run=options.dry_run, stopped=True)
 
 
-def _stages(config: Config, now: datetime, options: RunOptions) -> RunReport:
+def _stages(stack: ExitStack, config: Config, now: datetime, options: RunOptions) -> RunReport:
     dry_run = options.dry_run
+    stuck: Problem | None = None  # the state file cannot be written: no email goes out
+    feeds_config = config
     with interruptible():  # reading posts writes nothing until the end, in transactions
-        index = index_site(config, now, dry_run=dry_run, stop=options.stop)
-    problems = list(index.problems)
+        try:
+            index = index_site(config, now, dry_run=dry_run, stop=options.stop)
+        except StoreError as e:
+            stuck = Problem(STATE_FILE, f"{e}; the feeds are built, and no email is sent")
+            feeds_config, index = _from_a_copy(stack, config, now)
+    problems = list(index.problems) + ([stuck] if stuck else [])
     built = None
     if options.feeds:
         try:
             with interruptible():  # each batch of files is written whole (shielded)
                 built = build_feeds(
-                    config, index.posts, now=now, dry_run=dry_run, stop=options.stop
+                    feeds_config, index.posts, now=now, dry_run=dry_run, stop=options.stop
                 )
         except PublisherError as e:  # the newsletters still go out
             problems.append(Problem("[feeds] output_dir", str(e)))
@@ -130,9 +148,16 @@ def _stages(config: Config, now: datetime, options: RunOptions) -> RunReport:
                     hub, built.changed_urls, config.feeds.websub_timeout.total_seconds()
                 )
     mail = MailReport()
-    if config.newsletters and (options.newsletters is None or options.newsletters):
+    if (
+        stuck is None
+        and config.newsletters
+        and (options.newsletters is None or options.newsletters)
+    ):
         mail = send_newsletters(config, index.posts, now, options)
-    if built is not None and mail.new_archives:
+    # A state file that could not be written (it filled up while sending) keeps no record
+    # of a second build either: the next run makes the feeds page with the archive.
+    writable = not any(p.where == STATE_FILE for p in mail.problems)
+    if built is not None and mail.new_archives and writable:
         # The feeds page lists each newsletter's archive from its first issue on: made
         # again now rather than by the next run, which would otherwise write it.
         try:
@@ -153,6 +178,7 @@ def _stages(config: Config, now: datetime, options: RunOptions) -> RunReport:
         bounced=sent.bounced,
         failed=sent.failed,
         deferred=sent.deferred,
+        unknown=sent.unknown,
         problems=(all_problems := (*problems, *mail.problems)),
         fresh_problems=all_problems,
     )
@@ -164,5 +190,23 @@ def _first_reports(
     """The problems no earlier run printed (the record kept in the state file)."""
     if not problems and not config.store.path.exists():
         return ()
-    with Store.open(config.store.path) as store:
-        return report_once(store, problems, config.path.parent, now)
+    try:
+        with Store.open(config.store.path) as store:
+            return report_once(store, problems, config.path.parent, now)
+    except StoreError:  # a full or read-only disk: said every run until it is fixed
+        return problems
+
+
+def _from_a_copy(stack: ExitStack, config: Config, now: datetime) -> tuple[Config, IndexResult]:
+    """The posts indexed against a copy of a state file that cannot be written (a full or
+    read-only disk; an empty one if it cannot even be read), and the config with that copy
+    as its state file, where the feeds keep their record this once: the feeds still go
+    out, and the state file's trouble is told once."""
+    try:
+        store = stack.enter_context(scratch_copy(config.store.path))
+    except StoreError:
+        folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="publisher-"))
+        store = stack.enter_context(Store.open(Path(folder) / config.store.path.name))
+    index = index_posts(config, store, now, dry_run=True)
+    copy = config.model_copy(update={"store": config.store.model_copy(update={"path": store.path})})
+    return copy, index

@@ -103,6 +103,7 @@ def make_site(
     smtp_port: int | None = None,
     posts: int = 2,
     smtp: str = "",
+    timeout: str = "10s",
     extra: str = "",
     dated: datetime = datetime(2024, 6, 19, 1, 0, tzinfo=UTC),
 ) -> Path:
@@ -116,7 +117,7 @@ def make_site(
     shutil.copytree(REPO / "email_templates", root / "email_templates")
     delivery = (
         f'[delivery]\nmethod = "smtp"\nretry_after = "5m"\n\n[delivery.smtp]\n'
-        f'host = "127.0.0.1"\nport = {smtp_port}\nsecurity = "none"\ntimeout = "10s"\n{smtp}'
+        f'host = "127.0.0.1"\nport = {smtp_port}\nsecurity = "none"\ntimeout = "{timeout}"\n{smtp}'
         if smtp_port
         else '[delivery]\nmethod = "outbox"\noutbox_dir = "outbox"\n'
     )
@@ -184,3 +185,19 @@ def journal_counts(config: Path) -> dict[str, int]:
     """The site's journal rows counted by status."""
     with Store.open(config.parent / "state" / "publisher.sqlite3") as store:
         return dict(store.conn.execute("SELECT status, count(*) FROM sends GROUP BY status"))
+
+
+def in_flight(config: Path) -> set[str]:
+    """The recipients of the rows a dead run left `sending`."""
+    with Store.open(config.parent / "state" / "publisher.sqlite3") as store:
+        found = store.conn.execute("SELECT recipient FROM sends WHERE status = 'sending'")
+        return {r for (r,) in found}
+
+
+def recovered_warning(count: int) -> str:
+    """What a run says when it finds `count` rows a dead run left `sending`."""
+    return (
+        f"warning: [delivery]: {count} message(s) were being sent when an earlier run ended "
+        "before recording the server's answer: they may have arrived, and are sent again (at "
+        "most [delivery] unknown_retries times); 'publisher status' counts them as unknown\n"
+    )

@@ -6,15 +6,24 @@
         ...send to 127.0.0.1:server.port...
         server.messages            # every message that arrived, in order
 
-`hold_at(n)` keeps the n-th message's answer back until `release()` (the message has
-arrived; the sender has not heard so), to stop a sender at a known point.
-`hang_up_at_mail(n)` answers the n-th MAIL FROM with 421 and closes the connection;
-`drop_at(n)` closes it instead of answering the n-th message. `password` turns on AUTH
-LOGIN/PLAIN. `stop()` and `start()` make the server go away and come back on the same port.
+`refuse_sender` answers every MAIL FROM. Per recipient: `refuse` answers its RCPT TO,
+`refuse_everyone` every other RCPT TO, `answer_data` the end of its data,
+`hang_after_data` never answers its data (the message has arrived), `drop_mid_data`
+closes the connection halfway through its data (it has not). Per message: `hold_at(n)`
+keeps the n-th message's answer back until `release()` (the message has arrived; the
+sender has not heard so), to stop a sender at a known point; `hang_up_at_mail(n)`
+answers the n-th MAIL FROM with 421 and closes the connection; `drop_at(n)` closes it
+instead of answering the n-th message. Per connection: `greet(reply)` answers every new
+connection with `reply` and closes it; `delay` waits before every reply (a server far
+away); `session_limit` turns away (421) connections beyond that many at once, counting
+them in `turned_away`; `most_sessions` is the most connections that were open at once.
+`password` turns on AUTH LOGIN/PLAIN. `stop()` and `start()` make the server go away and
+come back on the same port.
 """
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import socket
@@ -27,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, LoginPassword
+from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
 
 def free_port() -> int:
@@ -67,6 +76,51 @@ class Arrival:
         return msg
 
 
+class _Smtp(SMTP):
+    """aiosmtpd's session, with the test server's say on greetings, delays and DATA."""
+
+    def __init__(self, handler: Any, owner: SmtpServer, **kwargs: Any) -> None:
+        super().__init__(handler, **kwargs)
+        self.owner = owner
+
+    async def _handle_client(self) -> None:
+        self.owner._opened(+1)
+        try:
+            greeting = self.owner._greeting_for_this_one()
+            if greeting:
+                await self.push(greeting)
+                assert self.transport is not None
+                self.transport.close()
+                return
+            await super()._handle_client()
+        finally:
+            self.owner._opened(-1)
+
+    async def push(self, status: Any) -> None:
+        if self.owner.delay:
+            await asyncio.sleep(self.owner.delay)
+        await super().push(status)
+
+    async def smtp_DATA(self, arg: str) -> None:
+        rcpt_tos = self.envelope.rcpt_tos if self.envelope is not None else []
+        if any(self.owner._drops_mid_data(a) for a in rcpt_tos):
+            await self.push("354 End data with <CR><LF>.<CR><LF>")
+            await self._reader.readuntil(b"\r\n")  # the first line of the message, no more
+            assert self.transport is not None
+            self.transport.close()
+            return
+        await super().smtp_DATA(arg)
+
+
+class _Controller(Controller):
+    def __init__(self, owner: SmtpServer, handler: Any, **kwargs: Any) -> None:
+        super().__init__(handler, **kwargs)
+        self.owner = owner
+
+    def factory(self) -> _Smtp:
+        return _Smtp(self.handler, self.owner, **self.SMTP_kwargs)
+
+
 class _Handler:
     def __init__(self, server: SmtpServer) -> None:
         self.server = server
@@ -82,6 +136,9 @@ class _Handler:
     async def handle_MAIL(
         self, server: Any, session: Any, envelope: Any, address: str, options: Any
     ) -> str:
+        refused = self.server._mail_reply()
+        if refused:
+            return refused
         if self.server._mail_closes():
             # 421 then hang up, as a server does at its per-connection limit
             server.loop.call_soon(server.transport.close)
@@ -116,6 +173,17 @@ class SmtpServer:
         self._drop_at = 0
         self._mails = 0
         self._hang_up_at: set[int] = set()
+        self._everyone = ""
+        self._data_replies: dict[str, str] = {}
+        self._hang_after_data: set[str] = set()
+        self._drop_mid_data: set[str] = set()
+        self._greeting = ""
+        self._sender_refused = ""
+        self.delay = 0.0
+        self.session_limit = 0
+        self.turned_away = 0
+        self._sessions = 0
+        self.most_sessions = 0
         self.logins: list[tuple[str, bool]] = []
         self._controller: Controller | None = None
 
@@ -134,7 +202,8 @@ class SmtpServer:
                 kwargs["ssl_context"] = context
             else:
                 kwargs.update(tls_context=context, require_starttls=True)
-        self._controller = Controller(
+        self._controller = _Controller(
+            self,
             _Handler(self),
             hostname="127.0.0.1",
             port=self.port,
@@ -186,6 +255,45 @@ class SmtpServer:
         with self._lock:
             self._drop_at = n
 
+    def refuse_everyone(self, reply: str) -> None:
+        """Answer RCPT TO for every address not given its own answer with `reply`."""
+        with self._lock:
+            self._everyone = reply
+
+    def answer_data(self, address: str, reply: str) -> None:
+        """Answer the end of the data of each message to `address` with `reply` (a 4xx or
+        5xx; '' to accept again); such messages are not recorded as arrived."""
+        with self._lock:
+            if reply:
+                self._data_replies[address.lower()] = reply
+            else:
+                self._data_replies.pop(address.lower(), None)
+
+    def hang_after_data(self, address: str) -> None:
+        """Record each message to `address` as arrived, and never answer its data."""
+        with self._lock:
+            self._hang_after_data.add(address.lower())
+
+    def drop_mid_data(self, address: str, *, on: bool = True) -> None:
+        """Close the connection halfway through the data of each message to `address` (it
+        does not arrive); `on=False` to stop."""
+        with self._lock:
+            if on:
+                self._drop_mid_data.add(address.lower())
+            else:
+                self._drop_mid_data.discard(address.lower())
+
+    def refuse_sender(self, reply: str) -> None:
+        """Answer every MAIL FROM with `reply` ('' to accept again)."""
+        with self._lock:
+            self._sender_refused = reply
+
+    def greet(self, reply: str) -> None:
+        """Answer every new connection with `reply` (such as a 421) and close it; '' to
+        greet as usual again."""
+        with self._lock:
+            self._greeting = reply
+
     def hang_up_at_mail(self, *numbers: int) -> None:
         """Answer these MAIL FROM commands (counting from 1) with 421 and close."""
         with self._lock:
@@ -217,14 +325,39 @@ class SmtpServer:
             self._mails += 1
             return self._mails in self._hang_up_at
 
+    def _greeting_for_this_one(self) -> str:
+        with self._lock:
+            if self._greeting:
+                return self._greeting
+            if self.session_limit and self._sessions > self.session_limit:
+                self.turned_away += 1
+                return "421 4.7.0 too many connections from your address"
+            return ""
+
+    def _opened(self, change: int) -> None:
+        with self._lock:
+            self._sessions += change
+            self.most_sessions = max(self.most_sessions, self._sessions)
+
+    def _mail_reply(self) -> str:
+        with self._lock:
+            return self._sender_refused
+
+    def _drops_mid_data(self, address: str) -> bool:
+        with self._lock:
+            return address.lower() in self._drop_mid_data
+
     def _rcpt_reply(self, address: str) -> str:
         with self._lock:
-            return self._refused.get(address.lower(), "250 OK")
+            return self._refused.get(address.lower(), self._everyone or "250 OK")
 
     async def _data_reply(self, server: Any, envelope: Any) -> str:
+        (to,) = (a.lower() for a in envelope.rcpt_tos)
         with self._lock:
             if self._deferred:
                 return self._deferred.pop(0)
+            if to in self._data_replies:
+                return self._data_replies[to]
             self._arrivals.append(
                 Arrival(envelope.mail_from, tuple(envelope.rcpt_tos), bytes(envelope.content))
             )
@@ -232,9 +365,12 @@ class SmtpServer:
             self._lock.notify_all()
             hold = count == self._hold_at
             drop = count == self._drop_at
+            hang = to in self._hang_after_data
         if drop:
             server.transport.close()
             return "421 4.3.2 going away"
+        if hang:
+            await asyncio.sleep(3600)  # cancelled when the client gives up or the server stops
         if hold:
             await server.loop.run_in_executor(None, self._released.wait)
         return "250 2.0.0 accepted"

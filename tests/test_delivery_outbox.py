@@ -34,8 +34,8 @@ def test_writing_a_message_again_replaces_its_file(tmp_path: Path) -> None:
         seed(store, 1)
         (row,) = journal.due(store, T0)
     message = compose(row)
-    outbox.send(message)
-    outbox.send(message)  # as after a crash between the rename and the journal's commit
+    outbox.send_batch([message])
+    outbox.send_batch([message])  # as after a crash between the rename and the journal's commit
     outbox.close()
     files = list((tmp_path / "out" / "new").iterdir())
     assert [f.name for f in files] == [message_filename(message)]

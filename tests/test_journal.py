@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -81,14 +82,98 @@ def test_retry_later_doubles_the_wait_then_gives_up(tmp_path: Path) -> None:
 
 def test_last_issues_counts_rows_by_status(tmp_path: Path) -> None:
     with Store.open(tmp_path / "s.sqlite3") as store:
-        seed(store, 4, issue_id="news-a", created=T0)
+        seed(store, 8, issue_id="news-a", created=T0)
         seed(store, 2, issue_id="news-b", created=T0 + timedelta(days=1))
-        rows = journal.due(store, T0 + timedelta(days=2))
+        now = T0 + timedelta(days=2)
+        rows = journal.due(store, now)
         with store.transaction():
             journal.mark_sent(store, rows[0], "<m0>", T0)
-            journal.mark_bounced(store, rows[1], "550 no such user", T0)
-            journal.mark_failed(store, rows[2], "554 spam", T0)
-        latest, earlier = journal.last_issues(store, "news")
+            journal.mark_bounced(store, rows[1], "550 5.1.1 no such user", T0)
+            journal.mark_bounced(store, rows[2], "552 5.2.2 mailbox full", T0, "soft")
+            journal.mark_failed(store, rows[3], "554 spam", T0)
+            journal.retry_later(
+                store, rows[4], "451 later", now, retry_after=timedelta(minutes=5), max_attempts=5
+            )
+            journal.mark_unknown(store, rows[5], "timed out", now, now + timedelta(minutes=5))
+            journal.mark_sending(store, [rows[6]], now)
+        latest, earlier = journal.last_issues(store, "news", now)
     assert latest.issue.id == "news-b"
     assert (latest.sent, latest.pending) == (0, 2)
-    assert (earlier.sent, earlier.bounced, earlier.failed, earlier.pending) == (1, 1, 1, 1)
+    assert earlier == journal.IssueCounts(
+        earlier.issue,
+        sent=1,
+        pending=1,
+        deferred=1,
+        next_attempt=now + timedelta(minutes=5),
+        sending=1,
+        unknown=1,
+        failed=1,
+        hard_bounced=1,
+        soft_bounced=1,
+        cancelled=0,
+    )
+    assert earlier.bounced == 2
+
+
+def test_a_state_file_from_before_issue_11_opens_with_every_row(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    old = sqlite3.connect(path)
+    old.executescript(OLD_SCHEMA)
+    old.executescript(
+        """
+        INSERT INTO issues VALUES ('news-1', 'news', '["p"]', '2024-06-19T01:00:00+00:00', '[]');
+        INSERT INTO sends (issue_id, subscriber_id, recipient, status, attempts, reply)
+            VALUES ('news-1', 1, 'a@example.com', 'sent', 1, ''),
+                   ('news-1', 2, 'b@example.com', 'bounced', 1, '550 5.1.1 gone'),
+                   ('news-1', 3, 'c@example.com', 'pending', 2, '451 later');
+        """
+    )
+    old.commit()
+    old.close()
+    with Store.open(path) as store:
+        rows = store.conn.execute(
+            "SELECT subscriber_id, status, attempts, reply, bounce, unknowns FROM sends "
+            "ORDER BY subscriber_id"
+        ).fetchall()
+        (due,) = journal.due(store, T0 + timedelta(days=1))
+        with store.transaction():
+            journal.mark_sending(store, [due], T0)
+            journal.mark_unknown(store, due, "timed out", T0, T0)  # a status the old file refused
+        (counts,) = journal.last_issues(store, "news", T0)
+    with Store.open(path) as again:  # upgraded once; opening again changes nothing
+        assert again.conn.execute("SELECT count(*) FROM sends").fetchone() == (3,)
+    assert rows == [
+        (1, "sent", 1, "", "", 0),
+        (2, "bounced", 1, "550 5.1.1 gone", "", 0),
+        (3, "pending", 2, "451 later", "", 0),
+    ]
+    assert due.recipient == "c@example.com"
+    assert (counts.sent, counts.hard_bounced, counts.unknown) == (1, 1, 1)
+
+
+# The journal's tables as the state files of before issue 11 hold them.
+OLD_SCHEMA = """
+CREATE TABLE issues (
+    id TEXT PRIMARY KEY,
+    newsletter_id TEXT NOT NULL,
+    post_ids TEXT NOT NULL,
+    created TEXT NOT NULL,
+    more_ids TEXT NOT NULL DEFAULT '[]'
+);
+CREATE INDEX issues_by_newsletter ON issues (newsletter_id, created);
+CREATE TABLE sends (
+    issue_id TEXT NOT NULL REFERENCES issues (id),
+    subscriber_id INTEGER NOT NULL,
+    recipient TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'pending'
+        CHECK (status IN ('pending', 'sent', 'bounced', 'failed', 'cancelled')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    not_before TEXT NOT NULL DEFAULT '',
+    reply TEXT NOT NULL DEFAULT '',
+    message_id TEXT NOT NULL DEFAULT '',
+    updated TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (issue_id, subscriber_id)
+) WITHOUT ROWID;
+CREATE INDEX sends_pending ON sends (issue_id, attempts, subscriber_id)
+    WHERE status = 'pending';
+"""

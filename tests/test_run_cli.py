@@ -113,7 +113,10 @@ def test_status_counts_each_issue_by_outcome(tmp_path: Path) -> None:
     assert lines[0] == "news (속보, schedule '* * * * *')"
     assert lines[1] == ("  subscribers: active 3, pending 0, unsubscribed 0, bounced 0, removed 0")
     assert lines[2].startswith("  2024-06-19 11:00  news-")
-    assert lines[2].endswith("  2 posts  sent 3  pending 0  failed 0  bounced 0")
+    assert lines[2].endswith(
+        "  2 posts  sent 3  pending 0  deferred 0  unknown 0  failed 0  bounced 0 (hard 0, soft 0)"
+    )
+    assert len(lines) == 3  # no server problem to show
 
 
 def test_a_long_send_shows_progress_on_a_terminal_only(tmp_path: Path) -> None:
@@ -150,13 +153,23 @@ def test_status_as_json(tmp_path: Path) -> None:
     assert not (tmp_path / "state" / "publisher.sqlite3").exists()  # status created nothing
     run_publisher(config, "run", "--now", RUN_AT)
     result = run_publisher(config, "status", "--json")
-    assert json.loads(empty.stdout) == {"news": []}
-    ((issue,),) = json.loads(result.stdout).values()
+    assert json.loads(empty.stdout) == {"news": {"issues": [], "last_problem": None}}
+    (news,) = json.loads(result.stdout).values()
+    (issue,) = news["issues"]
+    assert news["last_problem"] is None
     assert issue["created"] == "2024-06-19T02:00:00+00:00"
     assert len(issue["posts"]) == 2
-    assert {k: issue[k] for k in ("sent", "pending", "failed", "bounced")} == {
+    assert {k: v for k, v in issue.items() if isinstance(v, int)} == {
+        "more": 0,
         "sent": 2,
         "pending": 0,
+        "deferred": 0,
+        "sending": 0,
+        "unknown": 0,
         "failed": 0,
         "bounced": 0,
+        "bounced_hard": 0,
+        "bounced_soft": 0,
+        "cancelled": 0,
     }
+    assert issue["next_attempt"] is None

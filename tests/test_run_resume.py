@@ -27,10 +27,12 @@ def server() -> Iterator[SmtpServer]:
 
 
 def deferred_site(tmp_path: Path, server: SmtpServer) -> Config:
-    """A site whose first run queued one issue of two posts for 4 people and sent nothing."""
+    """A site whose first run queued one issue of two posts for 4 people and sent nothing (the
+    server was down)."""
     config = load_config(make_site(tmp_path, subscribers=4, smtp_port=server.port))
-    server.answer_next(1, "451 4.3.0 try again later")
+    server.stop()
     first = run(config, START, RunOptions(environ=SECRET_ENV))
+    server.start()
     assert (len(first.issues), first.sent, first.deferred) == (1, 0, 4)
     return config
 

@@ -35,7 +35,13 @@ def test_sigterm_finishes_the_message_in_flight_and_exits_0(tmp_path: Path) -> N
     with SmtpServer() as server:
         # posts of an hour ago: the schedule works on the real clock
         recent = datetime.now(UTC) - timedelta(hours=1)
-        config = make_site(tmp_path, subscribers=6, smtp_port=server.port, dated=recent)
+        config = make_site(
+            tmp_path,
+            subscribers=6,
+            smtp_port=server.port,
+            dated=recent,
+            smtp="connections = 1\n",  # one message in flight at a time, to know which
+        )
         server.hold_at(2)
         proc = start_publisher(config, "-vv", "schedule")
         server.wait_for(2)  # the first run is sending; the 2nd message awaits its answer

@@ -182,7 +182,10 @@ def test_sigterm_while_rendering_emails(
 
 def test_sigterm_while_sending(tmp_path: Path, stopped: list[subprocess.Popen[str]]) -> None:
     with SmtpServer() as server:
-        config = make_site(tmp_path, subscribers=20, smtp_port=server.port)
+        # One connection: which message is in flight when the signal comes is known.
+        config = make_site(
+            tmp_path, subscribers=20, smtp_port=server.port, smtp="connections = 1\n"
+        )
         server.hold_at(3)  # the third message arrives; its answer waits
         proc = start(config, "run", "--now", RUN_AT)
         stopped.append(proc)

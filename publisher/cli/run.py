@@ -16,7 +16,7 @@ from publisher.lock import lock_path
 from publisher.options import RunOptions
 from publisher.pipeline import RunReport
 from publisher.stopping import graceful_stop
-from publisher.store import Store, journal
+from publisher.store import Store, holds, journal
 from publisher.store.problems import Recorded, recorded_problems
 
 
@@ -117,12 +117,19 @@ def schedule_command(ctx: Context) -> None:
     help="Issues to show per newsletter.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@now_option
 @pass_context
-def status_command(ctx: Context, limit: int, as_json: bool) -> None:
-    """Show each newsletter's last issues (messages sent, pending, failed, bounced) and
-    every problem the last run found."""
+def status_command(ctx: Context, limit: int, as_json: bool, now: datetime | None) -> None:
+    """Show each newsletter's readers, last issues and last server problem, and every
+    problem the last run found.
+
+    Per issue: messages sent, pending (due now), deferred (and the next attempt), unknown
+    (may have arrived: no answer came), failed, bounced (hard and soft), cancelled.
+    """
     config = ctx.config
+    moment = resolve_now(now)
     found: dict[str, tuple[journal.IssueCounts, ...]] = {n.id: () for n in config.newsletters}
+    last_problems: dict[str, holds.DeliveryProblem | None] = dict.fromkeys(found)
     readers: dict[str, dict[str, int]] = {}
     from publisher.newsletters.subscribers import newsletter_counts  # this command only
 
@@ -130,14 +137,32 @@ def status_command(ctx: Context, limit: int, as_json: bool) -> None:
     if config.store.path.exists():
         with Store.open(config.store.path) as store:
             for n in config.newsletters:
-                found[n.id] = journal.last_issues(store, n.id, limit)
+                found[n.id] = journal.last_issues(store, n.id, moment, limit)
+                last_problems[n.id] = holds.last_problem(store, n.id)
             readers = newsletter_counts(store, [n.id for n in config.newsletters])
             problems = recorded_problems(store)
     if as_json:
-        click.echo(json.dumps({k: [_as_dict(c) for c in v] for k, v in found.items()}, indent=2))
+        click.echo(
+            json.dumps(
+                {
+                    k: {
+                        "issues": [_as_dict(c) for c in v],
+                        "last_problem": _problem_dict(last_problems[k]),
+                    }
+                    for k, v in found.items()
+                },
+                indent=2,
+                ensure_ascii=False,
+            )
+        )
         return
     if not config.newsletters:
         click.echo("no newsletters in the config")
+    tz = config.site.tz
+
+    def when(moment: datetime) -> str:
+        return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+
     for n in config.newsletters:
         click.echo(f"{n.id} ({n.name}, schedule '{n.schedule}')")
         if n.id in readers:
@@ -146,18 +171,34 @@ def status_command(ctx: Context, limit: int, as_json: bool) -> None:
         if not found[n.id]:
             click.echo("  no issues yet")
         for c in found[n.id]:
-            when = c.issue.created.astimezone(config.site.tz).strftime("%Y-%m-%d %H:%M")
             posts = len(c.issue.post_ids) + len(c.issue.more_ids)
-            click.echo(
-                f"  {when}  {c.issue.id}  {posts} posts  sent {c.sent}  pending {c.pending}  "
-                f"failed {c.failed}  bounced {c.bounced}"
-                + (f"  cancelled {c.cancelled}" if c.cancelled else "")
-            )
+            deferred = f"deferred {c.deferred}"
+            if c.next_attempt is not None:
+                deferred += f" (next {when(c.next_attempt)})"
+            line = [
+                f"  {when(c.issue.created)}  {c.issue.id}  {posts} posts",
+                f"sent {c.sent}",
+                f"pending {c.pending}",
+                deferred,
+                f"unknown {c.unknown}",
+                f"failed {c.failed}",
+                f"bounced {c.bounced} (hard {c.hard_bounced}, soft {c.soft_bounced})",
+            ]
+            if c.sending:
+                line.append(f"sending {c.sending}")
+            if c.cancelled:
+                line.append(f"cancelled {c.cancelled}")
+            click.echo("  ".join(line))
+        problem = last_problems[n.id]
+        if problem is not None:
+            held = ""
+            if problem.until is not None and problem.until > moment:
+                held = f" (sending resumes at {when(problem.until)})"
+            click.echo(f"  last server problem {when(problem.at)}{held}: {problem.problem}")
     if problems:
         click.echo(f"problems found by the last run ({len(problems)}):")
         for p in problems:
-            since = p.reported.astimezone(config.site.tz).strftime("%Y-%m-%d %H:%M")
-            click.echo(f"  {'warning: ' if p.warning else ''}{p.text}  (since {since})")
+            click.echo(f"  {'warning: ' if p.warning else ''}{p.text}  (since {when(p.reported)})")
 
 
 def _as_dict(c: journal.IssueCounts) -> dict[str, Any]:
@@ -168,7 +209,23 @@ def _as_dict(c: journal.IssueCounts) -> dict[str, Any]:
         "more": len(c.issue.more_ids),
         "sent": c.sent,
         "pending": c.pending,
+        "deferred": c.deferred,
+        "next_attempt": c.next_attempt.isoformat() if c.next_attempt else None,
+        "sending": c.sending,
+        "unknown": c.unknown,
         "failed": c.failed,
         "bounced": c.bounced,
+        "bounced_hard": c.hard_bounced,
+        "bounced_soft": c.soft_bounced,
         "cancelled": c.cancelled,
+    }
+
+
+def _problem_dict(problem: holds.DeliveryProblem | None) -> dict[str, Any] | None:
+    if problem is None:
+        return None
+    return {
+        "at": problem.at.isoformat(),
+        "problem": problem.problem,
+        "until": problem.until.isoformat() if problem.until else None,
     }

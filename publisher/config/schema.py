@@ -342,6 +342,9 @@ class SmtpConfig(Section):
     password_env: EnvName = ""
     timeout: Duration = timedelta(seconds=30)
     rate: float | None = Field(default=None, gt=0)
+    # Issue 11: parallel sessions, and a cap per hour across them and across runs.
+    connections: int = Field(default=4, ge=1, le=100)
+    per_hour: int | None = Field(default=None, ge=1)
 
     @model_validator(mode="after")
     def _password_named(self) -> SmtpConfig:
@@ -359,6 +362,10 @@ class DeliveryConfig(Section):
     smtp: SmtpConfig = SmtpConfig()
     retry_after: Duration = timedelta(minutes=5)
     max_attempts: int = Field(default=10, ge=1)
+    # Issue 11: what the server's answers make of a message and a reader.
+    unknown_retries: int = Field(default=1, ge=0, le=10)
+    soft_bounce_limit: int = Field(default=3, ge=1)
+    stop_after_same_refusals: int = Field(default=10, ge=2)
 
 
 class ScheduleConfig(Section):

@@ -1,29 +1,39 @@
-"""Hand messages to an SMTP server over one connection, reopened when the server drops it.
+"""Hand messages to an SMTP server: one `Session` per connection, reopened when dropped.
 
-Every answer is sorted into what the caller must do next:
+`SmtpSender` holds the settings and the password (checked before anything is sent);
+`deliver` runs `[delivery.smtp] connections` sessions at once (pool.py). A session's
+`send` says what became of one message, sorted by `replies.classify`:
 
-- accepted: mark the message sent;
-- `RecipientRefused` (5xx to RCPT TO): that address is gone for good, the list goes on;
-- `MessageRefused` (5xx after the message was sent): give up on this one message;
-- `TemporaryFailure` (4xx, connection refused, timeout, connection lost): try later;
-- `AuthenticationError` or a plain `DeliveryError`: a setting is wrong, stop.
+- `Attempt("sent")`: the server accepted it;
+- `Attempt("refused", verdict)`: the server refused this recipient or this message (4xx or
+  5xx); the journal writer decides what that makes of the row and the reader;
+- `Attempt("unknown")`: the data went out and no answer came (a timeout, the connection
+  lost): it may have arrived;
+- `ServerTrouble`: the server, the connection or a setting failed, not this message, which
+  was not delivered: this session is done.
 
-A connection lost before the message body was sent is reopened and the message tried once
-more at once; lost while the body was on its way, it may have arrived, so it is left to
-the next run (the one duplicate an interrupted send can cause).
+Nothing is delivered until the server has the whole message and its closing dot, so a
+connection lost before the answer to the data is reopened and the message tried once
+more at once. The message goes out as it was built (CRLF line ends, 7-bit): it is only
+dot-stuffed where a line starts with a dot, and the addresses, checked when the
+subscriber was added, are not parsed again.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import re
 import smtplib
 import ssl
+import threading
 import time
-from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
 
 from publisher.config import SmtpConfig
+from publisher.delivery.replies import Kind, Reply, Step, Verdict, accepted, classify
 from publisher.errors import AuthenticationError, DeliveryError
 
 if TYPE_CHECKING:
@@ -31,211 +41,312 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+_EOL = re.compile(rb"\r\n|\n|\r")
 
-class TemporaryFailure(DeliveryError):
-    """Not delivered now, may be later. `connection`: the server, not this message, failed."""
 
-    def __init__(self, message: str, reply: str, *, connection: bool) -> None:
+class ServerTrouble(DeliveryError):
+    """The server, the connection or a setting failed, not one message.
+
+    `lasting`: nothing changes until a setting or the server does (a 5xx, a refused login);
+    otherwise it may pass on its own (the server down or busy, a timeout).
+    """
+
+    def __init__(self, message: str, *, lasting: bool) -> None:
         super().__init__(message)
-        self.reply = reply
-        self.connection = connection
+        self.lasting = lasting
 
 
-class RecipientRefused(DeliveryError):
-    """The server refused this recipient for good (5xx to RCPT TO)."""
-
-    def __init__(self, message: str, reply: str) -> None:
-        super().__init__(message)
-        self.reply = reply
+class Abandoned(Exception):
+    """The session was told to stop before the message's data went out: nothing was sent."""
 
 
-class MessageRefused(DeliveryError):
-    """The server refused this message's content for good (5xx after DATA)."""
-
-    def __init__(self, message: str, reply: str) -> None:
-        super().__init__(message)
-        self.reply = reply
+class _Again(Exception):
+    """The connection went away before the message was delivered: safe to send it again."""
 
 
-class _Dropped(Exception):
-    """The connection went away before the message body was sent: safe to try again."""
+@dataclass(frozen=True)
+class Attempt:
+    """What became of one message handed to the server."""
+
+    outcome: Literal["sent", "refused", "unknown"]
+    verdict: Verdict | None = None
+    detail: str = ""
 
 
-def _reply(code: int, text: bytes | str) -> str:
-    if isinstance(text, bytes):
-        text = text.decode("utf-8", "replace")
-    text = "".join(c for c in " ".join(text.split()) if c.isprintable())
-    return f"{code} {text}".strip()
+_SENT = Attempt("sent")
+_ACCEPTED = Verdict(Kind.ACCEPTED, "mail", Reply(250, "", "OK"))  # what callers read: the kind
+
+
+def wire(data: bytes) -> bytes:
+    """The message as DATA carries it: CRLF line ends, dot-stuffed, with the closing dot."""
+    crlf = data.count(b"\r\n")
+    if data.count(b"\n") != crlf or data.count(b"\r") != crlf:
+        data = _EOL.sub(b"\r\n", data)  # rare: our messages are built with CRLF
+    if data.startswith(b"."):
+        data = b"." + data
+    if b"\r\n." in data:  # never in base64 bodies; a header or a plain text line could
+        data = data.replace(b"\r\n.", b"\r\n..")
+    if not data.endswith(b"\r\n"):
+        data += b"\r\n"
+    return data + b".\r\n"
+
+
+class Pace:
+    """`rate` messages a second at most, across every session together."""
+
+    def __init__(self, rate: float | None) -> None:
+        self._interval = 1.0 / rate if rate else 0.0
+        self._next_at = 0.0
+        self._lock = threading.Lock()
+
+    def wait(self) -> None:
+        """Return when the next message may go (at once without a rate)."""
+        if not self._interval:
+            return
+        # A monotonic clock, as wall time may jump; each caller takes the next free slot.
+        with self._lock:
+            now = time.monotonic()
+            slot = max(now, self._next_at)
+            self._next_at = slot + self._interval
+        if slot > now:
+            time.sleep(slot - now)
 
 
 class SmtpSender:
-    """One SMTP connection, opened on the first message and reused for the rest."""
+    """The SMTP server in `[delivery.smtp]`, with the password read from the environment."""
 
     def __init__(self, config: SmtpConfig, environ: Mapping[str, str] = os.environ) -> None:
         self.config = config
-        self._password = _password(config, environ)
-        self._smtp: smtplib.SMTP | None = None
-        self._interval = 1.0 / config.rate if config.rate else 0.0
-        self._next_at = 0.0
+        self.password = _password(config, environ)
         self.where = f"{config.host}:{config.port}"
 
-    def send(self, message: OutgoingMessage) -> None:
-        """Hand one message over; returns only once the server has accepted it."""
-        self._pace()
-        if self._smtp is None:
-            self._smtp = self._connect()
-        try:
-            self._transact(self._smtp, message)
-        except _Dropped:
-            log.debug("%s dropped the connection; reconnecting", self.where)
-            self.close()
-            self._smtp = self._connect()
-            try:
-                self._transact(self._smtp, message)
-            except _Dropped as e:
-                self.close()
-                raise TemporaryFailure(
-                    f"{self.where} closed the connection twice in a row", str(e), connection=True
-                ) from e
+    def session(self) -> Session:
+        """A new session, connected on its first message."""
+        return Session(self.config, self.password, self.where)
 
-    def close(self) -> None:
-        """Say QUIT if the connection is still up, and forget it."""
+
+class Session:
+    """One connection to the server, opened on the first message and reused for the rest."""
+
+    def __init__(self, config: SmtpConfig, password: str, where: str) -> None:
+        self.config = config
+        self._password = password
+        self.where = where
+        self._smtp: smtplib.SMTP | None = None
+
+    def send(self, message: OutgoingMessage, ready: Callable[[], bool] = lambda: True) -> Attempt:
+        """Hand one message over. `ready()` is asked just before its data goes out; False
+        abandons it (Abandoned), nothing sent. Raises ServerTrouble."""
+        for tries in (1, 2):
+            if self._smtp is None:
+                self._smtp = self._open()
+            try:
+                return self._transaction(self._smtp, message, ready)
+            except _Again as e:
+                self.close(polite=False)
+                if tries == 2:
+                    raise ServerTrouble(
+                        f"{self.where} closed the connection twice in a row ({e}): the "
+                        "server may be overloaded or restarting; sending resumes after "
+                        "[delivery] retry_after",
+                        lasting=False,
+                    ) from e
+                log.debug("%s dropped the connection (%s); reconnecting", self.where, e)
+        raise AssertionError("unreachable")
+
+    def close(self, *, polite: bool = True) -> None:
+        """Say QUIT if the connection is still up (and `polite`), and forget it."""
         smtp, self._smtp = self._smtp, None
         if smtp is None:
             return
-        try:
-            smtp.quit()
-        except (OSError, smtplib.SMTPException):
-            smtp.close()
+        if polite:
+            try:
+                smtp.quit()
+                return
+            except (OSError, smtplib.SMTPException):
+                pass
+        smtp.close()
 
-    def _pace(self) -> None:
-        # `rate` caps messages per second; a monotonic clock, as wall time may jump.
-        if not self._interval:
-            return
-        now = time.monotonic()
-        if now < self._next_at:
-            time.sleep(self._next_at - now)
-            now = self._next_at
-        self._next_at = now + self._interval
+    # -- opening -----------------------------------------------------------------------
 
-    def _connect(self) -> smtplib.SMTP:
+    def _open(self) -> smtplib.SMTP:
         c = self.config
         timeout = c.timeout.total_seconds()
         smtp: smtplib.SMTP | None = None
         try:
             if c.security == "ssl":
-                smtp = smtplib.SMTP_SSL(
-                    c.host, c.port, timeout=timeout, context=ssl.create_default_context()
-                )
+                context = ssl.create_default_context()
+                smtp = smtplib.SMTP_SSL(c.host, c.port, timeout=timeout, context=context)
             else:
                 smtp = smtplib.SMTP(c.host, c.port, timeout=timeout)
-            smtp.ehlo()
+            self._hello(smtp)
             if c.security == "starttls":
                 smtp.starttls(context=ssl.create_default_context())
-                smtp.ehlo()
+                self._hello(smtp)
             if c.username:
                 smtp.login(c.username, self._password)
+        except ServerTrouble:
+            _close(smtp)
+            raise
         except smtplib.SMTPAuthenticationError as e:
             _close(smtp)
-            raise AuthenticationError(
-                f"{self.where} refused the login ({_reply(e.smtp_code, e.smtp_error)}): check "
-                f"[delivery.smtp] username ({c.username!r}) and the password in the "
-                f"environment variable {c.password_env}"
+            raise ServerTrouble(
+                f"{self.where} refused the login ({Reply.parse(e.smtp_code, e.smtp_error)}): "
+                f"check [delivery.smtp] username ({c.username!r}) and the password in the "
+                f"environment variable {c.password_env}",
+                lasting=e.smtp_code >= 500,  # 454: the server's login service is down for now
             ) from e
         except smtplib.SMTPNotSupportedError as e:
             _close(smtp)
             what = "STARTTLS" if "STARTTLS" in str(e) else "AUTH"
-            raise DeliveryError(
+            raise ServerTrouble(
                 f"{self.where} does not offer {what}: check [delivery.smtp] security "
-                f"({c.security!r}) and username ({c.username!r})"
+                f"({c.security!r}) and username ({c.username!r})",
+                lasting=True,
             ) from e
         except smtplib.SMTPResponseException as e:
             _close(smtp)
-            reply = _reply(e.smtp_code, e.smtp_error)
-            if 500 <= e.smtp_code < 600:
-                raise DeliveryError(
-                    f"{self.where} refused the connection ({reply}): check [delivery.smtp] "
-                    "host, port and security"
-                ) from e
-            raise TemporaryFailure(
-                f"{self.where} is not accepting mail now ({reply})", reply, connection=True
-            ) from e
+            step: Step = "starttls" if smtp is not None and c.security == "starttls" else "connect"
+            raise self._refused(classify(step, Reply.parse(e.smtp_code, e.smtp_error))) from e
         except ssl.SSLCertVerificationError as e:
             _close(smtp)
-            raise DeliveryError(
+            raise ServerTrouble(
                 f"{self.where}: the server's certificate is not trusted ({e.verify_message}): "
                 "check [delivery.smtp] host (it must be the name on the certificate) and "
-                "security"
+                "security",
+                lasting=True,
             ) from e
         except (OSError, smtplib.SMTPException) as e:
             _close(smtp)
-            raise TemporaryFailure(
+            raise ServerTrouble(
                 f"cannot connect to {self.where} ({e or type(e).__name__}): check "
-                "[delivery.smtp] host and port, or wait for the server",
-                str(e),
-                connection=True,
+                "[delivery.smtp] host and port, or wait for the server; sending resumes "
+                "after [delivery] retry_after",
+                lasting=False,
             ) from e
         return smtp
 
-    def _transact(self, smtp: smtplib.SMTP, message: OutgoingMessage) -> None:
-        to = message.recipient
-        try:
-            code, text = smtp.mail(message.sender)
-            if code == 421:
-                raise _Dropped(_reply(code, text))
-            if code != 250:
-                _rset(smtp)
-                reply = _reply(code, text)
-                if code >= 500:
-                    raise DeliveryError(
-                        f"{self.where} refused the sender {message.sender!r} ({reply}): check "
-                        "the newsletter's sender address and the server's policy"
-                    )
-                raise TemporaryFailure(
-                    f"{self.where} deferred the sender ({reply})", reply, connection=False
-                )
-            code, text = smtp.rcpt(to)
-            if code == 421:
-                raise _Dropped(_reply(code, text))
-            if code not in (250, 251):
-                _rset(smtp)
-                reply = _reply(code, text)
-                if code >= 500:
-                    raise RecipientRefused(f"{self.where} refused {to!r} ({reply})", reply)
-                raise TemporaryFailure(
-                    f"{self.where} deferred {to!r} ({reply})", reply, connection=False
-                )
-        except smtplib.SMTPServerDisconnected as e:
-            raise _Dropped(str(e)) from e
-        try:
-            code, text = smtp.data(message.data)
-        except smtplib.SMTPDataError as e:  # refused the DATA command itself: nothing sent
-            _rset(smtp)
-            reply = _reply(e.smtp_code, e.smtp_error)
-            if e.smtp_code >= 500:
-                raise MessageRefused(
-                    f"{self.where} refused the message to {to!r} ({reply})", reply
-                ) from e
-            raise TemporaryFailure(
-                f"{self.where} deferred the message to {to!r} ({reply})", reply, connection=False
-            ) from e
-        except (OSError, smtplib.SMTPServerDisconnected) as e:
-            self.close()
-            raise TemporaryFailure(
-                f"lost the connection to {self.where} while sending to {to!r} ({e})",
-                str(e),
-                connection=True,
-            ) from e
-        if code == 250:
-            return
-        reply = _reply(code, text)
-        if code >= 500:
-            raise MessageRefused(f"{self.where} refused the message to {to!r} ({reply})", reply)
-        raise TemporaryFailure(
-            f"{self.where} deferred the message to {to!r} ({reply})",
-            reply,
-            connection=code == 421,
+    def _hello(self, smtp: smtplib.SMTP) -> None:
+        code, text = smtp.ehlo()
+        if code != 250:
+            code, text = smtp.helo()
+        if code != 250:
+            raise self._refused(classify("helo", Reply.parse(code, text)))
+
+    def _refused(self, verdict: Verdict) -> ServerTrouble:
+        """The trouble to report when the server refused to open a session."""
+        reply = verdict.reply
+        if reply.permanent:
+            return ServerTrouble(
+                f"{self.where} refused the session at {verdict.step.upper()} ({reply}): check "
+                "[delivery.smtp] host, port and security",
+                lasting=True,
+            )
+        return ServerTrouble(
+            f"{self.where} is not accepting mail now ({reply}): sending resumes after "
+            "[delivery] retry_after",
+            lasting=False,
         )
+
+    # -- one message -------------------------------------------------------------------
+
+    def _transaction(
+        self, smtp: smtplib.SMTP, message: OutgoingMessage, ready: Callable[[], bool]
+    ) -> Attempt:
+        to = message.recipient
+        verdict = self._ask(smtp, "mail", f"FROM:<{message.sender}>")
+        if verdict.kind is not Kind.ACCEPTED:
+            self._reset(smtp)
+            raise self._sender_refused(message.sender, verdict)
+        verdict = self._ask(smtp, "rcpt", f"TO:<{to}>")
+        if verdict.kind is not Kind.ACCEPTED:
+            self._reset(smtp)
+            if verdict.kind is Kind.SERVER:
+                raise ServerTrouble(
+                    f"{self.where} refused {to!r} with an answer about us, not them "
+                    f"({verdict.reply}): check [delivery.smtp] username and the newsletter's "
+                    "sender",
+                    lasting=verdict.reply.permanent,
+                )
+            return Attempt("refused", verdict)
+        if not ready():
+            self._reset(smtp)
+            raise Abandoned
+        verdict = self._ask(smtp, "data", "")
+        if verdict.kind is not Kind.ACCEPTED:
+            self._reset(smtp)
+            return Attempt("refused", verdict)
+        try:
+            smtp.send(wire(message.data))
+        except smtplib.SMTPServerDisconnected as e:
+            # The closing dot never went out whole: the server cannot have taken it.
+            raise _Again(str(e)) from e
+        try:
+            code, text = smtp.getreply()
+        except smtplib.SMTPServerDisconnected as e:
+            self.close(polite=False)
+            return Attempt("unknown", detail=f"no answer after the data ({_why(e)})")
+        if accepted(code):
+            return _SENT
+        verdict = classify("message", Reply.parse(code, text))
+        if verdict.kind is Kind.CLOSING:  # 421: refused, and the connection is going
+            raise _Again(str(verdict.reply))
+        if verdict.kind is Kind.SERVER:
+            raise ServerTrouble(
+                f"{self.where} refused the message to {to!r} with an answer about us "
+                f"({verdict.reply}): check [delivery.smtp] username",
+                lasting=verdict.reply.permanent,
+            )
+        return Attempt("refused", verdict)
+
+    def _ask(self, smtp: smtplib.SMTP, step: Step, args: str) -> Verdict:
+        """Send one command and sort its answer; _Again when the connection is gone or
+        closing (nothing was delivered)."""
+        try:
+            smtp.putcmd(step, args)
+            code, text = smtp.getreply()
+        except smtplib.SMTPServerDisconnected as e:
+            raise _Again(str(e)) from e
+        if accepted(code):
+            return _ACCEPTED
+        verdict = classify(step, Reply.parse(code, text))
+        if verdict.kind is Kind.CLOSING:
+            raise _Again(str(verdict.reply))
+        return verdict
+
+    def _sender_refused(self, sender: str, verdict: Verdict) -> ServerTrouble:
+        reply = verdict.reply
+        if reply.code == 530:
+            return ServerTrouble(
+                f"{self.where} wants a login (or TLS) before it takes mail ({reply}): set "
+                "[delivery.smtp] username and password_env (and security)",
+                lasting=True,
+            )
+        if reply.permanent:
+            return ServerTrouble(
+                f"{self.where} refused the sender {sender!r} ({reply}): check the "
+                "newsletter's sender address and [delivery.smtp] username (a relay may take "
+                "only its own addresses)",
+                lasting=True,
+            )
+        return ServerTrouble(
+            f"{self.where} deferred the sender {sender!r} ({reply}): sending resumes after "
+            "[delivery] retry_after",
+            lasting=False,
+        )
+
+    def _reset(self, smtp: smtplib.SMTP) -> None:
+        try:
+            code, _ = smtp.rset()
+        except (OSError, smtplib.SMTPException):
+            code = 0
+        if code != 250:
+            self.close(polite=False)
+
+
+def _why(error: BaseException) -> str:
+    text = str(error)
+    return text.removeprefix("Connection unexpectedly closed: ") or "connection closed"
 
 
 def _password(config: SmtpConfig, environ: Mapping[str, str]) -> str:
@@ -250,13 +361,6 @@ def _password(config: SmtpConfig, environ: Mapping[str, str]) -> str:
             f"password_env) is not set: export the SMTP password for {config.username!r} in it"
         )
     return password
-
-
-def _rset(smtp: smtplib.SMTP) -> None:
-    try:
-        smtp.rset()
-    except (OSError, smtplib.SMTPException):
-        smtp.close()
 
 
 def _close(smtp: smtplib.SMTP | None) -> None:

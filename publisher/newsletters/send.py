@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 from publisher.config import Config
 from publisher.content.post import Post
 from publisher.delivery import DeliveryReport, OutgoingMessage, check_delivery, deliver, open_sender
-from publisher.errors import Problem, PublisherError
+from publisher.errors import Problem, PublisherError, StoreError
 from publisher.newsletters.choices import CONFIRMATION
 from publisher.newsletters.plan import Issue, mark_announced, plan_issues, upcoming_issue
 from publisher.newsletters.subscribers import (
@@ -84,28 +84,39 @@ def send_newsletters(
     config: Config, posts: Sequence[Post], now: datetime, options: RunOptions = DEFAULTS
 ) -> MailReport:
     """Make the issues due at `now` (of the newsletters `options` names) and send what is
-    pending."""
+    pending. A state file that cannot be written is one problem naming it: nothing is sent."""
+    try:
+        return _send_newsletters(config, posts, now, options)
+    except StoreError as e:
+        return MailReport(problems=(Problem("[store] path", f"{e}; nothing sent"),))
+
+
+def _send_newsletters(
+    config: Config, posts: Sequence[Post], now: datetime, options: RunOptions
+) -> MailReport:
+    retries = config.delivery.unknown_retries
     with _open_store(config.store.path, options.dry_run) as store:
         issues = due_issues(config, store, posts, now, options.wants)
-        if not issues and not journal.due(store, now):
-            return MailReport()
+        left_sending = _recover_in_flight(store, now)
+        if not issues and not journal.due(store, now, unknown_retries=retries):
+            return MailReport(problems=left_sending)
         # Settings checked before anything is recorded or sent.
         try:
             secret = load_secret(config.email.secret_env, options.environ)
         except PublisherError as e:
-            return MailReport(problems=(Problem("[email] secret_env", str(e)),))
+            return MailReport(problems=(*left_sending, Problem("[email] secret_env", str(e))))
         unusable = check_delivery(config.delivery, options.environ)
         if unusable:
-            return MailReport(problems=tuple(unusable))
+            return MailReport(problems=(*left_sending, *unusable))
         try:
             sender = (
                 _Rehearsal() if options.dry_run else open_sender(config.delivery, options.environ)
             )
         except PublisherError as e:  # the checks passed a moment ago: a race with the disk
-            return MailReport(problems=(Problem("[delivery]", str(e)),))
+            return MailReport(problems=(*left_sending, Problem("[delivery]", str(e))))
         ready, problems = _render(config, store, issues, posts, options.stop)
         queued = _enqueue(store, ready.values())
-        due = journal.due(store, now)
+        due = journal.due(store, now, unknown_retries=retries)
         # Confirmation emails first: a reader is waiting for each.
         confirmations = [r for r in due if r.newsletter_id == CONFIRMATION]
         rows = [r for r in due if r.newsletter_id != CONFIRMATION]
@@ -133,9 +144,30 @@ def send_newsletters(
         issues=tuple(i.id for i in issues if i.id in ready),
         queued=queued,
         delivery=report,
-        problems=tuple(problems) + report.problems,
+        problems=(*left_sending, *problems, *report.problems),
         archived=pages,
         new_archives=new_archives,
+    )
+
+
+def _recover_in_flight(store: Store, now: datetime) -> tuple[Problem, ...]:
+    """Rows a run left `sending` (it died, or could not record the answers) become
+    `unknown`: their messages may have arrived; they are sent again at once, at most
+    `[delivery] unknown_retries` times. Said once, as a warning."""
+    if not journal.unfinished_pass(store):
+        return ()  # the common case: nothing to write
+    with store.transaction():
+        count = journal.recover_in_flight(store, now)
+    if not count:
+        return ()
+    return (
+        Problem(
+            "[delivery]",
+            f"{count} message(s) were being sent when an earlier run ended before recording "
+            "the server's answer: they may have arrived, and are sent again (at most "
+            "[delivery] unknown_retries times); 'publisher status' counts them as unknown",
+            warning=True,
+        ),
     )
 
 
@@ -201,8 +233,11 @@ def _open_store(path: Path, dry_run: bool) -> Iterator[Store]:
 class _Rehearsal:
     """A dry run's destination: takes every message, sends none."""
 
-    def send(self, message: OutgoingMessage) -> None:
-        log.debug("would send %s to %s", message.message_id, message.recipient)
+    where = "dry run"
+
+    def send_batch(self, messages: Sequence[OutgoingMessage]) -> None:
+        for message in messages:
+            log.debug("would send %s to %s", message.message_id, message.recipient)
 
     def close(self) -> None:
         pass

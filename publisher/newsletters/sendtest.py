@@ -18,7 +18,7 @@ from typing import Literal
 
 from publisher.config import Config, NewsletterConfig
 from publisher.content.post import Post
-from publisher.delivery import open_sender
+from publisher.delivery import send_one
 from publisher.errors import Problem, PublisherError
 from publisher.newsletters.message import address, prepare
 from publisher.newsletters.plan import Issue, in_newsletter, upcoming_issue
@@ -99,11 +99,7 @@ def send_test(
         changed=now,
     )
     message = address(prepare(config, rendered), subscriber, token)
-    sender = open_sender(config.delivery, environ)
-    try:
-        sender.send(message)
-    finally:
-        sender.close()
+    send_one(config.delivery, message, environ)
     log.info("%s: test message %s sent to %s", newsletter.id, message.message_id, to)
     return TestSent(rendered, recipient.display, message.message_id, chosen, tuple(problems))
 

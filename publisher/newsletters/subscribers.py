@@ -52,6 +52,8 @@ _EXPORT_COLUMNS = ("email", "name", "status", "newsletters", "created", "changed
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 # A file without a header row: the order the README documents (not the export's).
 _IMPORT_COLUMNS = ("email", "name", "newsletters", "status")
+IMPORT_BATCH = 500
+"""Rows an import records per transaction."""
 
 
 @dataclass(frozen=True)
@@ -271,9 +273,31 @@ def import_csv(config: Config, store: Store, path: Path, now: datetime) -> Impor
     added = updated = 0
     where = str(path)
     read = 0  # the last line of the last row read: a row the reader refuses starts after it
-    with store.transaction():
-        try:
-            for row in reader:
+    rows = iter(reader)
+    done = False
+    while not done:
+        # A batch at a time, each its own transaction: a large file never holds the state
+        # file's write lock for long (a run waiting to record a send, the web app).
+        with store.transaction():
+            for _ in range(IMPORT_BATCH):
+                try:
+                    row = next(rows)
+                except StopIteration:
+                    done = True
+                    break
+                except csv.Error as e:
+                    # Where the reader lost its way, nothing after it can be trusted as rows.
+                    problems.append(
+                        Problem(
+                            where,
+                            f"cannot read this row as CSV ({e}): neither it nor any row after "
+                            "it was imported; fix the row (a quote left open makes the rest of "
+                            "the file one field) and import the file again",
+                            line=read + 1,
+                        )
+                    )
+                    done = True
+                    break
                 line = read = reader.line_num
                 if not any(cell.strip() for cell in row):
                     continue
@@ -292,17 +316,6 @@ def import_csv(config: Config, store: Store, path: Path, now: datetime) -> Impor
                     updated += 1
                 else:
                     problems.append(Problem(where, outcome, line=line, warning=True))
-        except csv.Error as e:
-            # Where the reader lost its way, nothing after it can be trusted as rows.
-            problems.append(
-                Problem(
-                    where,
-                    f"cannot read this row as CSV ({e}): neither it nor any row after it was "
-                    "imported; fix the row (a quote left open makes the rest of the file one "
-                    "field) and import the file again",
-                    line=read + 1,
-                )
-            )
     log.info("%s: %d added, %d updated, %d rows not taken", path, added, updated, len(problems))
     return ImportReport(added, updated, tuple(problems), encoding)
 

@@ -1,0 +1,377 @@
+"""The journal writer: what each server answer makes of its row and reader, recorded in batches.
+
+One `Ledger` per pass, in the thread that owns the store. The connections hand it their
+answers; it queues the journal writes and `commit()` makes them in one transaction (all
+the answers that came in meanwhile, and the rows handed out next).
+
+What an answer does (the kinds are `replies.Kind`):
+
+- accepted: the row is `sent`;
+- no answer after the data: the row is `unknown`, sent again after `retry_after` while
+  it has been unknown at most `unknown_retries` times;
+- a temporary refusal: the row alone waits, `retry_after` doubling with each attempt,
+  `failed` after `max_attempts`;
+- a permanent refusal is *held*, not written, until the next answer: an acceptance or a
+  different answer settles it (hard: the row and the reader bounce; soft: the row
+  bounces, the reader after `soft_bounce_limit` in a row; refused: the row fails; policy:
+  the row waits like a temporary refusal). When `stop_after_same_refusals` different
+  recipients in a row get the same answer, the server is at fault: the held rows go back
+  untouched (tried after the others next time), sending stops, and nobody is bounced.
+  A pass that ends with refusals held and no acceptance at all bounces nobody either:
+  the rows wait like temporary refusals.
+
+A problem of the server or the settings stops sending; it is reported once and recorded
+in the journal (for `publisher status`), holding every row back for `retry_after` unless
+only a change of settings can fix it. A write the store refuses (disk full, read-only,
+locked too long) stops sending too: the rows it could not record stay `sending`, and
+the next run treats them as `unknown`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from publisher.config import DeliveryConfig
+from publisher.delivery.pool import Done
+from publisher.delivery.replies import Kind
+from publisher.errors import Problem, StoreError
+from publisher.store import Store, holds, journal, subscribers
+from publisher.store.journal import PendingSend
+
+log = logging.getLogger(__name__)
+
+_LISTED = 20  # readers named one by one in a pass's problems; the rest are counted
+
+
+@dataclass(frozen=True)
+class DeliveryReport:
+    """What one pass over the journal did."""
+
+    sent: int = 0
+    bounced: int = 0
+    failed: int = 0
+    cancelled: int = 0
+    deferred: int = 0
+    unknown: int = 0
+    problems: tuple[Problem, ...] = ()
+
+
+@dataclass
+class _Streak:
+    """Refusals in a row with the same answer, and those of them held back."""
+
+    key: tuple[str, int, str] | None = None
+    recipients: set[str] = field(default_factory=set)
+    held: list[Done] = field(default_factory=list)
+
+
+Write = Callable[[Store], None]
+
+
+class Ledger:
+    """Records one pass's answers in the journal, in batches; knows when sending must stop."""
+
+    def __init__(
+        self,
+        store: Store,
+        config: DeliveryConfig,
+        now: datetime,
+        *,
+        where: str,
+        server: str,
+        newsletters: Iterable[str],
+    ) -> None:
+        """`where`: the settings problems are about; `server`: what messages name."""
+        self.store = store
+        self.config = config
+        self.now = now
+        self.where = where
+        self.server = server
+        self.newsletters = tuple(sorted(set(newsletters)))
+        self.stopped: Problem | None = None  # why sending stopped, once it has
+        self.recorded = 0  # rows whose fate this pass has recorded
+        self._writes: list[Write] = []
+        self._fences: list[threading.Event] = []
+        self._counts: Counter[str] = Counter()
+        self._streak = _Streak()
+        self._accepted = False
+        self._faulted = False
+        # The store refused a write: nothing more is recorded from then on.
+        self._broken: Problem | None = None
+        self._begun = False  # rows were handed out: the journal knows a pass is going on
+        self._notes: dict[str, list[str]] = {}
+
+    # -- what happened ---------------------------------------------------------------
+
+    def handing_out(self, rows: list[PendingSend]) -> None:
+        """These rows are about to go to a connection (or the outbox)."""
+        if rows:
+            if not self._begun:
+                self._begun = True
+                self._writes.append(lambda s: journal.begin_pass(s, self.now))
+            self._writes.append(lambda s: journal.mark_sending(s, rows, self.now))
+
+    def cancelled(self, row: PendingSend) -> None:
+        """The row's reader left before it went out."""
+        self._counts["cancelled"] += 1
+        self._writes.append(
+            lambda s: journal.mark_cancelled(s, row, "no longer subscribed", self.now)
+        )
+
+    def release(self, rows: list[PendingSend], *, suspect: bool = False) -> None:
+        """These rows were handed out and not tried: back as they were."""
+        if rows:
+            self._writes.append(lambda s: journal.release(s, rows, self.now, suspect=suspect))
+
+    def record(self, done: Done) -> None:
+        """One answer from a connection (anything but `untried`)."""
+        if done.outcome == "sent":
+            self._settle()  # an acceptance: the refusals before it were about their readers
+            self._accepted = True
+            self._sent(done)
+        elif done.outcome == "unknown":
+            self._unknown(done)
+        else:
+            self._refused(done)
+
+    def stop(self, problem: Problem) -> None:
+        """Stop sending for `problem` (reported once, kept in the journal). A warning is one
+        that may pass by itself: rows are then held back for `retry_after`."""
+        if self.stopped is not None:
+            log.debug("also: %s", problem)
+            return
+        self.stopped = problem
+        until = self.now + self.config.retry_after if problem.warning else None
+        text = str(problem)
+        self._writes.append(
+            lambda s: holds.record_problem(s, text, self.newsletters, self.now, until)
+        )
+
+    def commit(self) -> bool:
+        """Make the queued writes in one transaction; False (and sending stopped) when the
+        store refuses them."""
+        writes, self._writes = self._writes, []
+        fences, self._fences = self._fences, []
+        if self._broken:
+            return False
+        if writes:
+            try:
+                with self.store.transaction():
+                    for write in writes:
+                        write(self.store)
+            except StoreError as e:
+                self._broken = Problem("[store] path", f"{e}; sending stopped")
+                self.stopped = self.stopped or self._broken
+                return False
+        for fence in fences:
+            fence.set()
+        return True
+
+    def finish(self, total: int) -> DeliveryReport:
+        """Settle what is still held, make the last writes, and say what the pass did with
+        its `total` rows (those it never recorded are counted deferred: left for later)."""
+        if self._streak.held and not self._faulted:
+            if self._accepted:
+                self._settle()
+            else:
+                held, self._streak = self._streak.held, _Streak()
+                for done in held:
+                    self._retry(done, note="unanswered")
+        if self._begun:
+            self._writes.append(journal.end_pass)
+        self.commit()
+        counts = self._counts
+        return DeliveryReport(
+            sent=counts["sent"],
+            bounced=counts["bounced"],
+            failed=counts["failed"],
+            cancelled=counts["cancelled"],
+            deferred=counts["deferred"] + total - self.recorded - counts["cancelled"],
+            unknown=counts["unknown"],
+            problems=tuple(self._problems()),
+        )
+
+    # -- each kind of answer -----------------------------------------------------------
+
+    def _sent(self, done: Done) -> None:
+        self._counts["sent"] += 1
+        self.recorded += 1
+        row, message_id = done.row, done.message_id
+        self._writes.append(lambda s: journal.mark_sent(s, row, message_id, self.now))
+        self._fences.append(done.recorded)
+
+    def _unknown(self, done: Done) -> None:
+        self._counts["unknown"] += 1
+        self.recorded += 1
+        row = done.row
+        retry_at = self.now + self.config.retry_after
+        reply = f"{self.server}: {done.detail}: it may have arrived"
+        self._writes.append(lambda s: journal.mark_unknown(s, row, reply, self.now, retry_at))
+        self._fences.append(done.recorded)
+        again = row.unknowns < self.config.unknown_retries
+        self._note("unknown" if again else "unknown_kept", row.recipient, done.detail)
+
+    def _refused(self, done: Done) -> None:
+        verdict = done.verdict
+        assert verdict is not None
+        if self._faulted:  # the server's fault already: no refusal now says a thing
+            self.release([done.row])
+            return
+        streak = self._streak
+        if verdict.key != streak.key:
+            self._settle()
+            streak = self._streak = _Streak(verdict.key)
+        streak.recipients.add(done.row.recipient.lower())
+        if verdict.kind is Kind.TEMPORARY:
+            self._retry(done, note="deferred")
+        else:
+            streak.held.append(done)
+        limit = self.config.stop_after_same_refusals
+        if len(streak.recipients) >= limit:
+            self._faulted = True
+            self.release([d.row for d in streak.held], suspect=True)
+            reply = verdict.reply
+            same = f"gave {limit} different recipients in a row the same answer ({reply})"
+            if reply.permanent:
+                message = (
+                    f"{self.server} {same}: the fault is the server's or the settings', not "
+                    "the readers', so nobody was marked bounced: check [delivery.smtp] host "
+                    "and username (does this relay let us send to other domains?) and the "
+                    "newsletter's sender; every row stays pending"
+                )
+            else:
+                message = (
+                    f"{self.server} {same}: sending resumes after [delivery] retry_after; "
+                    "every row stays pending"
+                )
+            self.stop(Problem(self.where, message, warning=not reply.permanent))
+
+    def _settle(self) -> None:
+        """The refusals held are about their readers: record each by its kind."""
+        if self._streak.key is None:
+            return  # no refusal since the last acceptance: the common case
+        held, self._streak = self._streak.held, _Streak()
+        for done in held:
+            assert done.verdict is not None
+            kind = done.verdict.kind
+            if kind is Kind.HARD:
+                self._bounce(done)
+            elif kind is Kind.SOFT:
+                self._soft_bounce(done)
+            elif kind is Kind.REFUSED:
+                self._fail(done)
+            else:
+                self._retry(done, note="policy")
+
+    def _bounce(self, done: Done) -> None:
+        self._counts["bounced"] += 1
+        self.recorded += 1
+        row, reply = done.row, str(done.verdict.reply if done.verdict else "")
+
+        def write(s: Store) -> None:
+            journal.mark_bounced(s, row, reply, self.now, "hard")
+            subscribers.set_status(s, row.subscriber_id, "bounced", self.now, reply[:500])
+
+        self._writes.append(write)
+        self._note("bounced", row.recipient, reply)
+
+    def _soft_bounce(self, done: Done) -> None:
+        self._counts["bounced"] += 1
+        self.recorded += 1
+        row, reply = done.row, str(done.verdict.reply if done.verdict else "")
+        limit = self.config.soft_bounce_limit
+
+        def write(s: Store) -> None:
+            journal.mark_bounced(s, row, reply, self.now, "soft")
+            count = journal.soft_bounces_in_a_row(s, row.subscriber_id, limit)
+            if count >= limit:
+                why = f"{count} soft bounces in a row; the last: {reply}"
+                subscribers.set_status(s, row.subscriber_id, "bounced", self.now, why[:500])
+                self._note("soft_bounced", row.recipient, reply)
+            else:
+                self._note("soft", row.recipient, f"{reply} ({count} of {limit})")
+
+        self._writes.append(write)
+
+    def _fail(self, done: Done) -> None:
+        self._counts["failed"] += 1
+        self.recorded += 1
+        row, reply = done.row, str(done.verdict.reply if done.verdict else "")
+        self._writes.append(lambda s: journal.mark_failed(s, row, reply, self.now))
+        self._note("refused", row.recipient, reply)
+
+    def _retry(self, done: Done, *, note: str) -> None:
+        self.recorded += 1
+        row, reply = done.row, str(done.verdict.reply if done.verdict else "")
+        config = self.config
+
+        def write(s: Store) -> None:
+            kept = journal.retry_later(
+                s,
+                row,
+                reply,
+                self.now,
+                retry_after=config.retry_after,
+                max_attempts=config.max_attempts,
+            )
+            self._counts["deferred" if kept else "failed"] += 1
+            self._note(note if kept else "gave_up", row.recipient, reply)
+
+        self._writes.append(write)
+
+    # -- what to report ----------------------------------------------------------------
+
+    def _note(self, what: str, recipient: str, reply: str) -> None:
+        self._notes.setdefault(what, []).append(f"{recipient!r} ({reply})")
+
+    def _problems(self) -> list[Problem]:
+        where, notes, config = self.where, self._notes, self.config
+        found: list[Problem] = []
+        for what, message, warning in (
+            ("bounced", "{server} refused {one}: marked bounced", True),
+            ("soft_bounced", "{server} refused {one}: soft bounces reached "
+             f"{config.soft_bounce_limit} in a row ([delivery] soft_bounce_limit): marked "
+             "bounced", True),
+            ("refused", "{server} refused the message to {one}: not sent to this subscriber",
+             False),
+        ):  # fmt: skip
+            listed = notes.get(what, [])
+            found += [
+                Problem(where, message.format(server=self.server, one=one), warning=warning)
+                for one in listed[:_LISTED]
+            ]
+            if len(listed) > _LISTED:
+                found.append(
+                    Problem(where, f"and {len(listed) - _LISTED} more like these", warning=warning)
+                )
+        summaries = (
+            ("soft", "soft bounce(s), the reader kept until [delivery] soft_bounce_limit in a "
+             "row", True),
+            ("deferred", "deferred by the server, each tried again after its own wait "
+             "([delivery] retry_after, doubling)", True),
+            ("policy", "refused by a policy that may be about us, not them: nobody marked "
+             "bounced, each tried again after [delivery] retry_after", True),
+            ("unanswered", "refused while the server accepted nobody in this pass: nobody "
+             "marked bounced, each tried again after [delivery] retry_after", True),
+            ("unknown", "sent with no answer after the data: they may have arrived, and are "
+             f"sent again after [delivery] retry_after (at most {config.unknown_retries} "
+             "time(s), [delivery] unknown_retries)", True),
+            ("unknown_kept", "sent with no answer after the data, again: they may have "
+             "arrived and are left 'unknown' ([delivery] unknown_retries)", False),
+            ("gave_up", f"given up after {config.max_attempts} attempts ([delivery] "
+             "max_attempts): marked failed", False),
+        )  # fmt: skip
+        for what, text, warning in summaries:
+            listed = notes.get(what, [])
+            if listed:
+                first = ", ".join(listed[:3]) + (", ..." if len(listed) > 3 else "")
+                found.append(
+                    Problem(where, f"{len(listed)} message(s) {text}: {first}", warning=warning)
+                )
+        found += [p for p in (self.stopped, self._broken) if p is not None]
+        return list(dict.fromkeys(found))  # the store's trouble may be what stopped sending
