@@ -84,7 +84,10 @@ class Server:
 
     def stop(self) -> None:
         """Stop serving from another thread: requests in progress finish (up to 5 s)."""
-        self._server.trigger.pull_trigger(self._close)
+        try:
+            self._server.trigger.pull_trigger(self._close)
+        except OSError:  # its wake-up pipe is already closed: the server is closing
+            log.debug("the server was already stopping")
 
     def _close(self) -> None:
         from waitress import wasyncore
