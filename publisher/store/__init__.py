@@ -26,6 +26,7 @@ from publisher.store import (
     subscribers,
 )
 from publisher.store import problems as reported_problems
+from publisher.store import quiet as quiet_record
 
 # Every module's tables, created on open; add a module here when it declares a SCHEMA.
 _SCHEMAS: tuple[str, ...] = (
@@ -38,6 +39,8 @@ _SCHEMAS: tuple[str, ...] = (
     archive.SCHEMA,
     # The problems the last run printed (issue 10: once per problem under cron).
     reported_problems.SCHEMA,
+    # What the last complete run read and left, for the quiet cron minutes (issue 14).
+    quiet_record.SCHEMA,
 )
 # Changes to tables that earlier versions made, run after _SCHEMAS on every open.
 _MIGRATIONS = (subscribers.migrate,)

@@ -14,6 +14,7 @@ Times are stored as ISO 8601 in UTC. Nothing here commits: wrap calls in
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -133,6 +134,16 @@ def due(store: Store, now: datetime) -> tuple[PendingSend, ...]:
         (_iso(now),),
     ).fetchall()
     return tuple(PendingSend(*row) for row in rows)
+
+
+def next_send_time(conn: sqlite3.Connection) -> datetime | None:
+    """When the first row still to send may go (`datetime.min` in UTC: at once), or None
+    when no row is pending. The quiet check's one question to the journal, asked on its
+    own read-only connection: a row queued by the web app or left by a crash is due."""
+    (first,) = conn.execute("SELECT min(not_before) FROM sends WHERE status = 'pending'").fetchone()
+    if first is None:
+        return None
+    return datetime.fromisoformat(first) if first else datetime.min.replace(tzinfo=UTC)
 
 
 def get_issue(store: Store, issue_id: str) -> StoredIssue | None:
