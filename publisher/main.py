@@ -39,6 +39,7 @@ from publisher.inputs import (
     inputs_digest,
     posts_digest,
     read_settings,
+    stamp,
 )
 from publisher.store.journal import next_send_time
 from publisher.store.quiet import QuietRecord, load_record
@@ -110,12 +111,7 @@ def quiet_minute(plain: Plain) -> tuple[int | None, Observation | None]:
     why = "no record of a complete run"
     if os.path.isfile(state):
         try:
-            conn = sqlite3.connect(f"{Path(state).as_uri()}?mode=ro", uri=True, timeout=2)
-            try:
-                record = load_record(conn)
-                due = next_send_time(conn)
-            finally:
-                conn.close()
+            record, due = read_state(state)
         except (sqlite3.Error, ValueError) as e:
             record, why = None, f"the state file cannot be read ({e})"
     salt = record.salt if record is not None and record.format == FORMAT else os.urandom(16)
@@ -136,6 +132,31 @@ def quiet_minute(plain: Plain) -> tuple[int | None, Observation | None]:
     if plain.verbose:
         _say(record.summary)
     return record.status, None
+
+
+def read_state(path: str) -> tuple[QuietRecord | None, datetime | None]:
+    """The record in the state file at `path` and when its first pending message may go;
+    sqlite3.Error when it cannot be read (or changed while it was being read)."""
+    journal = f"{path}-wal"
+    if os.path.exists(journal):
+        # A writer is at work (the web app keeps its connections open): read beside it.
+        conn = sqlite3.connect(f"{Path(path).as_uri()}?mode=rw", uri=True, timeout=2)
+        conn.execute("PRAGMA query_only = ON")
+        return _read(conn)
+    # No one is writing: the file as it stands is the whole state. Read as unchanging, so
+    # that SQLite creates (and removes) no journal file beside it, then make sure it was.
+    before = stamp(path)
+    found = _read(sqlite3.connect(f"{Path(path).as_uri()}?mode=ro&immutable=1", uri=True))
+    if os.path.exists(journal) or stamp(path) != before:
+        raise sqlite3.OperationalError("it was written while being read")
+    return found
+
+
+def _read(conn: sqlite3.Connection) -> tuple[QuietRecord | None, datetime | None]:
+    try:
+        return load_record(conn), next_send_time(conn)
+    finally:
+        conn.close()
 
 
 def _changed(
