@@ -18,7 +18,8 @@ remain, printed by the run that found them), prints nothing (`-v`: the summary l
 with nothing to do prints) and writes nothing. Any other case, and any doubt (no record,
 a file that cannot be read, a state file that cannot be opened), is the whole command
 line as always (`publisher.cli`), handed what was observed here so the run does not look
-again. Only the standard library is imported until then.
+again. Only the standard library is imported until then. A run in progress is not waited
+for: until it keeps its own record, the answer is the last complete run's.
 """
 
 from __future__ import annotations
@@ -58,7 +59,10 @@ def main() -> None:
     plain = plain_run(args)
     observed = None
     if plain is not None:
-        status, observed = quiet_minute(plain)
+        try:
+            status, observed = quiet_minute(plain)
+        except Exception as e:  # any doubt is the whole run, never a traceback
+            status = _full(plain, f"the quiet check failed ({e!r})", None)[0]
         if status is not None:
             sys.exit(status)
     from publisher.cli import main as cli_main

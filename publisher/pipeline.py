@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, replace
 from datetime import datetime
+from pathlib import Path
 
 from publisher.config import Config
 from publisher.content.index import IndexResult, index_site
@@ -47,6 +48,7 @@ class RunReport:
     bounced: int = 0
     failed: int = 0
     deferred: int = 0
+    archived: tuple[Path, ...] = ()  # archive pages written (one per new issue)
     problems: tuple[Problem, ...] = ()  # every problem found
     fresh_problems: tuple[Problem, ...] = ()  # those no earlier run printed (all, in a dry run)
 
@@ -109,7 +111,7 @@ def run(
                 return report
             report = replace(report, fresh_problems=_first_reports(config, report.problems, now))
             idle = RunReport(posts=report.posts).summary()
-            keeper.keep(index, report.feed_report, ok=report.ok, idle=idle)
+            keeper.keep(index, report.feed_report, report.archived, ok=report.ok, idle=idle)
             return report
 
 
@@ -170,6 +172,7 @@ def _stages(config: Config, now: datetime, options: RunOptions) -> tuple[RunRepo
         bounced=sent.bounced,
         failed=sent.failed,
         deferred=sent.deferred,
+        archived=mail.archived,
         problems=(all_problems := (*problems, *mail.problems)),
         fresh_problems=all_problems,
     )

@@ -62,15 +62,29 @@ class Keeper:
         self.started = time.time_ns()
         self.kept = False
 
-    def keep(self, index: IndexResult, feeds: FeedReport | None, *, ok: bool, idle: str) -> None:
-        """The run is complete: keep what it observed and left, with its exit status (`ok`:
-        0, else 1) and `idle`, the line -v prints for a run that does nothing."""
+    def keep(
+        self,
+        index: IndexResult,
+        feeds: FeedReport | None,
+        archived: Sequence[Path],
+        *,
+        ok: bool,
+        idle: str,
+    ) -> None:
+        """The run is complete: keep what it observed and left (`feeds`, the archive pages
+        it wrote), with its exit status (`ok`: 0, else 1) and `idle`, the line -v prints
+        for a run that does nothing."""
         observed, config = self.observed, self.config
         if observed is None or observed.config != str(config.path):
             return  # not a plain run, or one observed for another config file
         if feeds is None:
             return  # the feeds could not be written: every run tries again
-        written = set(feeds.written) if feeds else set()
+        archive = config.archive
+        # An issue's page was written with its newsletter's index and feed beside it.
+        written = {*feeds.written, *archived}
+        written |= {
+            p.parent / name for p in archived for name in (archive.index_name, archive.feed_name)
+        }
         files = [
             (str(path), _left(path, self.started, written))
             for path in _watched(config, index.posts, feeds)

@@ -212,6 +212,8 @@ def test_a_post_added_is_published_and_announced(site: Path) -> None:
     assert "새 속보" in atom(site)
     assert "queued for 2 subscribers" in result.stderr
     assert len(list((site.parent / "outbox" / "new").iterdir())) == 2
+    # What it wrote (feeds, archive pages) is as it left it: the next minute is quiet.
+    assert QUIET in run(site).stderr
 
 
 def test_a_post_removed_leaves_the_feeds(site: Path) -> None:
