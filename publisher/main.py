@@ -141,23 +141,24 @@ def quiet_minute(plain: Plain) -> tuple[int | None, Observation | None]:
 def read_state(path: str) -> tuple[QuietRecord | None, datetime | None]:
     """The record in the state file at `path` and when its first pending message may go;
     sqlite3.Error when it cannot be read (or changed while it was being read)."""
-    journal = f"{path}-wal"
-    if os.path.exists(journal):
+    uri = Path(path).as_uri()
+    journals = (f"{path}-wal", f"{path}-journal")
+    if any(os.path.exists(j) for j in journals):
         # A writer is at work (the web app keeps its connections open): read beside it.
-        conn = sqlite3.connect(f"{Path(path).as_uri()}?mode=rw", uri=True, timeout=2)
-        conn.execute("PRAGMA query_only = ON")
-        return _read(conn)
+        return _read(sqlite3.connect(f"{uri}?mode=rw", uri=True, timeout=2), shared=True)
     # No one is writing: the file as it stands is the whole state. Read as unchanging, so
     # that SQLite creates (and removes) no journal file beside it, then make sure it was.
     before = stamp(path)
-    found = _read(sqlite3.connect(f"{Path(path).as_uri()}?mode=ro&immutable=1", uri=True))
-    if os.path.exists(journal) or stamp(path) != before:
+    found = _read(sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True), shared=False)
+    if any(os.path.exists(j) for j in journals) or stamp(path) != before:
         raise sqlite3.OperationalError("it was written while being read")
     return found
 
 
-def _read(conn: sqlite3.Connection) -> tuple[QuietRecord | None, datetime | None]:
+def _read(conn: sqlite3.Connection, *, shared: bool) -> tuple[QuietRecord | None, datetime | None]:
     try:
+        if shared:
+            conn.execute("PRAGMA query_only = ON")
         return load_record(conn), next_send_time(conn)
     finally:
         conn.close()

@@ -19,11 +19,16 @@ from pathlib import Path
 
 import pytest
 from delivery_helpers import REPO, SECRET_ENV, make_site, seed
+from email_helpers import BREAKING, DAILY, T0, email_config, post_at
+from factories import make_config
 
 from publisher.content.files import discover, stamp_posts
+from publisher.feeds.lengths import next_ask
 from publisher.inputs import PLACES, SECRETS, read_settings
 from publisher.main import plain_run
+from publisher.newsletters.plan import Issue, mark_announced, next_issue_time, plan_issues
 from publisher.store import Store
+from publisher.store.image_lengths import save_lengths
 
 PUBLISHER = str(Path(sys.executable).with_name("publisher"))
 QUIET = "nothing to do"
@@ -368,6 +373,17 @@ def test_messages_left_pending_by_a_crash_are_sent(site: Path) -> None:
         assert sorted(s for (s,) in rows) == ["sent", "sent"]
 
 
+def test_with_the_web_app_holding_the_state_file_open(site: Path) -> None:
+    state = site.parent / "state" / "publisher.sqlite3"
+    with Store.open(state) as web:  # as `publisher serve` keeps it: its journal is there
+        web.conn.execute("SELECT count(*) FROM subscribers").fetchone()
+        assert Path(f"{state}-wal").exists()
+        assert QUIET in run(site).stderr
+        # A confirmation email queued by the web app, committed but not yet in the file.
+        seed(web, 1, issue_id="confirm-1-0")
+        assert took_the_whole_run(run(site), "a message waits in the journal")
+
+
 @pytest.mark.parametrize("name", ["atom.xml", "feed.css", "feeds/index.html", "feeds.html"])
 def test_an_output_deleted_is_written_again(site: Path, name: str) -> None:
     path = site.parent / "public" / name
@@ -493,3 +509,80 @@ def test_the_check_reads_places_and_secrets_as_the_config_does(tmp_path: Path) -
             assert settings.place(table, key, default) == (None if value is None else str(value))
     assert EmailConfig().secret_env == SECRETS[0][1]
     assert DeliveryConfig().smtp.password_env == SECRETS[1][1]
+
+
+# --- when time alone gives a run work --------------------------------------------------
+
+# 2024-06-19 11:00 UTC is 20:00 in Seoul; DAILY fires at 07:00 there (22:00 UTC).
+FIRED = datetime(2024, 6, 18, 22, 0, tzinfo=UTC)  # today's fire, before T0
+NEXT = FIRED + timedelta(days=1)
+
+
+@pytest.mark.parametrize(
+    ("newsletter", "dated", "sent_at", "untitled", "expected"),
+    [
+        # A post of the evening waits for tomorrow morning's digest.
+        (DAILY, [T0 - timedelta(hours=1)], FIRED, False, NEXT),
+        # Nothing sent since the fire, and a post before it: due now (its issue failed).
+        (DAILY, [FIRED - timedelta(hours=2)], None, False, T0),
+        # Too old by the next fire: never announced, nothing to wait for.
+        ({**DAILY, "max_age": "12h"}, [FIRED + timedelta(minutes=30)], FIRED, False, None),
+        (DAILY, [], None, False, None),
+        # Every minute, with nothing new: no fire ever has work.
+        (BREAKING, [], None, False, None),
+        # Every minute, a post not announced yet: due now.
+        (BREAKING, [T0 - timedelta(minutes=5)], None, False, T0),
+        # A post without a title waits for one (an edit, which the check sees).
+        (BREAKING, [T0 - timedelta(minutes=5)], None, True, None),
+    ],
+    ids=[
+        "daily-waits",
+        "daily-due",
+        "daily-too-old",
+        "daily-empty",
+        "breaking-empty",
+        "breaking-due",
+        "untitled",
+    ],
+)
+def test_the_next_issue_time_is_the_first_moment_a_plan_has_an_issue(
+    tmp_path: Path,
+    store: Store,
+    newsletter: dict[str, object],
+    dated: list[datetime],
+    sent_at: datetime | None,
+    untitled: bool,
+    expected: datetime | None,
+) -> None:
+    config = email_config(tmp_path, [newsletter])
+    posts = [post_at(n, when, untitled=untitled) for n, when in enumerate(dated, start=1)]
+    if sent_at is not None:  # an issue at the fire, of a post not in this test
+        with store.transaction():
+            mark_announced(store, Issue("x", str(newsletter["id"]), ("other",), sent_at))
+    found = next_issue_time(config.site.tz, store, config.newsletters[0], posts, T0)
+    assert found == expected
+    # The plan agrees at moments up to three days on: no issue before that time, one at it.
+    probes = [T0 + timedelta(minutes=m) for m in range(0, 3 * 24 * 60, 17)]
+    if found is not None:
+        probes = [p for p in probes if p < found] + [found - timedelta(seconds=1)]
+        assert plan_issues(config, store, posts, found) != ()
+    for moment in probes:
+        if moment >= T0:
+            assert plan_issues(config, store, posts, moment) == (), moment
+
+
+def test_an_image_server_is_asked_again_a_day_after_it_failed(tmp_path: Path) -> None:
+    config = make_config(tmp_path, feeds={"image_head": True})
+    with Store.open(config.store.path) as store:
+        assert next_ask(config, store, T0) is None
+        save_lengths(
+            store,
+            [
+                ("https://a.example/1.jpg", None, T0 - timedelta(hours=3)),
+                ("https://a.example/2.jpg", None, T0 - timedelta(hours=30)),  # not shown now
+                ("https://a.example/3.jpg", 1234, T0 - timedelta(hours=5)),
+            ],
+        )
+        assert next_ask(config, store, T0) == T0 + timedelta(hours=21)
+        quiet = make_config(tmp_path, feeds={"image_head": False})
+        assert next_ask(quiet, store, T0) is None
