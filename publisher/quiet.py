@@ -106,7 +106,7 @@ class Keeper:
                 )
                 if save_record(store, record):
                     log.debug("kept the record for quiet minutes (next due: %s)", due)
-        except (StoreError, sqlite3.Error) as e:
+        except (StoreError, sqlite3.Error, UnicodeError) as e:  # a path SQLite cannot hold
             log.warning(
                 "%s: cannot keep the record of this run (%s): the next run does it all again",
                 config.store.path,
