@@ -5,7 +5,8 @@ One run at a time (the lock next to the state file); a run that finds it held do
 nothing. Each stage's problems are gathered and the good work still done; the caller
 prints them, or only those no earlier run printed (`fresh_problems`: cron mails what a run
 prints). A dry run reads everything, renders every message, and writes, records and sends
-nothing.
+nothing. A complete plain run keeps what it read and left for the quiet cron minutes
+after it (`quiet`); any other run that may write drops that record.
 """
 
 from __future__ import annotations
@@ -22,9 +23,11 @@ from publisher.content.index import IndexResult, index_posts, index_site
 from publisher.errors import Problem, PublisherError, StoreError
 from publisher.feeds import FeedReport, build_feeds
 from publisher.feeds.websub import notify_hub
+from publisher.inputs import Observation
 from publisher.lock import lock_path, run_lock
 from publisher.newsletters.send import MailReport, send_newsletters
 from publisher.options import DEFAULTS, RunOptions
+from publisher.quiet import quiet_minutes
 from publisher.stopping import Stopped, interruptible
 from publisher.store import Store, scratch_copy
 from publisher.store.problems import report_once
@@ -50,6 +53,7 @@ class RunReport:
     failed: int = 0
     deferred: int = 0
     unknown: int = 0
+    archived: tuple[Path, ...] = ()  # archive pages written (one per new issue)
     problems: tuple[Problem, ...] = ()  # every problem found
     fresh_problems: tuple[Problem, ...] = ()  # those no earlier run printed (all, in a dry run)
 
@@ -95,21 +99,36 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
-def run(config: Config, now: datetime, options: RunOptions = DEFAULTS) -> RunReport:
-    """Do one run at `now`: every stage, or only those `options` names."""
+def run(
+    config: Config,
+    now: datetime,
+    options: RunOptions = DEFAULTS,
+    observed: Observation | None = None,
+) -> RunReport:
+    """Do one run at `now`: every stage, or only those `options` names. `observed`: what a
+    plain cron run saw of its inputs before reading them, kept with what the run left for
+    the quiet minutes after it (`quiet`)."""
     if options.dry_run:  # reads only, so it needs no lock (and creates no lock file)
-        return _until_stopped(config, now, options)
+        return _until_stopped(config, now, options)[0]
     with run_lock(config.store.path) as held:
         if not held:
             log.debug("another publisher run holds %s", lock_path(config.store.path))
             return RunReport(locked_out=True)
-        report = _until_stopped(config, now, options)
-        if report.stopped:
+        whole = options.feeds and options.newsletters is None
+        with quiet_minutes(config, observed if whole else None, now) as keeper:
+            report, index = _until_stopped(config, now, options)
+            if report.stopped or index is None:
+                return report
+            report = replace(report, fresh_problems=_first_reports(config, report.problems, now))
+            idle = RunReport(posts=report.posts).summary()
+            if not any(p.where == STATE_FILE for p in report.problems):  # else it cannot
+                keeper.keep(index, report.feed_report, report.archived, ok=report.ok, idle=idle)
             return report
-        return replace(report, fresh_problems=_first_reports(config, report.problems, now))
 
 
-def _until_stopped(config: Config, now: datetime, options: RunOptions) -> RunReport:
+def _until_stopped(
+    config: Config, now: datetime, options: RunOptions
+) -> tuple[RunReport, IndexResult | None]:
     """The stages, or a report saying the run was stopped (SIGTERM, Ctrl-C) before its end:
     what it wrote is whole and recorded, the rest is left for the next run."""
     try:
@@ -117,10 +136,12 @@ def _until_stopped(config: Config, now: datetime, options: RunOptions) -> RunRep
             return _stages(stack, config, now, options)
     except Stopped:
         log.info("stopped: the rest is left for the next run")
-        return RunReport(dry_run=options.dry_run, stopped=True)
+        return RunReport(dry_run=options.dry_run, stopped=True), None
 
 
-def _stages(stack: ExitStack, config: Config, now: datetime, options: RunOptions) -> RunReport:
+def _stages(
+    stack: ExitStack, config: Config, now: datetime, options: RunOptions
+) -> tuple[RunReport, IndexResult]:
     dry_run = options.dry_run
     stuck: Problem | None = None  # the state file cannot be written: no email goes out
     feeds_config = config
@@ -168,7 +189,7 @@ def _stages(stack: ExitStack, config: Config, now: datetime, options: RunOptions
             written = tuple(dict.fromkeys((*built.written, *again.written)))
             built = replace(built, written=written)
     sent = mail.delivery
-    return RunReport(
+    report = RunReport(
         dry_run=dry_run,
         posts=len(index.posts),
         feed_report=built,
@@ -179,9 +200,11 @@ def _stages(stack: ExitStack, config: Config, now: datetime, options: RunOptions
         failed=sent.failed,
         deferred=sent.deferred,
         unknown=sent.unknown,
+        archived=mail.archived,
         problems=(all_problems := (*problems, *mail.problems)),
         fresh_problems=all_problems,
     )
+    return report, index
 
 
 def _first_reports(

@@ -20,12 +20,14 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("config",),  # publisher.toml as values
     ("store",),  # the SQLite state
     ("content",),  # posts (and the cleaning feeds and emails share)
+    ("inputs",),  # what a run reads, stamped (stdlib only: the quiet check reads it)
     ("feeds", "delivery"),  # feed files; moving ready messages
     ("newsletters",),  # plan, render, one message per subscriber
-    ("web",),  # the subscriber pages
+    ("web", "quiet"),  # the subscriber pages; what a complete run keeps for quiet minutes
     ("pipeline", "checks"),  # a run top to bottom; every problem at once
     ("schedule",),  # runs on a clock
     ("cli",),  # the command line
+    ("main",),  # the console script: a cron minute with nothing to do ends there
 )
 RANK = {part: n for n, parts in enumerate(LAYERS) for part in parts}
 

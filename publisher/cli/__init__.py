@@ -20,6 +20,7 @@ from publisher import __version__
 from publisher.atomic import write_atomic
 from publisher.config import Config, find_config, load_config
 from publisher.errors import Problem, PublisherError
+from publisher.inputs import Observation
 
 # Each command, and the module of this package that defines it: imported when the command
 # runs (or --help lists it), so a cron run loads neither Jinja2 nor APScheduler for nothing.
@@ -63,11 +64,18 @@ class _Group(click.Group):
 
 
 class Context:
-    """What every command gets: the config path given (if any), verbosity, and helpers."""
+    """What every command gets: the config path given (if any), verbosity, and helpers.
 
-    def __init__(self, config_path: Path | None, verbose: int) -> None:
+    `observed`: what the quiet check (`publisher.main`) saw of a plain run's inputs before
+    it decided the run had work to do, handed over so the run does not look again.
+    """
+
+    def __init__(
+        self, config_path: Path | None, verbose: int, observed: Observation | None = None
+    ) -> None:
         self.config_path = config_path
         self.verbose = verbose
+        self.observed = observed
         self._config: Config | None = None
 
     @property
@@ -140,7 +148,8 @@ def report_problems(problems: tuple[Problem, ...] | list[Problem]) -> None:
 def cli(ctx: click.Context, config_path: Path | None, verbose: int) -> None:
     """Publish feeds and breaking-news emails from a folder of Jekyll-style posts."""
     _configure_logging(verbose)
-    ctx.obj = Context(config_path, verbose)
+    observed = ctx.obj if isinstance(ctx.obj, Observation) else None  # from `main`
+    ctx.obj = Context(config_path, verbose, observed)
 
 
 def _configure_logging(verbose: int) -> None:
@@ -172,6 +181,7 @@ def _accept_verbose_after_the_command(command: click.Command) -> None:
     )
 
 
-def main() -> None:
-    """Console-script entry point."""
-    cli(prog_name="publisher")
+def main(observed: Observation | None = None) -> None:
+    """The command line (after `publisher.main`'s quiet check, which hands over what it
+    `observed`)."""
+    cli(prog_name="publisher", obj=observed)

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from datetime import datetime
 from typing import Any
 
 import click
 
-from publisher import pipeline
+from publisher import inputs, pipeline
 from publisher.cli import Context, cli, now_option, pass_context, report_problems, resolve_now
+from publisher.inputs import Observation
 from publisher.lock import lock_path
 from publisher.options import RunOptions
 from publisher.pipeline import RunReport
@@ -77,15 +79,33 @@ def run_command(ctx: Context, now: datetime | None, dry_run: bool) -> None:
     any remains ('publisher check' and 'status' list them all). Another run holding the
     lock makes this one exit at once with status 0.
     """
+    # A plain run observes its inputs before it reads them: kept with what it leaves, they
+    # let the next cron minutes with nothing to do end at once (publisher.main).
+    observed = _observed(ctx) if now is None and not dry_run else None
     config = ctx.config
     bar = _ProgressBar(sys.stderr.isatty())
     with graceful_stop() as stop:
         try:
             options = RunOptions(dry_run=dry_run, stop=stop.is_set, progress=bar)
-            report = pipeline.run(config, resolve_now(now), options)
+            report = pipeline.run(config, resolve_now(now), options, observed)
         finally:
             bar.close()
     _finish(ctx, report)
+
+
+def _observed(ctx: Context) -> Observation | None:
+    """What the quiet check saw of the inputs (handed over), else a look at them now; None
+    when they cannot be looked at (the run reports why)."""
+    given = None if ctx.config_path is None else str(ctx.config_path)
+    path = inputs.config_file(given, os.getcwd())
+    if path is None:
+        return None
+    if ctx.observed is not None and ctx.observed.config == os.path.realpath(path):
+        return ctx.observed
+    try:
+        return inputs.observe(inputs.read_settings(path), os.urandom(16))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
 
 
 @cli.command("schedule")

@@ -120,22 +120,31 @@ def image_length(config: Config, post: Post, problems: list[Problem]) -> int | N
     return _local_length(config, absolute_url(post.image.url, post.url), post.source, problems)
 
 
-def _local_length(config: Config, url: str, source: str, problems: list[Problem]) -> int | None:
-    """The byte length of an image served from the site, read from [content] static_dir."""
+def local_image(config: Config, url: str) -> Path | None:
+    """Where under [content] static_dir the site serves the image at absolute `url` from
+    (links not followed; the file may be missing or lead outside), or None when there is
+    no static_dir or `url` is not the site's."""
     static_dir = config.content.static_dir
     if static_dir is None or not url.startswith(config.site.url):
         return None
     # The path is what comes before any query or fragment. Not urlsplit: a path starting
     # '//[' would be read as a broken IPv6 host and raise.
     url_path = url[len(config.site.url) :].partition("?")[0].partition("#")[0]
-    relative = unquote(url_path).lstrip("/")
-    root = Path(static_dir).resolve()
-    path = (root / relative).resolve()
+    return Path(static_dir).resolve() / unquote(url_path).lstrip("/")
+
+
+def _local_length(config: Config, url: str, source: str, problems: list[Problem]) -> int | None:
+    """The byte length of an image served from the site, read from [content] static_dir."""
+    where = local_image(config, url)
+    if where is None:
+        return None
+    root = Path(str(config.content.static_dir)).resolve()
+    path = where.resolve()
     if not path.is_relative_to(root) or not path.is_file():
         problems.append(
             Problem(
                 source,
-                f"image {url!r} is not a file under [content] static_dir ({root / relative}): "
+                f"image {url!r} is not a file under [content] static_dir ({where}): "
                 'its size is unknown, so its enclosure says length="0"; '
                 "add the file or fix the image path",
                 warning=True,
@@ -150,4 +159,12 @@ def unique(values: Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(v for v in values if v))
 
 
-__all__ = ["FeedImage", "FeedItem", "image_length", "make_item", "make_items", "unique"]
+__all__ = [
+    "FeedImage",
+    "FeedItem",
+    "image_length",
+    "local_image",
+    "make_item",
+    "make_items",
+    "unique",
+]

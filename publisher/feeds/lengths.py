@@ -30,7 +30,7 @@ from publisher.content.urls import absolute_url
 from publisher.errors import StoreError
 from publisher.feeds.model import Selection
 from publisher.store import Store
-from publisher.store.image_lengths import Answer, load_lengths, save_lengths
+from publisher.store.image_lengths import Answer, failed_since, load_lengths, save_lengths
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +77,16 @@ def ask_lengths(
         if length is not None:
             lengths[post_id] = length
     return replace(selection, lengths=lengths)
+
+
+def next_ask(config: Config, store: Store, now: datetime) -> datetime | None:
+    """When a run at `now` or later will next ask an image server again (a failed answer a
+    day old), if any: from the failed answers of the last day, of images that may no
+    longer be shown too (older ones were asked again by the run at `now` if shown)."""
+    if not config.feeds.image_head:
+        return None
+    failed = failed_since(store, now - RETRY_AFTER)
+    return min(failed) + RETRY_AFTER if failed else None
 
 
 def _unknown(config: Config, selection: Selection) -> dict[str, str]:

@@ -135,6 +135,31 @@ def plan_issues(
     return tuple(issues)
 
 
+def next_issue_time(
+    tz: tzinfo, store: Store, newsletter: NewsletterConfig, posts: Sequence[Post], now: datetime
+) -> datetime | None:
+    """The first moment from `now` on at which a run could make an issue of `newsletter` if
+    nothing but the time changes (`posts`: the published ones, as a run at `now` saw them).
+
+    `now` when it is due with a post waiting (its issue could not be made: each run tries
+    again); its next fire when a post will still be new enough then; None when no post
+    waits. Posts dated after `now` are not looked at: the run that publishes one plans
+    again. Writes nothing.
+    """
+    announced = announced_store.announced_ids(store, newsletter.id)
+    fired = due_since(tz, store, newsletter, now)
+    if fired is not None and select_posts(
+        newsletter, posts, announced, now, cutoff=fired + _FIRE_MINUTE
+    ):
+        return now
+    at = crontab.next_fire(newsletter.schedule, tz, now)
+    if at is None:
+        return None
+    # Later fires find no more: a post too old at this fire is too old at every later one.
+    waiting = select_posts(newsletter, posts, announced, at, cutoff=at + _FIRE_MINUTE)
+    return at if waiting else None
+
+
 def upcoming_issue(
     tz: tzinfo,
     store: Store,

@@ -31,6 +31,7 @@ from publisher.store import (
     subscribers,
 )
 from publisher.store import problems as reported_problems
+from publisher.store import quiet as quiet_record
 
 # Every module's tables, created on open; add a module here when it declares a SCHEMA.
 _SCHEMAS: tuple[str, ...] = (
@@ -45,6 +46,8 @@ _SCHEMAS: tuple[str, ...] = (
     holds.SCHEMA,
     # The problems the last run printed (issue 10: once per problem under cron).
     reported_problems.SCHEMA,
+    # What the last complete run read and left, for the quiet cron minutes (issue 14).
+    quiet_record.SCHEMA,
 )
 
 # Run after the schemas on open, to bring a file written by an older version up to date.

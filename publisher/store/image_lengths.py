@@ -49,3 +49,9 @@ def save_lengths(store: Store, answers: Iterable[tuple[str, int | None, datetime
             "ON CONFLICT (url) DO UPDATE SET length = excluded.length, checked = excluded.checked",
             [(url, length, when.astimezone(UTC).isoformat()) for url, length, when in answers],
         )
+
+
+def failed_since(store: Store, since: datetime) -> list[datetime]:
+    """When each server that could not tell a length was asked, if after `since`."""
+    rows = store.conn.execute("SELECT checked FROM image_lengths WHERE length IS NULL")
+    return [when for (text,) in rows if (when := datetime.fromisoformat(text)) > since]

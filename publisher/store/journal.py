@@ -224,6 +224,29 @@ def due(store: Store, now: datetime, *, unknown_retries: int = 1) -> tuple[Pendi
     return tuple(PendingSend(*row) for row in rows)
 
 
+def next_send_time(conn: sqlite3.Connection, unknown_retries: int = 1) -> datetime | None:
+    """When the first row still to send may go (`datetime.min` in UTC: at once), or None
+    when no row waits. The quiet check's one question to the journal, asked on its own
+    read-only connection: a row queued by the web app, left by a crash (a pass that never
+    ended) or unknown and still to be tried again (`[delivery] unknown_retries`) is due; a
+    server problem's hold puts it off."""
+    at_once = datetime.min.replace(tzinfo=UTC)
+    if conn.execute("SELECT 1 FROM delivery_pass").fetchone() is not None:
+        return at_once
+    (first,) = conn.execute(
+        "SELECT min(not_before) FROM sends "
+        "WHERE status = 'pending' OR (status = 'unknown' AND unknowns <= ?)",
+        (unknown_retries,),
+    ).fetchone()
+    if first is None:
+        return None
+    when = datetime.fromisoformat(first) if first else at_once
+    held = conn.execute("SELECT until FROM delivery_problems ORDER BY id DESC LIMIT 1").fetchone()
+    if held is not None and held[0] and datetime.fromisoformat(held[0]) > when:
+        when = datetime.fromisoformat(held[0])
+    return when
+
+
 def get_issue(store: Store, issue_id: str) -> StoredIssue | None:
     """The recorded issue with this id, if any."""
     row = store.conn.execute(
