@@ -111,7 +111,9 @@ def _until_stopped(config: Config, now: datetime, options: RunOptions) -> RunRep
 def _stages(config: Config, now: datetime, options: RunOptions) -> RunReport:
     dry_run = options.dry_run
     with interruptible():  # reading posts writes nothing until the end, in transactions
-        index = index_site(config, now, dry_run=dry_run, stop=options.stop)
+        index = index_site(
+            config, now, dry_run=dry_run, stop=options.stop, progress=options.progress
+        )
     problems = list(index.problems)
     built = None
     if options.feeds:

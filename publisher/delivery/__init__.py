@@ -139,7 +139,7 @@ def deliver(
             if problem is not None:
                 problems.append(problem)
             if progress is not None:
-                progress(done + 1, len(rows))
+                progress("sending", done + 1, len(rows))
     finally:
         sender.close()
     return DeliveryReport(**counts, problems=tuple(problems))
