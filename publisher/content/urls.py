@@ -96,6 +96,8 @@ class NotAWebLink(ValueError):
 
 
 _WEB = ("http://", "https://")
+# The usual web link, plainly well formed: no need to take it apart.
+_PLAIN_WEB = re.compile(r"https?://[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*(?::\d{1,5})?(?:[/?#][!-~]*)?")
 _ENTITY_OR_SPACE = re.compile(r"[&\s]")
 _ALL_SPACE = re.compile(r"[\s\x00-\x1f\x7f-\x9f]+")
 
@@ -111,6 +113,8 @@ def web_url(value: str, base: str, *, mailto: bool = False, strict: bool = False
     that is not a number): fields such as a post's image, which feeds carry as a URL of
     their own, must be well formed.
     """
+    if _PLAIN_WEB.fullmatch(value):
+        return value  # the usual link: all the steps below would give it back as it is
     text = _NOT_IN_URL.sub("", value).strip() if _NOT_IN_URL.search(value) else value.strip()
     if not text.startswith(_WEB) or _ENTITY_OR_SPACE.search(text):
         scheme = _scheme_as_read(text)
@@ -141,10 +145,6 @@ def _scheme_as_read(text: str) -> str:
     probe = _ALL_SPACE.sub("", probe).lower()
     match = _SCHEME.match(probe)
     return match[0][:-1] if match else ""
-
-
-# The usual web link, plainly well formed: no need to take it apart.
-_PLAIN_WEB = re.compile(r"https?://[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*(?::\d{1,5})?(?:[/?#][!-~]*)?")
 
 
 def _check_parses(url: str, value: str) -> None:
