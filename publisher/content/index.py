@@ -261,19 +261,22 @@ _by_date = operator.attrgetter("date")
 _by_source = operator.attrgetter("source")
 
 
-@dataclass(frozen=True)
 class _Shown:
     """A post file as the user knows it: relative to the config file's folder when inside."""
 
-    base: Path
-    content_dir: Path
+    def __init__(self, base: Path, content_dir: Path) -> None:
+        self.content_dir = content_dir
+        try:
+            inside = content_dir.relative_to(base).as_posix()
+        except ValueError:
+            self.prefix: str | None = None  # the content folder is elsewhere: its full path
+        else:
+            self.prefix = "" if inside == "." else inside + "/"
 
     def __call__(self, rel: str) -> str:
-        path = self.content_dir / rel
-        try:
-            return path.relative_to(self.base).as_posix()
-        except ValueError:
-            return str(path)
+        if self.prefix is not None:
+            return self.prefix + rel
+        return str(self.content_dir / rel)
 
 
 def _without_duplicates(posts: list[Post], shown: _Shown, problems: list[Problem]) -> list[Post]:

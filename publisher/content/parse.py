@@ -11,10 +11,13 @@ the posts are the same whichever process read them. Nothing here touches the sto
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from publisher import parallel
 from publisher.content.codec import Row, encode
@@ -32,14 +35,18 @@ PARALLEL_MIN = 400
 # Bytes a file costs to read and settle besides its size (opening it, YAML, settling):
 # parts are cut to about equal sums of size + this.
 _FILE_COST = 4096
+# How many files ahead of its reading each file is opened and read into the page cache.
+READ_AHEAD = 32
+_ADVISE = hasattr(os, "posix_fadvise")
 # How often the progress is told, in files.
 _TELL_EVERY = 250
 
 
-@dataclass(frozen=True)
-class Job:
+class Job(NamedTuple):
     """A file to read, and what it is settled with: its stored id (None: not seen yet) and
     the first-seen time it gets when it has none."""
+
+    # A NamedTuple, not a dataclass: a first build makes one per file.
 
     source: SourceFile
     stored_id: str | None
@@ -72,14 +79,15 @@ def parse_files(
         slot, part_jobs = part
         here = slot == 0  # the first part is done in this process: it tells the progress
         out: list[Parsed] = []
-        for n, job in enumerate(part_jobs, 1):
-            if stop():
-                raise Stopped  # nothing is written before every file is read
-            out.append(parse_one(job, ctx, limits, shown))
-            if n % _TELL_EVERY == 0:
-                done.set(slot, n)
-                if here and progress is not None:
-                    progress("reading posts", done.total(), total)
+        with _ReadAhead(part_jobs) as ahead:
+            for n, job in enumerate(part_jobs, 1):
+                if stop():
+                    raise Stopped  # nothing is written before every file is read
+                out.append(parse_one(job, ctx, limits, shown, ahead.take()))
+                if n % _TELL_EVERY == 0:
+                    done.set(slot, n)
+                    if here and progress is not None:
+                        progress("reading posts", done.total(), total)
         done.set(slot, len(part_jobs))
         return out
 
@@ -111,16 +119,73 @@ def _cut(jobs: Sequence[Job], count: int) -> list[Sequence[Job]]:
     return [part for part in parts if part]
 
 
-def parse_one(job: Job, ctx: SettleContext, limits: Limits, shown: Callable[[str], str]) -> Parsed:
-    """Read and settle one file."""
+class _ReadAhead:
+    """The files of `jobs` opened `READ_AHEAD` files before their turn, the kernel asked to
+    read each into its page cache in the background (posix_fadvise WILLNEED).
+
+    Files not in the page cache (a first build after a checkout or a copy, or once other
+    work pushed them out: 100,000 posts are a gigabyte) are otherwise read from the disk
+    one at a time, each waited for: that doubled the time of a first build. Here the disk
+    has many to read at once while the files before them are parsed. On a warm cache it
+    costs one system call a file.
+    """
+
+    def __init__(self, jobs: Sequence[Job]) -> None:
+        self._paths = [job.source.path for job in jobs]
+        self._next = 0
+        self._opened: deque[int | OSError] = deque()
+
+    def take(self) -> int | OSError:
+        """The next file, open (this process closes it), or why it could not be opened."""
+        depth = READ_AHEAD if _ADVISE else 0
+        while len(self._opened) <= depth and self._next < len(self._paths):
+            self._opened.append(_open(self._paths[self._next]))
+            self._next += 1
+        return self._opened.popleft()
+
+    def __enter__(self) -> _ReadAhead:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for fd in self._opened:
+            if isinstance(fd, int):
+                os.close(fd)
+        self._opened.clear()
+
+
+def _open(path: str) -> int | OSError:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError as e:
+        return e
+    if _ADVISE:
+        with contextlib.suppress(OSError):  # only advice
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_WILLNEED)
+    return fd
+
+
+def parse_one(
+    job: Job,
+    ctx: SettleContext,
+    limits: Limits,
+    shown: Callable[[str], str],
+    opened: int | OSError | None = None,
+) -> Parsed:
+    """Read and settle one file (`opened`: the file opened, which this closes, or why it
+    could not be)."""
     source = job.source
     try:
-        raw = read_post(source, limits)
+        if isinstance(opened, OSError):
+            raise opened
+        raw = read_post(source, limits, opened)
     except SourceProblem as e:
         return False, None, (Problem(shown(source.rel), e.message, line=e.line),)
     except OSError as e:
         message = f"cannot read the file ({e.strerror}): check its permissions"
         return False, None, (Problem(shown(source.rel), message),)
+    finally:
+        if isinstance(opened, int):
+            os.close(opened)
     if raw is None or is_unpublished(raw.meta):
         return True, None, ()
     notes: list[tuple[int, str]] = []
@@ -136,6 +201,8 @@ def parse_one(job: Job, ctx: SettleContext, limits: Limits, shown: Callable[[str
     except PostProblems as e:
         where = shown(source.rel)
         return False, None, tuple(Problem(where, m, line=n) for n, m in e.problems)
+    if not notes:
+        return True, encode(post), ()
     # What the post's Liquid held that publisher leaves out: said once, when the file is read.
     where = shown(source.rel)
     return True, encode(post), tuple(Problem(where, m, line=n, warning=True) for n, m in notes)

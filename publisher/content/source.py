@@ -136,19 +136,21 @@ class Limits(NamedTuple):
         return self.front_matter + self.body + 16
 
 
-def read_post(source: SourceFile, limits: Limits) -> RawPost | None:
-    """Read and split one file; None when it has no front matter (not a post). A file past
-    `limits` is a SourceProblem, read no further than it takes to know."""
+def read_post(source: SourceFile, limits: Limits, opened: int | None = None) -> RawPost | None:
+    """Read and split one file (`opened`: the file already open, closed by the caller);
+    None when it has no front matter (not a post). A file past `limits` is a
+    SourceProblem, read no further than it takes to know."""
     if source.size > limits.file:
         raise SourceProblem(1, _too_big("file", source.size, limits))
-    fd = os.open(source.path, os.O_RDONLY)
+    fd = os.open(source.path, os.O_RDONLY) if opened is None else opened
     try:
         # Read what it held when listed; more only if it has grown since, to the bound.
         data = _read(fd, source.size + 1)
         if len(data) > source.size:
             data += _read(fd, limits.file + 1 - len(data))
     finally:
-        os.close(fd)
+        if opened is None:
+            os.close(fd)
     if len(data) > limits.file:
         raise SourceProblem(1, _too_big("file", os.path.getsize(source.path), limits))
     text = _decode(data, source.path)
