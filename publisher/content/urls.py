@@ -27,6 +27,7 @@ _PLACEHOLDER_SPLIT = re.compile(
 # Characters left as they are in a URL; everything else (non-ASCII first) is percent-encoded.
 _SAFE = "/:@!$&'()*+,;=-._~%?#[]"
 _NOT_SLUG = re.compile(r"[^\w._~!$&'()+,;=@-]+")
+_HYPHENS = re.compile(r"-{2,}")
 # A path with nothing for urljoin to resolve: no scheme, no '//' start, no dot segments,
 # no query or fragment.
 _PLAIN_PATH = re.compile(r"^/?(?![/.])(?!.*/\.)(?!.*[?#:])")
@@ -189,7 +190,8 @@ def _base_path(site: str) -> str:
 def slugify(text: str, *, cased: bool = True) -> str:
     """Jekyll's 'pretty' slugify (URL-safe punctuation kept), lower-cased unless `cased`."""
     slug = _NOT_SLUG.sub("-", text).strip("-")
-    slug = re.sub(r"-{2,}", "-", slug)
+    if "--" in slug:
+        slug = _HYPHENS.sub("-", slug)
     return slug if cased else slug.lower()
 
 
