@@ -31,6 +31,8 @@ class ProgressBar:
             self._what, self._done = what, 0
         self._bar.update(done - self._done)
         self._done = done
+        if done >= total:
+            self.close()  # its line ended, before whatever is printed next
 
     def close(self) -> None:
         """End the bar shown, if any."""
