@@ -6,8 +6,9 @@ import os
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 
-Progress = Callable[[int, int], None]
-"""Called with (done, total) as long work advances (a progress bar on a terminal)."""
+Progress = Callable[[str, int, int], None]
+"""Called with (what, done, total) as long work advances ("reading posts", "sending"): a
+progress bar on a terminal."""
 
 
 def _never() -> bool:
@@ -21,7 +22,7 @@ class RunOptions:
     `dry_run` renders and reports everything and writes, records and sends nothing;
     `feeds` builds the feeds; `newsletters` names the newsletters to make and send (None:
     every due one, empty: none); `stop()` turns true when the run must end (SIGTERM);
-    `progress` hears how a long send advances; `environ` holds the secrets.
+    `progress` hears how long work (reading posts, sending) advances; `environ` holds the secrets.
     """
 
     dry_run: bool = False

@@ -25,9 +25,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import mmap
 import os
 import pickle
 import signal
+import struct
 import sys
 import threading
 import time
@@ -76,6 +78,25 @@ def map_split(
                 _end(left)
         raise
     return results
+
+
+class Tally:
+    """Counts that the processes of one `map_split` keep, each in its own slot, and any of
+    them reads: memory shared across the fork, so this process can tell how the children's
+    parts advance (a progress bar). One writer per slot, so no lock: a reader may see a
+    count a moment old."""
+
+    def __init__(self, slots: int) -> None:
+        self._slots = max(1, slots)
+        self._memory = mmap.mmap(-1, 8 * self._slots)
+
+    def set(self, slot: int, count: int) -> None:
+        """Set the count of `slot` (the part's number)."""
+        struct.pack_into("q", self._memory, 8 * slot, count)
+
+    def total(self) -> int:
+        """The sum of every slot's count."""
+        return sum(struct.unpack_from(f"{self._slots}q", self._memory))
 
 
 def cpus() -> int:

@@ -147,7 +147,9 @@ def _stages(
     feeds_config = config
     with interruptible():  # reading posts writes nothing until the end, in transactions
         try:
-            index = index_site(config, now, dry_run=dry_run, stop=options.stop)
+            index = index_site(
+                config, now, dry_run=dry_run, stop=options.stop, progress=options.progress
+            )
         except StoreError as e:
             stuck = Problem(STATE_FILE, f"{e}; the feeds are built, and no email is sent")
             feeds_config, index = _from_a_copy(stack, config, now)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import datetime
 
 import click
 
 from publisher import pipeline
 from publisher.cli import Context, cli, now_option, pass_context, report_problems, resolve_now
+from publisher.cli.progress import ProgressBar
 from publisher.lock import lock_path
 from publisher.options import RunOptions
 from publisher.stopping import graceful_stop
@@ -21,9 +23,13 @@ def build_command(ctx: Context, dry_run: bool, now: datetime | None) -> None:
     """Write the Atom, RSS and JSON feeds (site-wide and per category) and the discovery tags."""
     config = ctx.config
     # A run without newsletters: under the same lock, so a build never races a cron run.
+    bar = ProgressBar(sys.stderr.isatty())
     with graceful_stop() as stop:
-        options = RunOptions(dry_run=dry_run, newsletters=(), stop=stop.is_set)
-        run = pipeline.run(config, resolve_now(now), options)
+        try:
+            options = RunOptions(dry_run=dry_run, newsletters=(), stop=stop.is_set, progress=bar)
+            run = pipeline.run(config, resolve_now(now), options)
+        finally:
+            bar.close()
     if run.locked_out:
         held = lock_path(config.store.path)
         click.echo(f"another publisher run holds {held}: nothing done", err=True)

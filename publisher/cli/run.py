@@ -13,6 +13,7 @@ import click
 
 from publisher import inputs, pipeline
 from publisher.cli import Context, cli, now_option, pass_context, report_problems, resolve_now
+from publisher.cli.progress import ProgressBar
 from publisher.inputs import Observation
 from publisher.lock import lock_path
 from publisher.options import RunOptions
@@ -20,29 +21,6 @@ from publisher.pipeline import RunReport
 from publisher.stopping import graceful_stop
 from publisher.store import Store, holds, journal
 from publisher.store.problems import Recorded, recorded_problems
-
-
-class _ProgressBar:
-    """A progress bar on stderr for long sends, shown only on a terminal (never under cron)."""
-
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
-        self._bar: Any = None
-        self._done = 0
-
-    def __call__(self, done: int, total: int) -> None:
-        if not self.enabled or total < 20:
-            return
-        if self._bar is None:
-            self._bar = click.progressbar(length=total, label="sending", file=sys.stderr)
-            self._bar.__enter__()
-        self._bar.update(done - self._done)
-        self._done = done
-
-    def close(self) -> None:
-        if self._bar is not None:
-            self._bar.__exit__(None, None, None)
-            self._bar = None
 
 
 def _tell(ctx: Context, report: RunReport, *, quiet_if_idle: bool = False) -> None:
@@ -83,7 +61,7 @@ def run_command(ctx: Context, now: datetime | None, dry_run: bool) -> None:
     # let the next cron minutes with nothing to do end at once (publisher.main).
     observed = _observed(ctx) if now is None and not dry_run else None
     config = ctx.config
-    bar = _ProgressBar(sys.stderr.isatty())
+    bar = ProgressBar(sys.stderr.isatty())
     with graceful_stop() as stop:
         try:
             options = RunOptions(dry_run=dry_run, stop=stop.is_set, progress=bar)

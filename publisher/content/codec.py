@@ -28,7 +28,8 @@ Loader = Callable[[bytes], Details]
 
 def values(post: Post) -> Row:
     """Every field of a post as plain values, in a fixed order (cache rows and fingerprints)."""
-    image = post.image
+    details = post.unpacked
+    image, author, body = details.image, details.author, details.body
     return (
         post.source,
         post.id,
@@ -40,16 +41,16 @@ def values(post: Post) -> Row:
         post.untitled,
         post.notes,
         post.updated.timestamp(),
-        post.title,
-        post.title_html,
-        post.tags,
-        post.excerpt,
-        post.feature_source,
+        details.title,
+        details.title_html,
+        details.tags,
+        details.excerpt,
+        details.feature_source,
         None if image is None else (image.url, image.mime_type, image.length, image.alt),
-        (post.author.name, post.author.email, post.author.uri),
-        post.body.format,
-        post.body.path,
-        post.body.liquid is not None,
+        (author.name, author.email, author.uri),
+        body.format,
+        body.path,
+        body.liquid is not None,
     )
 
 

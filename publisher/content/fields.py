@@ -13,6 +13,7 @@ import mimetypes
 import os
 from collections.abc import Callable
 from datetime import date
+from functools import cache
 from typing import Any
 
 from publisher.content.html import collapse_whitespace
@@ -169,10 +170,15 @@ def post_url(path: str, site: str) -> str:
     return url
 
 
+@cache
+def _site_uri(site: str) -> str:
+    return iri_to_uri(site)
+
+
 def on_site(url: str, site: str) -> bool:
     """Whether `url` (resolved) is under `site`: the same host, under its base path."""
     rest = url.partition("://")[2]
-    site_rest = iri_to_uri(site).partition("://")[2]
+    site_rest = _site_uri(site).partition("://")[2]
     host, slash, path = rest.partition("/")
     site_host, _, site_path = site_rest.partition("/")
     return host.lower() == site_host.lower() and (slash + path).startswith("/" + site_path)

@@ -13,20 +13,15 @@ from pathlib import Path
 
 from publisher import __version__
 from publisher.config import Config
-from publisher.content.codec import LAYOUT, Row, decode, encode, loader
+from publisher.content.codec import LAYOUT, Row, decode, loader
 from publisher.content.files import SourceFile, discover
+from publisher.content.parse import Job, parse_files, parse_one
 from publisher.content.post import Post
-from publisher.content.settle import (
-    PostProblems,
-    SettleContext,
-    is_unpublished,
-    settle,
-    settle_context,
-)
-from publisher.content.source import Limits, SourceProblem, read_post
+from publisher.content.settle import SettleContext, settle_context
+from publisher.content.source import Limits
 from publisher.errors import ContentError, Problem
 from publisher.gcpause import gc_paused
-from publisher.stopping import Stopped
+from publisher.options import Progress
 from publisher.store import Store
 from publisher.store.posts import (
     CacheEntry,
@@ -64,16 +59,28 @@ def index_site(
     drafts: bool = False,
     dry_run: bool = False,
     stop: Callable[[], bool] = _never,
+    processes: int | None = None,
+    progress: Progress | None = None,
 ) -> IndexResult:
     """Open the configured store and index the content folder at `now`.
 
     A dry run on a site without a state file indexes against an empty store in memory, so
     it creates no file. Stopped is raised between two files once `stop()` turns true,
-    before anything is written.
+    before anything is written. Many files to read are split over `processes` processes
+    (None: one per CPU; see `parse`); `progress` hears how the reading advances.
     """
     path = config.store.path
     with Store.in_memory(path) if dry_run and not path.exists() else Store.open(path) as store:
-        return index_posts(config, store, now, drafts=drafts, dry_run=dry_run, stop=stop)
+        return index_posts(
+            config,
+            store,
+            now,
+            drafts=drafts,
+            dry_run=dry_run,
+            stop=stop,
+            processes=processes,
+            progress=progress,
+        )
 
 
 def index_posts(
@@ -84,10 +91,21 @@ def index_posts(
     drafts: bool = False,
     dry_run: bool = False,
     stop: Callable[[], bool] = _never,
+    processes: int | None = None,
+    progress: Progress | None = None,
 ) -> IndexResult:
     """Index the content folder; `dry_run` reads the store but writes nothing to it."""
     with gc_paused():
-        return _index(config, store, now, drafts=drafts, dry_run=dry_run, stop=stop)
+        return _index(
+            config,
+            store,
+            now,
+            drafts=drafts,
+            dry_run=dry_run,
+            stop=stop,
+            processes=processes,
+            progress=progress,
+        )
 
 
 def _index(
@@ -98,6 +116,8 @@ def _index(
     drafts: bool,
     dry_run: bool,
     stop: Callable[[], bool],
+    processes: int | None,
+    progress: Progress | None,
 ) -> IndexResult:
     content_dir = config.content.dir
     if not content_dir.is_dir():
@@ -124,33 +144,48 @@ def _index(
             misses.append(source)
         elif hit[2] is not None:
             hits.append(hit[2])
-    settled = {post.source: post for post in decode(hits, loader(ctx.liquid))}
+    load = loader(ctx.liquid)
+    settled = {post.source: post for post in decode(hits, load)}
 
     identities = load_identities(store, [f.rel for f in misses]) if misses else {}
-    fresh: dict[str, CacheEntry] = {}
-    new_ids: list[Identity] = []
-    moved: dict[str, tuple[str, str]] = {}  # source -> (the URL known, the URL now)
+    # Posts first seen in one run are given one second each, back from `now` in path
+    # order: a dateless archive keeps the order ties would give it, no two posts share a
+    # date (feeds must not), and none is dated later than the run that saw it. Each file
+    # not seen before takes its second before it is read (a draft or a broken file too),
+    # so a file's date does not depend on the files before it, whichever process reads it.
+    jobs: list[Job] = []
+    unseen = 0
+    for source in misses:
+        known = identities.get(source.rel)
+        if known is None:
+            jobs.append(Job(source, None, now - timedelta(seconds=unseen)))
+            unseen += 1
+        else:
+            jobs.append(Job(source, known.id, known.first_seen))
     if misses:
         log.info("indexing: %d files to read", len(misses))
-    for source in misses:
-        if stop():
-            raise Stopped  # nothing is written before the loop is done
-        known = identities.get(source.rel)
-        # Posts first seen in one run are given one second each, back from `now` in path
-        # order: a dateless archive keeps the order ties would give it, no two posts share
-        # a date (feeds must not), and none is dated later than the run that saw it.
-        seen = now - timedelta(seconds=len(new_ids))
-        readable, post = _read_one(source, ctx, limits, seen, known, problems, shown)
+    parsed_files = parse_files(
+        jobs, ctx, limits, shown, stop=stop, processes=processes, progress=progress
+    )
+    fresh: dict[str, CacheEntry] = {}
+    read: list[tuple[Job, Row]] = []
+    for job, (readable, row, found) in zip(jobs, parsed_files, strict=True):
+        problems.extend(found)
         if not readable:
             continue  # a broken file is read again next run, never cached
-        fresh[source.rel] = (source.size, source.mtime_ns, encode(post))
-        if post is None:
-            continue
-        settled[source.rel] = post
+        source = job.source
+        fresh[source.rel] = (source.size, source.mtime_ns, row)
+        if row is not None:
+            read.append((job, row))
+    new_ids: list[Identity] = []
+    moved: dict[str, tuple[str, str]] = {}  # source -> (the URL known, the URL now)
+    for (job, _), post in zip(read, decode([row for _, row in read], load), strict=True):
+        settled[post.source] = post
+        known = identities.get(post.source)
         if known is None:
-            new_ids.append(Identity(source.rel, post.id, post.url, seen))
+            new_ids.append(Identity(post.source, post.id, post.url, job.first_seen))
         elif known.url != post.url:
-            moved[source.rel] = (known.url, post.url)
+            moved[post.source] = (known.url, post.url)
     parsed = len(fresh)
 
     # Path order (discover sorts) decides who keeps a twin URL, and breaks ties in the order:
@@ -191,10 +226,12 @@ def _index(
             winner = stored.get(ident.source)
             if winner is not None and winner != ident:
                 source = next(f for f in files if f.rel == ident.source)
-                _, post = _read_one(source, ctx, limits, winner.first_seen, winner, problems, shown)
-                if post is not None:
-                    replaced[source.rel] = post
-                    fresh[source.rel] = (source.size, source.mtime_ns, encode(post))
+                job = Job(source, winner.id, winner.first_seen)
+                _, row, found = parse_one(job, ctx, limits, shown)
+                problems.extend(found)
+                if row is not None:
+                    replaced[source.rel] = decode([row], load)[0]
+                    fresh[source.rel] = (source.size, source.mtime_ns, row)
         if replaced:
             posts = [replaced.get(p.source, p) for p in posts]
         update_urls(store, {rel: urls[1] for rel, urls in moved.items()})
@@ -224,63 +261,22 @@ _by_date = operator.attrgetter("date")
 _by_source = operator.attrgetter("source")
 
 
-def _read_one(
-    source: SourceFile,
-    ctx: SettleContext,
-    limits: Limits,
-    now: datetime,
-    known: Identity | None,
-    problems: list[Problem],
-    shown: _Shown,
-) -> tuple[bool, Post | None]:
-    """Read and settle one file: (readable, the post or None when it is not a published post)."""
-    try:
-        raw = read_post(source, limits)
-    except SourceProblem as e:
-        problems.append(Problem(shown(source.rel), e.message, line=e.line))
-        return False, None
-    except OSError as e:
-        problems.append(
-            Problem(
-                shown(source.rel),
-                f"cannot read the file ({e.strerror}): check its permissions",
-            )
-        )
-        return False, None
-    if raw is None or is_unpublished(raw.meta):
-        return True, None
-    notes: list[tuple[int, str]] = []
-    try:
-        post = settle(
-            raw,
-            source,
-            ctx,
-            first_seen=known.first_seen if known else now,
-            stored_id=known.id if known else None,
-            liquid_notes=notes,
-        )
-    except PostProblems as e:
-        where = shown(source.rel)
-        problems.extend(Problem(where, message, line=line) for line, message in e.problems)
-        return False, None
-    # What the post's Liquid held that publisher leaves out: said once, when the file is read.
-    problems.extend(Problem(shown(source.rel), m, line=n, warning=True) for n, m in notes)
-    return True, post
-
-
-@dataclass(frozen=True)
 class _Shown:
     """A post file as the user knows it: relative to the config file's folder when inside."""
 
-    base: Path
-    content_dir: Path
+    def __init__(self, base: Path, content_dir: Path) -> None:
+        self.content_dir = content_dir
+        try:
+            inside = content_dir.relative_to(base).as_posix()
+        except ValueError:
+            self.prefix: str | None = None  # the content folder is elsewhere: its full path
+        else:
+            self.prefix = "" if inside == "." else inside + "/"
 
     def __call__(self, rel: str) -> str:
-        path = self.content_dir / rel
-        try:
-            return path.relative_to(self.base).as_posix()
-        except ValueError:
-            return str(path)
+        if self.prefix is not None:
+            return self.prefix + rel
+        return str(self.content_dir / rel)
 
 
 def _without_duplicates(posts: list[Post], shown: _Shown, problems: list[Problem]) -> list[Post]:

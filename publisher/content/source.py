@@ -16,7 +16,8 @@ from publisher.content.files import SourceFile
 from publisher.content.yamlload import load_yaml
 from publisher.errors import ContentError
 
-_HANDLER = YAMLHandler()
+# A '---' line as python-frontmatter's YAML handler finds it (trailing spaces allowed).
+_BOUNDARY = YAMLHandler.FM_BOUNDARY
 _TOP_KEY = re.compile(r"^([A-Za-z_][\w-]*)\s*:", re.MULTILINE)
 
 
@@ -53,13 +54,34 @@ def read_body(path: str) -> str:
         text = _decode(Path(path).read_bytes(), path)
     except (OSError, SourceProblem) as e:
         raise ContentError(f"{path}: cannot read the post body any more ({e}): run again") from e
-    if not _HANDLER.detect(text):
-        return text
     try:
-        _front, body = _HANDLER.split(text)
+        parts = split_front(text)
     except ValueError:
         return ""
+    if parts is None:
+        return text
+    body = parts[1]
     return body[1:] if body.startswith("\n") else body
+
+
+def split_front(text: str) -> tuple[str, str] | None:
+    """(front matter, body) as python-frontmatter's YAML handler splits a post; None when
+    `text` does not start with a '---' line; ValueError when no '---' line closes it.
+
+    The handler splits with a regular expression run over the whole text; the closing
+    line is found here by looking only where a line starts with '---'.
+    """
+    opening = _BOUNDARY.match(text)
+    if opening is None:
+        return None
+    start = opening.end()
+    at = start - 1
+    while (at := text.find("\n---", at)) != -1:
+        closing = _BOUNDARY.match(text, at + 1)
+        if closing is not None:
+            return text[start : at + 1], text[closing.end() :]
+        at += 1
+    raise ValueError("no closing '---' line")
 
 
 def _too_big(part: str, size: int, limits: Limits) -> str:
@@ -90,6 +112,18 @@ def _decode(data: bytes, path: str) -> str:
     return text.replace("\r\n", "\n") if "\r" in text else text
 
 
+def _read(fd: int, wanted: int) -> bytes:
+    """Up to `wanted` bytes from `fd`, fewer only at its end (a megabyte at a time)."""
+    chunks = []
+    while wanted > 0:
+        chunk = os.read(fd, min(wanted, 1 << 20))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        wanted -= len(chunk)
+    return b"".join(chunks)
+
+
 class Limits(NamedTuple):
     """The most bytes one post file may hold in its front matter and in its body."""
 
@@ -102,25 +136,31 @@ class Limits(NamedTuple):
         return self.front_matter + self.body + 16
 
 
-def read_post(source: SourceFile, limits: Limits) -> RawPost | None:
-    """Read and split one file; None when it has no front matter (not a post). A file past
-    `limits` is a SourceProblem, read no further than it takes to know."""
+def read_post(source: SourceFile, limits: Limits, opened: int | None = None) -> RawPost | None:
+    """Read and split one file (`opened`: the file already open, closed by the caller);
+    None when it has no front matter (not a post). A file past `limits` is a
+    SourceProblem, read no further than it takes to know."""
     if source.size > limits.file:
         raise SourceProblem(1, _too_big("file", source.size, limits))
-    with open(source.path, "rb") as f:
+    fd = os.open(source.path, os.O_RDONLY) if opened is None else opened
+    try:
         # Read what it held when listed; more only if it has grown since, to the bound.
-        data = f.read(source.size + 1)
+        data = _read(fd, source.size + 1)
         if len(data) > source.size:
-            data += f.read(limits.file + 1 - len(data))
+            data += _read(fd, limits.file + 1 - len(data))
+    finally:
+        if opened is None:
+            os.close(fd)
     if len(data) > limits.file:
         raise SourceProblem(1, _too_big("file", os.path.getsize(source.path), limits))
     text = _decode(data, source.path)
-    if not _HANDLER.detect(text):
-        return None
     try:
-        front, body = _HANDLER.split(text)
+        parts = split_front(text)
     except ValueError as e:
         raise SourceProblem(1, "the front matter has no closing '---' line: add one") from e
+    if parts is None:
+        return None
+    front, body = parts
     for part, value, limit in (
         ("front matter", front, limits.front_matter),
         ("body", body, limits.body),

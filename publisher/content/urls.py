@@ -27,6 +27,7 @@ _PLACEHOLDER_SPLIT = re.compile(
 # Characters left as they are in a URL; everything else (non-ASCII first) is percent-encoded.
 _SAFE = "/:@!$&'()*+,;=-._~%?#[]"
 _NOT_SLUG = re.compile(r"[^\w._~!$&'()+,;=@-]+")
+_HYPHENS = re.compile(r"-{2,}")
 # A path with nothing for urljoin to resolve: no scheme, no '//' start, no dot segments,
 # no query or fragment.
 _PLAIN_PATH = re.compile(r"^/?(?![/.])(?!.*/\.)(?!.*[?#:])")
@@ -96,6 +97,8 @@ class NotAWebLink(ValueError):
 
 
 _WEB = ("http://", "https://")
+# The usual web link, plainly well formed: no need to take it apart.
+_PLAIN_WEB = re.compile(r"https?://[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*(?::\d{1,5})?(?:[/?#][!-~]*)?")
 _ENTITY_OR_SPACE = re.compile(r"[&\s]")
 _ALL_SPACE = re.compile(r"[\s\x00-\x1f\x7f-\x9f]+")
 
@@ -111,6 +114,8 @@ def web_url(value: str, base: str, *, mailto: bool = False, strict: bool = False
     that is not a number): fields such as a post's image, which feeds carry as a URL of
     their own, must be well formed.
     """
+    if _PLAIN_WEB.fullmatch(value):
+        return value  # the usual link: all the steps below would give it back as it is
     text = _NOT_IN_URL.sub("", value).strip() if _NOT_IN_URL.search(value) else value.strip()
     if not text.startswith(_WEB) or _ENTITY_OR_SPACE.search(text):
         scheme = _scheme_as_read(text)
@@ -141,10 +146,6 @@ def _scheme_as_read(text: str) -> str:
     probe = _ALL_SPACE.sub("", probe).lower()
     match = _SCHEME.match(probe)
     return match[0][:-1] if match else ""
-
-
-# The usual web link, plainly well formed: no need to take it apart.
-_PLAIN_WEB = re.compile(r"https?://[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*(?::\d{1,5})?(?:[/?#][!-~]*)?")
 
 
 def _check_parses(url: str, value: str) -> None:
@@ -189,7 +190,8 @@ def _base_path(site: str) -> str:
 def slugify(text: str, *, cased: bool = True) -> str:
     """Jekyll's 'pretty' slugify (URL-safe punctuation kept), lower-cased unless `cased`."""
     slug = _NOT_SLUG.sub("-", text).strip("-")
-    slug = re.sub(r"-{2,}", "-", slug)
+    if "--" in slug:
+        slug = _HYPHENS.sub("-", slug)
     return slug if cased else slug.lower()
 
 

@@ -255,7 +255,7 @@ def _send_smtp(
                     out -= len(left)
                     ledger.release(left)
             if progress is not None:
-                progress(ledger.recorded, len(rows))
+                progress("sending", ledger.recorded, len(rows))
         if stop() and ledger.recorded < len(rows):
             log.info("stopping: %d messages left for the next run", len(rows) - ledger.recorded)
     finally:
@@ -327,4 +327,4 @@ def _send_batches(
         if not ledger.commit():
             break
         if progress is not None:
-            progress(ledger.recorded, len(rows))
+            progress("sending", ledger.recorded, len(rows))
