@@ -98,18 +98,20 @@ def decode(rows: Iterable[Row], load: Loader) -> list[Post]:
     """The Posts that `encode` wrote, their details packed for `load` to decode on use."""
     when = datetime.fromtimestamp
     return [
-        Post(
-            source=row[0],
-            id=row[1],
-            url=row[2],
-            date=(date := when(row[3], UTC)),
-            date_source=row[4],
-            categories=row[5],
-            excerpt_only=row[6],
-            untitled=row[7],
-            notes=row[8],
-            updated=date if row[9] is None else when(row[9], UTC),
-            details=PackedDetails(row[10], load),
+        Post.from_cache(
+            {
+                "source": row[0],
+                "id": row[1],
+                "url": row[2],
+                "date": (date := when(row[3], UTC)),
+                "date_source": row[4],
+                "categories": row[5],
+                "excerpt_only": row[6],
+                "untitled": row[7],
+                "notes": row[8],
+                "updated": date if row[9] is None else when(row[9], UTC),
+                "details": PackedDetails(row[10], load),
+            }
         )
         for row in rows
     ]
