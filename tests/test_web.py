@@ -634,6 +634,36 @@ def test_coming_back_through_the_form_makes_old_links_stale(web: Web, tmp_path: 
     assert subscriber(web, "kim@example.com").receives("breaking")  # type: ignore[union-attr]
 
 
+def test_an_every_newsletter_readers_old_link_is_stale_after_they_leave_and_come_back(
+    web: Web, tmp_path: Path
+) -> None:
+    # Added for every newsletter: their emails' links are signed for the '*' subscription.
+    sid = reader(web)
+    old = unsubscribe_link(sid)
+    link = "/preferences/" + make_token(SECRET, sid, "daily", T0, YEAR, kind="p")
+    web.post_form(link, {"action": "leave"})
+    web.post_form("/subscribe", {"email": "kim@example.com", "newsletter": "breaking"})
+    (email,) = wait_for_messages(tmp_path / "outbox", 1)
+    web.get(link_in(email, "confirm").removeprefix(web.url))
+    assert subscriber(web, "kim@example.com").receives("breaking")  # type: ignore[union-attr]
+    stale = requests.post(web.url + old, data={"List-Unsubscribe": "One-Click"}, timeout=10)
+    assert stale.status_code == 400
+    assert subscriber(web, "kim@example.com").receives("breaking")  # type: ignore[union-attr]
+
+
+def test_an_expiry_past_the_calendar_is_a_forgery_not_a_crash(web: Web) -> None:
+    sid = reader(web)
+    token = f"u.{sid}.breaking.1.999999999999.AAAAAAAAAAAAAAAAAAAAAA"
+    for answer in (
+        web.get(f"/unsubscribe/{token}"),
+        requests.post(
+            f"{web.url}unsubscribe/{token}", data={"List-Unsubscribe": "One-Click"}, timeout=10
+        ),
+    ):
+        assert answer.status_code == 400
+        assert title(answer.text) == "이 링크는 쓸 수 없습니다"
+
+
 # -- preferences -------------------------------------------------------------------------
 
 

@@ -186,7 +186,8 @@ def ask(
             sub = known.subscription(newsletter_id)
             if sub is not None and sub.status == "active" and known.active:
                 continue
-            row = rows.get(newsletter_id)
+            # Its own row, else the every-newsletter one its emails' links were signed for.
+            row = rows.get(newsletter_id) or rows.get(EVERY_NEWSLETTER)
             # Coming back after leaving (it, or everything) is a new version of it.
             left = row is not None and (row.status == "unsubscribed" or not known.active)
             version = 1 if row is None else row.version + left
@@ -244,7 +245,7 @@ def save_preferences(
             if newsletter_id in chosen:
                 if sub is not None and sub.status == "active":
                     continue
-                row = rows.get(newsletter_id)
+                row = rows.get(newsletter_id) or rows.get(EVERY_NEWSLETTER)
                 version = 1 if row is None else row.version + (row.status == "unsubscribed")
                 table.put_subscription(store, known.id, newsletter_id, "active", version, now)
                 changed = True

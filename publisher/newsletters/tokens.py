@@ -199,9 +199,12 @@ def _parse(text: str) -> tuple[Claims | None, str, str]:
     return None, "", ""
 
 
+# The last second datetime can hold: a forged expiry past it is still only a forgery.
+_LAST = 253_402_300_799  # 9999-12-31T23:59:59Z
+
+
 def _expiry(seconds: str) -> datetime:
-    # At most 12 digits: year 33658 at the latest, within datetime's range.
-    return datetime.fromtimestamp(int(seconds), UTC)
+    return datetime.fromtimestamp(min(int(seconds), _LAST), UTC)
 
 
 def token_from(text: str) -> str:
