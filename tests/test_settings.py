@@ -156,6 +156,14 @@ CASES = [
         "it",
     ),
     (
+        "secret-is-ls-colors",
+        "",
+        (("[email]\n", '[email]\nsecret_env = "LS_COLORS"\n'),),
+        "[email] secret_env: LS_COLORS is a variable the system sets for its own use, not a "
+        "secret: name a variable of your own, such as PUBLISHER_SECRET, and put the secret in "
+        "it",
+    ),
+    (
         "smtp-password-is-home",
         "",
         (

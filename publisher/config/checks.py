@@ -30,8 +30,8 @@ _LANGUAGE = re.compile(r"[A-Za-z]{2,8}(?:-[A-Za-z0-9]{1,8})*")
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _SPACES = re.compile(r"[\s\x00-\x1f\x7f-\x9f]+")
 _SCHEME = re.compile(r"([a-z][a-z0-9+.-]*):")
-# Keys whose value may run over several lines (none ends up in a header or an attribute).
-# Texts shown only in bodies, where they are put on one line (`content.clean.one_line`).
+# Keys whose value may run over several lines: texts shown only in bodies, where they are
+# put on one line (`content.clean.one_line`), never in a header or an attribute.
 _MULTI_LINE = frozenset({"description", "contact_line"})
 # Variables the system or the shell sets for its own use: never a secret.
 _SYSTEM_WORDS = (
@@ -39,10 +39,15 @@ _SYSTEM_WORDS = (
     "HOSTNAME HOST MAIL EDITOR VISUAL PAGER DISPLAY SHLVL IFS PS1 PS2 PS4 UID EUID PPID "
     "GROUPS COLUMNS LINES HISTFILE CDPATH MAILPATH OSTYPE HOSTTYPE MACHTYPE PYTHONPATH "
     "PYTHONHOME VIRTUAL_ENV LD_LIBRARY_PATH LD_PRELOAD INVOCATION_ID JOURNAL_STREAM "
-    "NOTIFY_SOCKET"
+    "NOTIFY_SOCKET _ LS_COLORS LSCOLORS MANPATH INFOPATH PROMPT_COMMAND HTTP_PROXY "
+    "HTTPS_PROXY FTP_PROXY NO_PROXY ALL_PROXY "
+    "LESSOPEN LESSCLOSE LESS MOTD_SHOWN SHELL_SESSION_ID PIPENV_ACTIVE CONDA_DEFAULT_ENV"
 )
 _SYSTEM_VARIABLES = frozenset(_SYSTEM_WORDS.split())
-_SYSTEM_PREFIXES = ("LC_", "XDG_", "SSH_", "DBUS_", "SUDO_", "BASH_", "GIT_")
+_SYSTEM_PREFIXES = (
+    "LC_", "XDG_", "SSH_", "DBUS_", "SUDO_", "BASH_", "GIT_", "LS_", "SYSTEMD_", "LESS",
+    "HIST", "PYTHON", "CONDA_", "DOCKER_", "KUBERNETES_",
+)  # fmt: skip
 
 
 def check_settings(config: Config, home: Path | None = None) -> list[str]:
