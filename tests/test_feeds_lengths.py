@@ -30,6 +30,11 @@ def images() -> Iterator[ImageServer]:
     routes = {
         "/a.jpg": (200, {"Content-Type": "image/jpeg", "Content-Length": "4321"}),
         "/moved.jpg": (301, {"Location": "/a.jpg", "Content-Length": "0"}),
+        "/to-file.jpg": (301, {"Location": "file:///etc/passwd", "Content-Length": "0"}),
+        "/hop1.jpg": (301, {"Location": "/hop2.jpg"}),
+        "/hop2.jpg": (301, {"Location": "/hop3.jpg"}),
+        "/hop3.jpg": (301, {"Location": "/hop4.jpg"}),
+        "/hop4.jpg": (301, {"Location": "/a.jpg"}),
         "/streamed.jpg": (200, {"Content-Type": "image/jpeg"}),  # no Content-Length
         "/odd.jpg": (200, {"Content-Length": "many"}),
     }
@@ -40,7 +45,13 @@ def images() -> Iterator[ImageServer]:
 def site(tmp_path: Path, **feeds: object) -> Config:
     return make_config(
         tmp_path,
-        feeds={"output_dir": str(tmp_path / "out"), "image_head": True, **feeds},
+        # The test server is on 127.0.0.1: by default such a server is never asked.
+        feeds={
+            "output_dir": str(tmp_path / "out"),
+            "image_head": True,
+            "image_head_private": True,
+            **feeds,
+        },
     )
 
 
@@ -79,7 +90,7 @@ def test_length_from_the_local_file(tmp_path: Path, images: ImageServer) -> None
         tmp_path,
         site={"url": images.url("/")},
         content={"static_dir": str(static)},
-        feeds={"output_dir": str(tmp_path / "out"), "image_head": True},
+        feeds={"output_dir": str(tmp_path / "out"), "image_head": True, "image_head_private": True},
     )
     build_feeds(config, post_with(images.url("/img/사진.jpg")), now=NOW)
     rss, atom, size = enclosures(tmp_path / "out")
@@ -106,6 +117,32 @@ def test_a_redirect_is_followed_with_head(tmp_path: Path, images: ImageServer) -
     build_feeds(site(tmp_path), post_with(images.url("/moved.jpg")), now=NOW)
     assert enclosures(tmp_path / "out")[0]["length"] == "4321"
     assert images.requests == [("HEAD", "/moved.jpg"), ("HEAD", "/a.jpg")]
+
+
+def test_a_server_on_a_private_address_is_not_asked_by_default(
+    tmp_path: Path, images: ImageServer
+) -> None:
+    # A post's image on 127.0.0.1 (or 10.x, 169.254.169.254...) must not make the build
+    # probe its own network and publish the answer as a length.
+    config = site(tmp_path, image_head_private=False)
+    build_feeds(config, post_with(images.url("/a.jpg")), now=NOW)
+    assert enclosures(tmp_path / "out")[0]["length"] == "0"
+    assert images.requests == []
+
+
+@pytest.mark.parametrize(
+    ("path", "asked"),
+    [
+        pytest.param("/to-file.jpg", 1, id="off-the-web"),
+        pytest.param("/hop1.jpg", 4, id="too-many-redirects"),
+    ],
+)
+def test_redirects_stay_on_the_web_and_few(
+    tmp_path: Path, images: ImageServer, path: str, asked: int
+) -> None:
+    build_feeds(site(tmp_path), post_with(images.url(path)), now=NOW)
+    assert enclosures(tmp_path / "out")[0]["length"] == "0"
+    assert len(images.requests) == asked
 
 
 @pytest.mark.parametrize("path", ["/gone.jpg", "/streamed.jpg", "/odd.jpg", "/slow.jpg"])
@@ -175,7 +212,7 @@ def test_a_site_image_missing_from_static_dir_is_reported_not_asked(
         tmp_path,
         site={"url": images.url("/")},
         content={"static_dir": str(static)},
-        feeds={"output_dir": str(tmp_path / "out"), "image_head": True},
+        feeds={"output_dir": str(tmp_path / "out"), "image_head": True, "image_head_private": True},
     )
     url = images.url("/a.jpg")
     report = build_feeds(config, post_with(url), now=NOW)

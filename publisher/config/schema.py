@@ -198,6 +198,7 @@ class FeedsConfig(Section):
     page_name: str = "feeds/index.html"
     image_head: bool = True
     image_head_timeout: Duration = timedelta(seconds=3)
+    image_head_private: bool = False
 
     @field_validator("websub_hub")
     @classmethod

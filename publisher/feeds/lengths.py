@@ -8,11 +8,19 @@ its answer kept in the state file by URL. A warm run reads that record only and 
 one. A failure (no answer, an error status, no `Content-Length`) is kept too and asked
 again a day later; until then, and when nobody may be asked, the length is unknown and
 the enclosure says `length="0"`, as the RSS Best Practices Profile advises.
+
+Only servers on the public internet are asked (a post must not make the build machine
+probe its own network and publish what it found as a length): a host that resolves to a
+private, loopback, link-local or reserved address is not asked, on the first request or
+after a redirect, unless `[feeds] image_head_private` allows it (a site on an intranet).
+At most three redirects are followed, each to http(s) only.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import logging
+import socket
 import sqlite3
 import urllib.error
 import urllib.request
@@ -23,6 +31,7 @@ from datetime import datetime, timedelta
 from http.client import HTTPException
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from publisher import __version__
 from publisher.config import Config
@@ -62,7 +71,7 @@ def ask_lengths(
     if due:
         assert now is not None
         timeout = config.feeds.image_head_timeout.total_seconds()
-        answers = head_lengths(due, timeout)
+        answers = head_lengths(due, timeout, private=config.feeds.image_head_private)
         log.info(
             "feeds: asked %d image servers for lengths, %d answered",
             len(due),
@@ -143,39 +152,71 @@ def _record(path: Path, answers: list[tuple[str, int | None, datetime]]) -> None
         log.warning("%s: cannot keep the image lengths (%s): the next run asks again", path, e)
 
 
-def head_lengths(urls: Iterable[str], timeout: float) -> Mapping[str, int | None]:
+def head_lengths(
+    urls: Iterable[str], timeout: float, *, private: bool = False
+) -> Mapping[str, int | None]:
     """Each URL's `Content-Length` from an HTTP HEAD (following redirects), or None when the
-    server gave none, answered with an error, or not within `timeout` seconds."""
+    server gave none, answered with an error, or not within `timeout` seconds, or is not on
+    the public internet (unless `private`)."""
     wanted = list(urls)
     if not wanted:
         return {}
+    opener = urllib.request.build_opener(_KeepHead(private))
     # Threads end before this returns: a large build may fork right after (see parallel).
     with ThreadPoolExecutor(max_workers=min(_AT_ONCE, len(wanted))) as pool:
-        lengths = list(pool.map(lambda url: _head(url, timeout), wanted))
+        lengths = list(pool.map(lambda url: _head(opener, url, timeout, private), wanted))
     return dict(zip(wanted, lengths, strict=True))
 
 
+class _NotPublic(urllib.error.URLError):
+    """The URL leads off the public internet, or off the web."""
+
+
+def public_host(url: str) -> bool:
+    """Whether every address the URL's host resolves to is on the public internet."""
+    host = urlsplit(url).hostname
+    if not host:
+        return False
+    try:
+        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError):
+        return False
+    addresses = {ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos}
+    return bool(addresses) and all(a.is_global and not a.is_multicast for a in addresses)
+
+
 class _KeepHead(urllib.request.HTTPRedirectHandler):
-    """Follows a redirect with HEAD again (Python 3.11's handler turns it into a GET)."""
+    """Follows a redirect with HEAD again (Python 3.11's handler turns it into a GET), at
+    most three times, to an http(s) URL on the public internet (unless `private`)."""
+
+    max_redirections = 3
+
+    def __init__(self, private: bool) -> None:
+        super().__init__()
+        self.private = private
 
     def redirect_request(
         self, req: Any, fp: Any, code: Any, msg: Any, headers: Any, newurl: str
     ) -> Any:
+        if not newurl.startswith(("http://", "https://")):
+            raise _NotPublic(f"redirected off the web ({newurl[:80]!r})")
+        if not self.private and not public_host(newurl):
+            raise _NotPublic(f"redirected to a private address ({newurl[:80]!r})")
         new = super().redirect_request(req, fp, code, msg, headers, newurl)
         if new is not None and req.get_method() == "HEAD":
             new.method = "HEAD"
         return new
 
 
-_OPENER = urllib.request.build_opener(_KeepHead)
-
-
-def _head(url: str, timeout: float) -> int | None:
+def _head(opener: Any, url: str, timeout: float, private: bool) -> int | None:
+    if not private and not public_host(url):
+        log.debug("HEAD %s: not asked, its host is not on the public internet", url)
+        return None
     request = urllib.request.Request(
         url, method="HEAD", headers={"User-Agent": f"publisher/{__version__}"}
     )
     try:
-        with _OPENER.open(request, timeout=timeout) as response:
+        with opener.open(request, timeout=timeout) as response:
             value = response.headers.get("Content-Length")
     except urllib.error.HTTPError as e:
         log.debug("HEAD %s: HTTP %d", url, e.code)
