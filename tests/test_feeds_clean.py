@@ -123,6 +123,7 @@ def test_lead_image_goes_first_unless_shown() -> None:
 @pytest.mark.parametrize(
     ("url", "expected"),
     [
+        ("https://a.kr/x\"y<z>|{}", "https://a.kr/x%22y%3Cz%3E%7C%7B%7D"),
         ("https://newsdao.kr/a?b=1&c=2", "https://newsdao.kr/a?b=1&c=2"),
         ("https://newsdao.kr/뉴스 1/", "https://newsdao.kr/%EB%89%B4%EC%8A%A4%201/"),
         ("https://newsdao.kr/%EB%89%B4%EC%8A%A4/", "https://newsdao.kr/%EB%89%B4%EC%8A%A4/"),

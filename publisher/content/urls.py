@@ -26,6 +26,8 @@ _PLACEHOLDER_SPLIT = re.compile(
 )
 # Characters left as they are in a URL; everything else (non-ASCII first) is percent-encoded.
 _SAFE = "/:@!$&'()*+,;=-._~%?#[]"
+# Only what a URI may hold as it is (RFC 3986): anything else is percent-encoded.
+_URI_CHARS = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]*")
 _NOT_SLUG = re.compile(r"[^\w._~!$&'()+,;=@-]+")
 _HYPHENS = re.compile(r"-{2,}")
 # A path with nothing for urljoin to resolve: no scheme, no '//' start, no dot segments,
@@ -46,7 +48,7 @@ def iri_to_uri(url: str) -> str:
     """
     if _NOT_IN_URL.search(url):
         url = _NOT_IN_URL.sub("", url).strip()
-    if url.isascii() and " " not in url and "%" not in url.partition("//")[2].partition("/")[0]:
+    if _URI_CHARS.fullmatch(url) and "%" not in url.partition("//")[2].partition("/")[0]:
         return url
     try:
         return _split_to_uri(url)
@@ -98,7 +100,12 @@ class NotAWebLink(ValueError):
 
 _WEB = ("http://", "https://")
 # The usual web link, plainly well formed: no need to take it apart.
-_PLAIN_WEB = re.compile(r"https?://[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*(?::\d{1,5})?(?:[/?#][!-~]*)?")
+# (Only characters a URI may hold as they are: '"', '<', '>', '\\', '^', '`', '{', '|', '}'
+# take the long way, and are percent-encoded there.)
+_PLAIN_WEB = re.compile(
+    r"https?://[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*(?::\d{1,5})?"
+    r"(?:[/?#][A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]*)?"
+)
 _ENTITY_OR_SPACE = re.compile(r"[&\s]")
 _ALL_SPACE = re.compile(r"[\s\x00-\x1f\x7f-\x9f]+")
 
