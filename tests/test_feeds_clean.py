@@ -133,7 +133,8 @@ def test_lead_image_goes_first_unless_shown() -> None:
         ("https://한국..kr/", "https://%ED%95%9C%EA%B5%AD..kr/"),
         ("https://[::1/사진.jpg", "https://[::1/%EC%82%AC%EC%A7%84.jpg"),
     ],
-    ids=["ampersand", "korean-path", "already-encoded", "idn", "encoded-host", "empty-label",
+    ids=["not-uri-characters", "ampersand", "korean-path", "already-encoded", "idn",
+         "encoded-host", "empty-label",
          "unclosed-ipv6"],
 )  # fmt: skip
 def test_to_uri(url: str, expected: str) -> None:
