@@ -198,6 +198,6 @@ def recovered_warning(count: int) -> str:
     """What a run says when it finds `count` rows a dead run left `sending`."""
     return (
         f"warning: [delivery]: {count} message(s) were being sent when an earlier run ended "
-        "before recording the server's answer: they may have arrived, and are sent again (at "
-        "most [delivery] unknown_retries times); 'publisher status' counts them as unknown\n"
+        "before recording the server's answer: they may have arrived, and are sent again now; "
+        "'publisher status' counts them as unknown\n"
     )

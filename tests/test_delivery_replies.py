@@ -33,6 +33,7 @@ TABLE: list[tuple[Step, int, str, Kind]] = [
     ("rcpt", 530, "5.7.0 Must issue a STARTTLS command first", SERVER),
     ("rcpt", 535, "5.7.8 authentication failed", SERVER),
     ("rcpt", 550, "5.1.7 bad sender's mailbox address syntax", SERVER),
+    ("rcpt", 501, "5.1.3 Bad recipient address syntax", HARD),
     ("rcpt", 501, "5.5.4 Syntax: RCPT TO:<address>", SERVER),
     ("rcpt", 503, "5.5.1 Error: need MAIL command", SERVER),
     # 421 anywhere: the server is closing this connection

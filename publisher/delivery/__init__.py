@@ -145,6 +145,28 @@ def send_one(
         sender.close()
 
 
+def recover_in_flight(store: Store, now: datetime) -> tuple[Problem, ...]:
+    """Rows a pass left `sending` (it died, or could not record the answers) become
+    `unknown`: their messages may have arrived; they are sent again at once, at most
+    `[delivery] unknown_retries` times. Said once, as a warning. Every pass's caller (a
+    run, the web app's confirmations) calls it first, under the run lock."""
+    if not journal.unfinished_pass(store):
+        return ()  # the common case: nothing to write
+    with store.transaction():
+        count = journal.recover_in_flight(store, now)
+    if not count:
+        return ()
+    return (
+        Problem(
+            "[delivery]",
+            f"{count} message(s) were being sent when an earlier run ended before recording "
+            "the server's answer: they may have arrived, and are sent again now; "
+            "'publisher status' counts them as unknown",
+            warning=True,
+        ),
+    )
+
+
 def deliver(
     config: DeliveryConfig,
     store: Store,
@@ -236,8 +258,7 @@ def _send_smtp(
                         continue
                     work.append(composed.popleft())
                 ledger.handing_out([row for row, _ in work])
-            if not ledger.commit():
-                work = []
+            work = ledger.still_to_send(work) if ledger.commit() else []
             pool.put(work)
             out += len(work)
             if ledger.stopped is not None or stop():
@@ -316,6 +337,7 @@ def _send_batches(
         ledger.handing_out([row for row, _ in work])
         if not ledger.commit():
             break
+        work = ledger.still_to_send(work)
         try:
             sender.send_batch([message for _, message in work])
         except DeliveryError as e:  # a setting or the disk: no use trying the others

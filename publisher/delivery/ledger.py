@@ -33,11 +33,11 @@ import logging
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 
 from publisher.config import DeliveryConfig
-from publisher.delivery.pool import Done
+from publisher.delivery.pool import Done, Work
 from publisher.delivery.replies import Kind
 from publisher.errors import Problem, StoreError
 from publisher.store import Store, holds, journal, subscribers
@@ -59,6 +59,12 @@ class DeliveryReport:
     deferred: int = 0
     unknown: int = 0
     problems: tuple[Problem, ...] = ()
+
+    def __add__(self, other: DeliveryReport) -> DeliveryReport:
+        """Both passes' counts and problems."""
+        return DeliveryReport(
+            *(getattr(self, f.name) + getattr(other, f.name) for f in fields(DeliveryReport))
+        )
 
 
 @dataclass
@@ -104,6 +110,7 @@ class Ledger:
         # The store refused a write: nothing more is recorded from then on.
         self._broken: Problem | None = None
         self._begun = False  # rows were handed out: the journal knows a pass is going on
+        self._gone: set[PendingSend] = set()  # handed out, but cancelled meanwhile
         self._notes: dict[str, list[str]] = {}
 
     # -- what happened ---------------------------------------------------------------
@@ -114,7 +121,19 @@ class Ledger:
             if not self._begun:
                 self._begun = True
                 self._writes.append(lambda s: journal.begin_pass(s, self.now))
-            self._writes.append(lambda s: journal.mark_sending(s, rows, self.now))
+            self._writes.append(
+                lambda s: self._gone.update(journal.mark_sending(s, rows, self.now))
+            )
+
+    def still_to_send(self, work: list[Work]) -> list[Work]:
+        """`work` but the rows that turned out cancelled when they were handed out (their
+        reader left after the message was built): counted cancelled, not sent."""
+        if not self._gone:
+            return work
+        kept = [w for w in work if w[0] not in self._gone]
+        self._counts["cancelled"] += len(work) - len(kept)
+        self._gone.clear()
+        return kept
 
     def cancelled(self, row: PendingSend) -> None:
         """The row's reader left before it went out."""

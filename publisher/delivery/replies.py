@@ -110,6 +110,9 @@ def _kind(step: Step, reply: Reply) -> Kind:
         return Kind.ACCEPTED
     if code == 421:
         return Kind.CLOSING
+    if step == "rcpt" and code == 501 and _bad_address(reply):
+        # 501 5.1.3 "bad recipient address syntax": that address, not the server.
+        return Kind.HARD
     if step in _SESSION_STEPS or code in (530, 534, 535, 538) or 500 <= code <= 504:
         # 530/535: login needed or refused; 500-504: the server did not understand us.
         return Kind.SERVER
@@ -131,6 +134,12 @@ def _kind(step: Step, reply: Reply) -> Kind:
     if subject == 7 and step == "message":
         return Kind.REFUSED  # after the data, a policy answer is about this message
     return Kind.POLICY  # 5.4.x routing, 5.5.x protocol, 5.7.x security and policy
+
+
+def _bad_address(reply: Reply) -> bool:
+    """A 5.1.x enhanced code about the recipient's address (5.1.7/5.1.8 are the sender's)."""
+    subject, detail = _enhanced(reply)
+    return subject == 1 and detail not in (7, 8)
 
 
 def _enhanced(reply: Reply) -> tuple[int | None, int]:

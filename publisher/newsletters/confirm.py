@@ -19,7 +19,13 @@ from typing import Any
 from publisher.config import Config
 from publisher.content.clean import one_line
 from publisher.content.urls import site_url
-from publisher.delivery import DeliveryReport, OutgoingMessage, Sender, deliver
+from publisher.delivery import (
+    DeliveryReport,
+    OutgoingMessage,
+    Sender,
+    deliver,
+    recover_in_flight,
+)
 from publisher.errors import DeliveryError
 from publisher.lock import run_lock
 from publisher.newsletters.choices import CONFIRMATION, Asked, ask
@@ -74,7 +80,8 @@ def send_now(
     or the next one does): None then."""
     with Store.open(config.store.path) as store:
         # Looked at before taking the lock: a cron run finding it held skips its minute.
-        if not any(r.newsletter_id == CONFIRMATION for r in journal.due(store, now)):
+        due = journal.due(store, now, unknown_retries=config.delivery.unknown_retries)
+        if not any(r.newsletter_id == CONFIRMATION for r in due):
             return DeliveryReport()
         with run_lock(config.store.path) as held:
             if not held:
@@ -186,12 +193,21 @@ def send_confirmations(
     secret: bytes,
     now: datetime,
     *,
+    rows: Sequence[PendingSend] | None = None,
     sender: Sender | None = None,
     options: RunOptions = DEFAULTS,
 ) -> DeliveryReport:
-    """Send the confirmation emails due now (the caller holds the run lock)."""
-    rows = [r for r in journal.due(store, now) if r.newsletter_id == CONFIRMATION]
+    """Send the confirmation emails due now, or those of `rows` (the caller holds the run
+    lock). Rows an earlier pass left in flight are recovered first, as a run does."""
+    recovered = recover_in_flight(store, now)
+    if rows is None:
+        retries = config.delivery.unknown_retries
+        due = journal.due(store, now, unknown_retries=retries)
+        rows = [r for r in due if r.newsletter_id == CONFIRMATION]
     if not rows:
-        return DeliveryReport()
+        return DeliveryReport(problems=recovered)
     compose = Confirmations(config, store, secret, now)
-    return deliver(config.delivery, store, compose, now, rows=rows, sender=sender, options=options)
+    report = deliver(
+        config.delivery, store, compose, now, rows=rows, sender=sender, options=options
+    )
+    return DeliveryReport(problems=recovered) + report

@@ -26,9 +26,17 @@ from typing import TYPE_CHECKING
 
 from publisher.config import Config
 from publisher.content.post import Post
-from publisher.delivery import DeliveryReport, OutgoingMessage, check_delivery, deliver, open_sender
+from publisher.delivery import (
+    DeliveryReport,
+    OutgoingMessage,
+    check_delivery,
+    deliver,
+    open_sender,
+    recover_in_flight,
+)
 from publisher.errors import Problem, PublisherError, StoreError
 from publisher.newsletters.choices import CONFIRMATION
+from publisher.newsletters.confirm import send_confirmations
 from publisher.newsletters.plan import Issue, mark_announced, plan_issues, upcoming_issue
 from publisher.newsletters.subscribers import (
     Subscriber,
@@ -97,7 +105,7 @@ def _send_newsletters(
     retries = config.delivery.unknown_retries
     with _open_store(config.store.path, options.dry_run) as store:
         issues = due_issues(config, store, posts, now, options.wants)
-        left_sending = _recover_in_flight(store, now)
+        left_sending = recover_in_flight(store, now)
         if not issues and not journal.due(store, now, unknown_retries=retries):
             return MailReport(problems=left_sending)
         # Settings checked before anything is recorded or sent.
@@ -131,12 +139,21 @@ def _send_newsletters(
             archived = archive_issues(config, store, shown, posts)
             problems += archived.problems
             pages, new_archives = archived.pages, archived.new_archives
-        report = deliver(
+        # Confirmation emails first (a reader is waiting for each), in a pass of their own:
+        # a broken confirmation template holds them back, not the newsletters.
+        try:
+            confirmed = send_confirmations(
+                config, store, secret, now, rows=confirmations, sender=sender, options=options
+            )
+        except PublisherError as e:
+            problems.append(Problem("[web] confirmation email", str(e)))
+            confirmed = DeliveryReport()
+        report = confirmed + deliver(
             config.delivery,
             store,
             _Composer(config, store, ready, secret, now),
             now,
-            rows=confirmations + [r for r in rows if r.issue_id in ready],
+            rows=[r for r in rows if r.issue_id in ready],
             sender=sender,
             options=options,
         )
@@ -147,27 +164,6 @@ def _send_newsletters(
         problems=(*left_sending, *problems, *report.problems),
         archived=pages,
         new_archives=new_archives,
-    )
-
-
-def _recover_in_flight(store: Store, now: datetime) -> tuple[Problem, ...]:
-    """Rows a run left `sending` (it died, or could not record the answers) become
-    `unknown`: their messages may have arrived; they are sent again at once, at most
-    `[delivery] unknown_retries` times. Said once, as a warning."""
-    if not journal.unfinished_pass(store):
-        return ()  # the common case: nothing to write
-    with store.transaction():
-        count = journal.recover_in_flight(store, now)
-    if not count:
-        return ()
-    return (
-        Problem(
-            "[delivery]",
-            f"{count} message(s) were being sent when an earlier run ended before recording "
-            "the server's answer: they may have arrived, and are sent again (at most "
-            "[delivery] unknown_retries times); 'publisher status' counts them as unknown",
-            warning=True,
-        ),
     )
 
 
@@ -345,8 +341,7 @@ def _gone(newsletters: set[str], stored: journal.StoredIssue, shown: tuple[str, 
 
 
 class _Composer:
-    """Builds each row's message from its issue, encoded once, and the subscriber; a
-    confirmation row's from `confirm.Confirmations`."""
+    """Builds each row's message from its issue, encoded once, and the subscriber."""
 
     def __init__(
         self,
@@ -356,7 +351,6 @@ class _Composer:
         secret: bytes,
         now: datetime,
     ) -> None:
-        from publisher.newsletters.confirm import Confirmations
         from publisher.newsletters.message import address, reader_tokens  # only when due
 
         self.store = store
@@ -366,11 +360,8 @@ class _Composer:
         self.max_age: timedelta = config.email.token_max_age
         self.address = address
         self.tokens = reader_tokens
-        self.confirmations = Confirmations(config, store, secret, now)
 
     def __call__(self, row: PendingSend) -> OutgoingMessage | None:
-        if row.newsletter_id == CONFIRMATION:
-            return self.confirmations(row)
         ready = self.ready[row.issue_id]
         subscriber = ready.subscribers.get(row.subscriber_id)
         if subscriber is None:

@@ -287,12 +287,20 @@ def end_pass(store: Store) -> None:
     store.conn.execute("DELETE FROM delivery_pass")
 
 
-def mark_sending(store: Store, rows: Iterable[PendingSend], now: datetime) -> None:
-    """These rows are handed to a connection: their data may go out from now on."""
-    store.conn.executemany(
-        "UPDATE sends SET status = 'sending', updated = ? WHERE issue_id = ? AND subscriber_id = ?",
-        ((_iso(now), r.issue_id, r.subscriber_id) for r in rows),
-    )
+def mark_sending(store: Store, rows: Iterable[PendingSend], now: datetime) -> list[PendingSend]:
+    """These rows are handed to a connection: their data may go out from now on. Returns
+    those that are no longer to send (cancelled since they were read: the reader left),
+    which must not go out."""
+    stamp, gone = _iso(now), []
+    for r in rows:
+        cursor = store.conn.execute(
+            "UPDATE sends SET status = 'sending', updated = ? "
+            "WHERE issue_id = ? AND subscriber_id = ? AND status IN ('pending', 'unknown')",
+            (stamp, r.issue_id, r.subscriber_id),
+        )
+        if cursor.rowcount == 0:
+            gone.append(r)
+    return gone
 
 
 def mark_sent(store: Store, row: PendingSend, message_id: str, now: datetime) -> None:
@@ -406,14 +414,17 @@ def unfinished_pass(store: Store) -> bool:
 
 def recover_in_flight(store: Store, now: datetime) -> int:
     """Rows left `sending` by a pass that died or could not record become `unknown` (their
-    message may have arrived), due at once; returns how many."""
+    message may have arrived), due at once; returns how many. Their `unknowns` count does
+    not grow: most were handed out and never on the wire (a connection holds two, the
+    outbox a batch), so they are sent again whatever `unknown_retries` says. A crash may
+    send again what was in flight; it never loses a message."""
     # Only a pass that never ended can have left any: no index on the status to keep up at
     # every send, and a whole scan only after a crash.
     if not unfinished_pass(store):
         return 0
     end_pass(store)
     cursor = store.conn.execute(
-        "UPDATE sends SET status = 'unknown', unknowns = unknowns + 1, not_before = '', "
+        "UPDATE sends SET status = 'unknown', not_before = '', "
         "reply = 'the run sending it ended before the answer was recorded', updated = ? "
         "WHERE status = 'sending'",
         (_iso(now),),
