@@ -146,7 +146,7 @@ def read_state(path: str, unknown_retries: int = 1) -> tuple[QuietRecord | None,
     journals = (f"{path}-wal", f"{path}-journal")
     if any(os.path.exists(j) for j in journals):
         # A writer is at work (the web app keeps its connections open): read beside it.
-        conn = sqlite3.connect(f"{uri}?mode=rw", uri=True, timeout=2)
+        conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=2)
         return _read(conn, unknown_retries, shared=True)
     # No one is writing: the file as it stands is the whole state. Read as unchanging, so
     # that SQLite creates (and removes) no journal file beside it, then make sure it was.

@@ -54,6 +54,9 @@ class RunReport:
     deferred: int = 0
     unknown: int = 0
     archived: tuple[Path, ...] = ()  # archive pages written (one per new issue)
+    # An error of the sending stage, which the next run may not meet again (a message
+    # refused is failed for good): no quiet minute repeats this run's exit status.
+    passing_errors: bool = False
     problems: tuple[Problem, ...] = ()  # every problem found
     fresh_problems: tuple[Problem, ...] = ()  # those no earlier run printed (all, in a dry run)
 
@@ -120,9 +123,10 @@ def run(
             if report.stopped or index is None:
                 return report
             report = replace(report, fresh_problems=_first_reports(config, report.problems, now))
+            if report.passing_errors or any(p.where == STATE_FILE for p in report.problems):
+                return report  # no record: the next minute runs whole (and says its status)
             idle = RunReport(posts=report.posts).summary()
-            if not any(p.where == STATE_FILE for p in report.problems):  # else it cannot
-                keeper.keep(index, report.feed_report, report.archived, ok=report.ok, idle=idle)
+            keeper.keep(index, report.feed_report, report.archived, ok=report.ok, idle=idle)
             return report
 
 
@@ -203,6 +207,7 @@ def _stages(
         deferred=sent.deferred,
         unknown=sent.unknown,
         archived=mail.archived,
+        passing_errors=any(not p.warning for p in mail.problems),
         problems=(all_problems := (*problems, *mail.problems)),
         fresh_problems=all_problems,
     )

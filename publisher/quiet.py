@@ -15,9 +15,11 @@ once it has done everything, keeps in the state file (`store.quiet`):
   image server to ask again (`lengths.next_ask`);
 - its exit status and the line `-v` prints for a run that does nothing.
 
-Any other run that may write (with `--now`, of some stages only, stopped, or failing
-part way) forgets the record first, so that no minute is answered from a state it
-changed.
+A run that may write and is not plain (with `--now`, of some stages only) forgets the
+record first; a plain run that stops, fails part way, or meets an error the next run may
+not meet again (a message refused, a page that could not be written) forgets it at its
+end: no minute is answered from a state it changed, or with an exit status that no
+longer holds.
 """
 
 from __future__ import annotations

@@ -18,9 +18,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from delivery_helpers import REPO, SECRET_ENV, make_site, seed
+from delivery_helpers import REPO, SECRET_ENV, address, make_site, seed
 from email_helpers import BREAKING, DAILY, T0, email_config, post_at
 from factories import make_config
+from smtp_server import SmtpServer
 
 from publisher.content.files import discover, stamp_posts
 from publisher.feeds.lengths import next_ask
@@ -358,7 +359,8 @@ def test_an_issue_that_could_not_be_made_is_tried_every_minute(tmp_path: Path) -
     first = run(config, env={"PUBLISHER_SECRET": ""})
     again = run(config, env={"PUBLISHER_SECRET": ""})
     assert first.returncode == again.returncode == 1
-    assert took_the_whole_run(again, "something comes due")
+    # No record is kept of a run whose sending failed: every minute runs whole.
+    assert took_the_whole_run(again, "no record of a complete run")
 
 
 def test_messages_left_pending_by_a_crash_are_sent(site: Path) -> None:
@@ -586,3 +588,17 @@ def test_an_image_server_is_asked_again_a_day_after_it_failed(tmp_path: Path) ->
         assert next_ask(config, store, T0) == T0 + timedelta(hours=21)
         quiet = make_config(tmp_path, feeds={"image_head": False})
         assert next_ask(quiet, store, T0) is None
+
+
+def test_an_error_the_next_run_does_not_meet_does_not_outlive_it(tmp_path: Path) -> None:
+    # A message refused for its content fails for good: the run says so and exits 1; the
+    # next run meets no problem and exits 0, and so does every quiet minute after it.
+    with SmtpServer() as server:
+        recent = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)
+        config = make_site(tmp_path, subscribers=2, smtp_port=server.port, dated=recent)
+        server.answer_data(address(1), "554 5.6.0 message content rejected")
+        first = run(config)
+        assert first.returncode == 1 and "554 5.6.0" in first.stderr
+        second = run(config)
+        assert took_the_whole_run(second) and second.returncode == 0
+        assert settle(config).returncode == 0

@@ -66,8 +66,10 @@ def load_record(conn: sqlite3.Connection) -> QuietRecord | None:
 
 
 def save_record(store: Store, record: QuietRecord) -> bool:
-    """Keep `record`, unless the same is already kept; True when it was written."""
-    if load_record(store.conn) == record:
+    """Keep `record`, unless the same is already kept but for its run's moment (a run with
+    nothing to do writes nothing); True when it was written."""
+    kept = load_record(store.conn)
+    if kept is not None and kept._replace(run_at=record.run_at) == record:
         return False
     with store.transaction() as conn:
         conn.execute(
