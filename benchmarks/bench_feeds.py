@@ -27,6 +27,7 @@ from publisher import parallel
 from publisher.config import Config, load_config
 from publisher.content.index import index_site
 from publisher.feeds import FeedReport, build_feeds
+from publisher.options import RunOptions
 from publisher.store import Store
 
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
@@ -70,7 +71,7 @@ def main() -> None:
                 forget_fingerprints(config)
                 posts = index_site(config, NOW).posts  # fresh Post values: nothing rendered yet
                 t = time.perf_counter()
-                report = build_feeds(config, posts, processes=processes)
+                report = build_feeds(config, posts, options=RunOptions(processes=processes))
                 feed_times[processes].append(time.perf_counter() - t)
         feeds_s, one_process_s = min(feed_times[None]), min(feed_times[1])
         assert report is not None
@@ -81,7 +82,7 @@ def main() -> None:
             shutil.rmtree(out, ignore_errors=True)
             forget_fingerprints(config)
             t = time.perf_counter()
-            build_feeds(config, posts, dry_run=True)
+            build_feeds(config, posts, options=RunOptions(dry_run=True))
             render_times.append(time.perf_counter() - t)
         render_s = min(render_times)
         build_feeds(config, index_site(config, NOW).posts)

@@ -27,6 +27,7 @@ from benchmarks.timing import best
 from publisher import parallel
 from publisher.config import load_config
 from publisher.content.index import index_site
+from publisher.options import RunOptions
 
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
 
@@ -59,7 +60,7 @@ def main() -> None:
         def cold(processes: int | None) -> float:
             shutil.rmtree(root / "state", ignore_errors=True)
             t = time.perf_counter()
-            result = index_site(config, NOW, processes=processes)
+            result = index_site(config, NOW, RunOptions(processes=processes))
             seconds = time.perf_counter() - t
             assert len(result.posts) == args.count, (len(result.posts), result.problems[:3])
             return seconds

@@ -55,6 +55,7 @@ from publisher.newsletters.message import SharedParts, address, prepare
 from publisher.newsletters.plan import plan_issues
 from publisher.newsletters.render import render_issue
 from publisher.newsletters.tokens import make_token
+from publisher.options import RunOptions
 from publisher.store import Store, journal
 from publisher.store.journal import PendingSend
 from publisher.store.subscribers import Subscriber
@@ -121,7 +122,7 @@ def _value(value: object) -> str:
 
 def shared_parts(config: Config) -> SharedParts:
     """The alert for the site's one post, rendered and encoded once."""
-    posts = index_site(config, NOW, dry_run=True).posts
+    posts = index_site(config, NOW, RunOptions(dry_run=True)).posts
     with tempfile.TemporaryDirectory() as tmp, Store.open(Path(tmp) / "plan.sqlite3") as store:
         (issue,) = plan_issues(config, store, posts, NOW)
     return prepare(config, render_issue(config, issue, posts))

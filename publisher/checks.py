@@ -13,6 +13,7 @@ from publisher.delivery import check_delivery
 from publisher.errors import Problem
 from publisher.newsletters.render import check_templates
 from publisher.newsletters.tokens import check_secret
+from publisher.options import RunOptions
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,7 @@ class CheckReport:
 
 def check_site(config: Config, now: datetime, environ: Mapping[str, str]) -> CheckReport:
     """Index every post (drafts too) without writing; check templates, secrets and delivery."""
-    index = index_site(config, now, drafts=True, dry_run=True)
+    index = index_site(config, now, RunOptions(drafts=True, dry_run=True))
     problems = [
         *index.problems,
         *check_templates(config),

@@ -20,17 +20,22 @@ class RunOptions:
     """What a run does beyond its config and moment.
 
     `dry_run` renders and reports everything and writes, records and sends nothing;
-    `feeds` builds the feeds; `newsletters` names the newsletters to make and send (None:
-    every due one, empty: none); `stop()` turns true when the run must end (SIGTERM);
-    `progress` hears how long work (reading posts, sending) advances; `environ` holds the secrets.
+    `drafts` reads the posts under `_drafts/` too (`check`, `index`); `feeds` builds the
+    feeds; `newsletters` names the newsletters to make and send (None: every due one,
+    empty: none); `stop()` turns true when the run must end (SIGTERM); `progress` hears
+    how long work (reading posts, sending) advances; `environ` holds the secrets;
+    `processes` caps how many processes large work is split over (None: one per CPU, see
+    `parallel`).
     """
 
     dry_run: bool = False
+    drafts: bool = False
     feeds: bool = True
     newsletters: Collection[str] | None = None
     stop: Callable[[], bool] = _never
     progress: Progress | None = None
     environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
+    processes: int | None = None
 
     def wants(self, newsletter_id: str) -> bool:
         """Whether this run makes and sends `newsletter_id`."""

@@ -151,9 +151,7 @@ def _stages(
     feeds_config = config
     with interruptible():  # reading posts writes nothing until the end, in transactions
         try:
-            index = index_site(
-                config, now, dry_run=dry_run, stop=options.stop, progress=options.progress
-            )
+            index = index_site(config, now, options)
         except StoreError as e:
             stuck = Problem(STATE_FILE, f"{e}; the feeds are built, and no email is sent")
             feeds_config, index = _from_a_copy(stack, config, now)
@@ -162,9 +160,7 @@ def _stages(
     if options.feeds:
         try:
             with interruptible():  # each batch of files is written whole (shielded)
-                built = build_feeds(
-                    feeds_config, index.posts, now=now, dry_run=dry_run, stop=options.stop
-                )
+                built = build_feeds(feeds_config, index.posts, now=now, options=options)
         except PublisherError as e:  # the newsletters still go out
             problems.append(Problem("[feeds] output_dir", str(e)))
         else:
@@ -188,7 +184,7 @@ def _stages(
         # The feeds page lists each newsletter's archive from its first issue on: made
         # again now rather than by the next run, which would otherwise write it.
         try:
-            again = build_feeds(config, index.posts, now=now, dry_run=dry_run)
+            again = build_feeds(config, index.posts, now=now, options=options)
         except PublisherError as e:
             problems.append(Problem("[feeds] output_dir", str(e)))
         else:
@@ -237,6 +233,6 @@ def _from_a_copy(stack: ExitStack, config: Config, now: datetime) -> tuple[Confi
     except StoreError:
         folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="publisher-"))
         store = stack.enter_context(Store.open(Path(folder) / config.store.path.name))
-    index = index_posts(config, store, now, dry_run=True)
+    index = index_posts(config, store, now, RunOptions(dry_run=True))
     copy = config.model_copy(update={"store": config.store.model_copy(update={"path": store.path})})
     return copy, index

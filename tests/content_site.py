@@ -10,6 +10,7 @@ from pathlib import Path
 from publisher.config import Config, load_config
 from publisher.content.index import IndexResult, index_site
 from publisher.content.post import Post
+from publisher.options import RunOptions
 
 DATA = Path(__file__).parent / "data" / "content"
 SEEDS = Path(__file__).parent.parent / "content"
@@ -80,8 +81,9 @@ class Site:
         )
         return load_config(path)
 
-    def index(self, now: datetime = NOW, **kwargs: bool) -> IndexResult:
-        return index_site(self.config(), now, **kwargs)
+    def index(self, now: datetime = NOW, **options: bool) -> IndexResult:
+        """The site indexed at `now` with these RunOptions (drafts=True, dry_run=True)."""
+        return index_site(self.config(), now, RunOptions(**options))
 
     def post(self, source: str, now: datetime = NOW) -> Post:
         """The one post indexed from `source`, failing with the problems when there is none."""

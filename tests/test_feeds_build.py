@@ -16,6 +16,7 @@ from feeds_corpus import DATA, T0, hostile_config, hostile_posts
 
 from publisher.content.post import Image
 from publisher.feeds import build_feeds
+from publisher.options import RunOptions
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 FORMATS = ("atom.xml", "rss.xml", "feed.json")
@@ -291,7 +292,7 @@ def test_a_new_post_changes_only_its_feeds(tmp_path: Path) -> None:
 
 def test_dry_run_writes_nothing(tmp_path: Path) -> None:
     config = make_config(tmp_path, feeds={"output_dir": str(tmp_path / "out")})
-    report = build_feeds(config, [make_post()], dry_run=True)
+    report = build_feeds(config, [make_post()], options=RunOptions(dry_run=True))
     assert not (tmp_path / "out").exists()
     assert len(report.written) == 9  # 2 feeds x 3 formats, stylesheet, snippet, feeds page
 

@@ -20,6 +20,7 @@ from feeds_corpus import T0, hostile_config, hostile_posts
 from publisher.config import Config
 from publisher.content.post import Body, Image, Post
 from publisher.feeds import build_feeds
+from publisher.options import RunOptions
 from publisher.store import Store
 from publisher.store.fingerprints import load_fingerprints
 
@@ -213,13 +214,13 @@ def test_a_lost_or_stale_record_only_costs_a_render(tmp_path: Path) -> None:
 
 def test_a_dry_run_uses_the_record_but_keeps_none(tmp_path: Path) -> None:
     config = site(tmp_path)
-    report = build_feeds(config, two_posts(tmp_path), dry_run=True)
+    report = build_feeds(config, two_posts(tmp_path), options=RunOptions(dry_run=True))
     assert len(report.written) == 12
     assert not (tmp_path / "state").exists()
     build_feeds(config, two_posts(tmp_path))
     (tmp_path / "out" / "atom.xml").unlink()
     posts = two_posts(tmp_path)
-    report = build_feeds(config, posts, dry_run=True)
+    report = build_feeds(config, posts, options=RunOptions(dry_run=True))
     assert written(tmp_path, report) == ["atom.xml"]
     assert not (tmp_path / "out" / "atom.xml").exists()
 

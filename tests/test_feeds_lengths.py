@@ -17,6 +17,7 @@ from image_server import ImageServer, running_images
 from publisher.config import Config
 from publisher.content.post import Image
 from publisher.feeds import build_feeds
+from publisher.options import RunOptions
 from publisher.store import Store
 from publisher.store.image_lengths import load_lengths
 
@@ -196,7 +197,9 @@ def test_without_a_time_only_the_record_is_read(tmp_path: Path, images: ImageSer
 
 def test_a_dry_run_asks_but_records_nothing(tmp_path: Path, images: ImageServer) -> None:
     config = site(tmp_path)
-    report = build_feeds(config, post_with(images.url("/a.jpg")), now=NOW, dry_run=True)
+    report = build_feeds(
+        config, post_with(images.url("/a.jpg")), now=NOW, options=RunOptions(dry_run=True)
+    )
     assert report.written  # would write
     assert not config.store.path.exists()
     assert not (tmp_path / "out").exists()

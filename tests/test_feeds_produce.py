@@ -15,6 +15,7 @@ from publisher.config import Config
 from publisher.content.post import Post
 from publisher.feeds import build_feeds, produce
 from publisher.feeds.model import FeedPlan
+from publisher.options import RunOptions
 
 
 def files(folder: Path) -> dict[str, bytes]:
@@ -48,18 +49,18 @@ def test_a_build_split_over_two_processes_writes_what_one_does(
         )
 
     with caplog.at_level(logging.DEBUG, logger="publisher.feeds.produce"):
-        two = build_feeds(config("two"), posts, processes=2)
+        two = build_feeds(config("two"), posts, options=RunOptions(processes=2))
     assert "feeds: 2 groups of feeds" in caplog.text  # it did split (whatever this machine has)
     caplog.clear()
     with caplog.at_level(logging.DEBUG, logger="publisher.feeds.produce"):
-        one = build_feeds(config("one"), posts, processes=1)
+        one = build_feeds(config("one"), posts, options=RunOptions(processes=1))
     assert "groups of feeds" not in caplog.text
     written = files(tmp_path / "one")
     assert files(tmp_path / "two") == written
     assert len(written) == 8 * 3 + 3 and written["atom.xml"].count(b"<entry>") == count
     assert len(two.written) == len(one.written) == 8 * 3 + 3
     # The other process's files are recorded like this one's: the next build writes nothing.
-    assert build_feeds(config("two"), posts, processes=2).written == ()
+    assert build_feeds(config("two"), posts, options=RunOptions(processes=2)).written == ()
 
 
 def test_a_build_in_a_thread_stays_in_one_process(
@@ -70,7 +71,8 @@ def test_a_build_in_a_thread_stays_in_one_process(
     posts = large_site(count)
     config = make_config(tmp_path, feeds={"limit": count})
     with caplog.at_level(logging.DEBUG, logger="publisher.feeds.produce"):
-        worker = threading.Thread(target=build_feeds, args=(config, posts), kwargs={"processes": 2})
+        split = {"options": RunOptions(processes=2)}
+        worker = threading.Thread(target=build_feeds, args=(config, posts), kwargs=split)
         worker.start()
         worker.join()
     assert "groups of feeds" not in caplog.text
@@ -78,8 +80,12 @@ def test_a_build_in_a_thread_stays_in_one_process(
 
 
 def test_the_hostile_corpus_is_the_same_split_or_not(tmp_path: Path) -> None:
-    one = build_feeds(hostile_config(tmp_path / "one"), hostile_posts(), processes=1)
-    two = build_feeds(hostile_config(tmp_path / "two"), hostile_posts(), processes=2)
+    one = build_feeds(
+        hostile_config(tmp_path / "one"), hostile_posts(), options=RunOptions(processes=1)
+    )
+    two = build_feeds(
+        hostile_config(tmp_path / "two"), hostile_posts(), options=RunOptions(processes=2)
+    )
     assert files(tmp_path / "two" / "public") == files(tmp_path / "one" / "public")
     assert len(two.written) == len(one.written) == 24
 

@@ -15,6 +15,7 @@ from content_site import DATA, NOW, Site
 from publisher.content import parse
 from publisher.content.index import index_site
 from publisher.feeds import build_feeds
+from publisher.options import RunOptions
 
 
 def files(folder: Path) -> dict[str, bytes]:
@@ -58,9 +59,9 @@ def test_a_first_build_on_two_processes_is_the_same_as_on_one(
         shutil.rmtree(site.root / "public", ignore_errors=True)
         caplog.clear()
         with caplog.at_level(logging.DEBUG, logger="publisher.content.parse"):
-            index = index_site(config, NOW, processes=processes)
+            index = index_site(config, NOW, RunOptions(processes=processes))
         split = "in 2 processes" in caplog.text
-        feeds = build_feeds(config, index.posts, now=NOW, processes=processes)
+        feeds = build_feeds(config, index.posts, now=NOW, options=RunOptions(processes=processes))
         results[processes] = (
             split,
             index,
@@ -81,7 +82,7 @@ def test_a_first_build_on_two_processes_is_the_same_as_on_one(
     assert written_two == written_one
     assert state_two == state_one
     # The next run reads only the twin left out (read until it is kept), and finds the same.
-    again = index_site(config, NOW + timedelta(hours=1), processes=2)
+    again = index_site(config, NOW + timedelta(hours=1), RunOptions(processes=2))
     assert again.parsed == 1
     assert again.posts == one.posts
 

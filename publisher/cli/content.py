@@ -12,6 +12,7 @@ from publisher.checks import check_site
 from publisher.cli import Context, cli, now_option, pass_context, report_problems, resolve_now
 from publisher.content.index import index_site
 from publisher.errors import PublisherError
+from publisher.options import RunOptions
 
 
 @cli.command("index")
@@ -25,7 +26,7 @@ def index_command(ctx: Context, drafts: bool, as_json: bool, now: datetime | Non
     """List the posts newest first: date, its source, categories, URL and file."""
     config = ctx.config
     # A listing records nothing: `--now` in the future must not become a post's first sight.
-    result = index_site(config, resolve_now(now), drafts=drafts, dry_run=True)
+    result = index_site(config, resolve_now(now), RunOptions(drafts=drafts, dry_run=True))
     tz = config.site.tz
     if as_json:
         rows = [

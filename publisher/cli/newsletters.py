@@ -22,6 +22,7 @@ from publisher.newsletters.message import preview_html
 from publisher.newsletters.plan import baseline
 from publisher.newsletters.send import Preview, preview, preview_next
 from publisher.newsletters.subscribers import sync_config_subscribers
+from publisher.options import RunOptions
 from publisher.store import Store
 
 
@@ -54,7 +55,7 @@ def digest_command(
     tz = config.site.tz
     if newsletter_id is not None:
         config.newsletter(newsletter_id)  # an unknown id is an error naming the known ones
-    result = index_site(config, moment, dry_run=True)
+    result = index_site(config, moment, RunOptions(dry_run=True))
     report_problems(result.problems)
     if now is None:
         previews = preview_next(config, result.posts + result.future, moment, newsletter_id)
@@ -133,7 +134,7 @@ def send_test_command(
 
     config, moment = ctx.config, resolve_now(now)
     source = None if post_file is None else _post_source(config.content.dir, post_file)
-    result = index_site(config, moment, drafts=source is not None, dry_run=True)
+    result = index_site(config, moment, RunOptions(drafts=source is not None, dry_run=True))
     report_problems(result.problems)
     sent = send_test(
         config,

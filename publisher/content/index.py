@@ -6,7 +6,6 @@ import hashlib
 import logging
 import operator
 import sys
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -21,7 +20,7 @@ from publisher.content.settle import SettleContext, settle_context
 from publisher.content.source import Limits
 from publisher.errors import ContentError, Problem
 from publisher.gcpause import gc_paused
-from publisher.options import Progress
+from publisher.options import DEFAULTS, RunOptions
 from publisher.store import Store
 from publisher.store.posts import (
     CacheEntry,
@@ -38,10 +37,6 @@ __all__ = ["IndexResult", "Post", "index_posts", "index_site"]
 log = logging.getLogger(__name__)
 
 
-def _never() -> bool:
-    return False
-
-
 @dataclass(frozen=True)
 class IndexResult:
     """Published posts newest first, posts dated in the future, and every problem found."""
@@ -52,73 +47,31 @@ class IndexResult:
     parsed: int  # files actually read this run (the rest came from the cache)
 
 
-def index_site(
-    config: Config,
-    now: datetime,
-    *,
-    drafts: bool = False,
-    dry_run: bool = False,
-    stop: Callable[[], bool] = _never,
-    processes: int | None = None,
-    progress: Progress | None = None,
-) -> IndexResult:
+def index_site(config: Config, now: datetime, options: RunOptions = DEFAULTS) -> IndexResult:
     """Open the configured store and index the content folder at `now`.
 
     A dry run on a site without a state file indexes against an empty store in memory, so
-    it creates no file. Stopped is raised between two files once `stop()` turns true,
-    before anything is written. Many files to read are split over `processes` processes
-    (None: one per CPU; see `parse`); `progress` hears how the reading advances.
+    it creates no file. Stopped is raised between two files once `options.stop()` turns
+    true, before anything is written. Many files to read are split over processes (see
+    `parse`); `options.progress` hears how the reading advances.
     """
     path = config.store.path
-    with Store.in_memory(path) if dry_run and not path.exists() else Store.open(path) as store:
-        return index_posts(
-            config,
-            store,
-            now,
-            drafts=drafts,
-            dry_run=dry_run,
-            stop=stop,
-            processes=processes,
-            progress=progress,
-        )
+    dry = options.dry_run and not path.exists()
+    with Store.in_memory(path) if dry else Store.open(path) as store:
+        return index_posts(config, store, now, options)
 
 
 def index_posts(
-    config: Config,
-    store: Store,
-    now: datetime,
-    *,
-    drafts: bool = False,
-    dry_run: bool = False,
-    stop: Callable[[], bool] = _never,
-    processes: int | None = None,
-    progress: Progress | None = None,
+    config: Config, store: Store, now: datetime, options: RunOptions = DEFAULTS
 ) -> IndexResult:
-    """Index the content folder; `dry_run` reads the store but writes nothing to it."""
+    """Index the content folder; a dry run reads the store but writes nothing to it."""
     with gc_paused():
-        return _index(
-            config,
-            store,
-            now,
-            drafts=drafts,
-            dry_run=dry_run,
-            stop=stop,
-            processes=processes,
-            progress=progress,
-        )
+        return _index(config, store, now, options)
 
 
-def _index(
-    config: Config,
-    store: Store,
-    now: datetime,
-    *,
-    drafts: bool,
-    dry_run: bool,
-    stop: Callable[[], bool],
-    processes: int | None,
-    progress: Progress | None,
-) -> IndexResult:
+def _index(config: Config, store: Store, now: datetime, options: RunOptions) -> IndexResult:
+    drafts, dry_run, stop = options.drafts, options.dry_run, options.stop
+    processes, progress = options.processes, options.progress
     content_dir = config.content.dir
     if not content_dir.is_dir():
         raise ContentError(

@@ -12,7 +12,7 @@ WebSub (`websub`) hears only of real changes.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -33,6 +33,7 @@ from publisher.feeds.model import (
 from publisher.feeds.output import discovery_snippet, put_all
 from publisher.feeds.page import LATEST, feeds_page, page_inputs, page_items, stylesheet_bytes
 from publisher.gcpause import gc_paused
+from publisher.options import DEFAULTS, RunOptions
 from publisher.stopping import shielded
 
 log = logging.getLogger(__name__)
@@ -55,30 +56,23 @@ def build_feeds(
     posts: Sequence[Post],
     *,
     now: datetime | None = None,
-    dry_run: bool = False,
-    processes: int | None = None,
-    stop: Callable[[], bool] = lambda: False,
+    options: RunOptions = DEFAULTS,
 ) -> FeedReport:
     """Write every configured feed for `posts` (published, newest first); report what changed.
 
     `now` is when image servers are asked for lengths (`lengths`; None: only the recorded
-    answers are used). A large build is split over `processes` processes (None: one per
-    CPU; see `parallel`). Once `stop()` turns true, Stopped is raised between two posts or
-    feeds (the files written by then are whole; the record of the build is not saved).
+    answers are used). A dry run writes nothing; a large build is split over processes
+    (see `parallel`). Once `options.stop()` turns true, Stopped is raised between two posts
+    or feeds (the files written by then are whole; the record of the build is not saved).
     """
     with gc_paused():
-        return _build(config, posts, now=now, dry_run=dry_run, processes=processes, stop=stop)
+        return _build(config, posts, now, options)
 
 
 def _build(
-    config: Config,
-    posts: Sequence[Post],
-    *,
-    now: datetime | None,
-    dry_run: bool,
-    processes: int | None,
-    stop: Callable[[], bool],
+    config: Config, posts: Sequence[Post], now: datetime | None, options: RunOptions
 ) -> FeedReport:
+    dry_run, processes, stop = options.dry_run, options.processes, options.stop
     selection = ask_lengths(config, select_posts(config, posts), now, dry_run=dry_run)
     prints = Fingerprints.load(config)
     out = config.feeds.output_dir
