@@ -30,6 +30,8 @@ import sys
 import tomllib
 import zoneinfo
 from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, NamedTuple
 
 from publisher.content.files import stamp_posts
@@ -166,7 +168,13 @@ def inputs_digest(settings: Settings, salt: bytes) -> str:
     ).hexdigest()
 
 
-def stamp(path: str | None) -> Stamp | None:
+def iso_utc(moment: datetime) -> str:
+    """A moment as the quiet record keeps it: ISO 8601 in UTC, one fixed width, so that
+    comparing the texts compares the times."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def stamp(path: str | Path | None) -> Stamp | None:
     """Size, modification and change times and inode of the file or folder at `path`
     (links followed), or None when there is nothing there."""
     if not path:

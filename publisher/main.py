@@ -38,6 +38,7 @@ from publisher.inputs import (
     changed_file,
     config_file,
     inputs_digest,
+    iso_utc,
     posts_digest,
     read_settings,
     stamp,
@@ -177,19 +178,14 @@ def _changed(
         return "the record is of another config file or version"
     if record.inputs != inputs:
         return "the config, a template, the code or a secret variable changed"
-    if not record.run_at <= _iso(now):
+    if not record.run_at <= iso_utc(now):
         return "the clock is before the last run"
-    if record.due_at is not None and record.due_at <= _iso(now):
+    if record.due_at is not None and record.due_at <= iso_utc(now):
         return f"something comes due at {record.due_at}"
     if due is not None and due <= now:
         return "a message waits in the journal"
     changed = changed_file(record.files)
     return f"{changed} changed" if changed else ""
-
-
-def _iso(moment: datetime) -> str:
-    # The record's times: ISO 8601 in UTC, one fixed width (as `publisher.quiet` writes them).
-    return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def _full(plain: Plain, why: str, observed: Observation | None) -> tuple[None, Observation | None]:

@@ -30,7 +30,7 @@ import sqlite3
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 from publisher.config import Config
@@ -42,7 +42,7 @@ from publisher.feeds import FeedReport
 from publisher.feeds.items import local_image
 from publisher.feeds.lengths import next_ask
 from publisher.feeds.model import archive_folder
-from publisher.inputs import FORMAT, Observation, files_text, stamp, stamp_text
+from publisher.inputs import FORMAT, Observation, files_text, iso_utc, stamp, stamp_text
 from publisher.newsletters.plan import next_issue_time
 from publisher.store import Store
 from publisher.store.quiet import QuietRecord, forget_record, save_record
@@ -101,8 +101,8 @@ class Keeper:
                     inputs=observed.inputs,
                     posts=observed.posts,
                     files=files_text(files),
-                    run_at=_iso(self.now),
-                    due_at=None if due is None else _iso(due),
+                    run_at=iso_utc(self.now),
+                    due_at=None if due is None else iso_utc(due),
                     status=0 if ok else 1,
                     summary=idle,
                 )
@@ -199,8 +199,3 @@ def _forget(path: Path) -> None:
             forget_record(store)
     except (StoreError, sqlite3.Error) as e:
         log.debug("%s: cannot drop the record for quiet minutes (%s)", path, e)
-
-
-def _iso(moment: datetime) -> str:
-    # One fixed width, so that comparing the text compares the times (as `main` does).
-    return moment.astimezone(UTC).isoformat(timespec="microseconds")

@@ -20,7 +20,7 @@ from pathlib import Path
 from publisher.config import Config
 from publisher.content.post import Post
 from publisher.errors import FeedError, Problem
-from publisher.feeds.fingerprint import Fingerprints, stamp
+from publisher.feeds.fingerprint import Fingerprints
 from publisher.feeds.lengths import ask_lengths
 from publisher.feeds.model import (
     Selection,
@@ -33,6 +33,7 @@ from publisher.feeds.model import (
 from publisher.feeds.output import discovery_snippet, put_all
 from publisher.feeds.page import LATEST, feeds_page, page_inputs, page_items, stylesheet_bytes
 from publisher.gcpause import gc_paused
+from publisher.inputs import stamp
 from publisher.options import DEFAULTS, RunOptions
 from publisher.stopping import shielded
 

@@ -39,6 +39,7 @@ from publisher.content.codec import values
 from publisher.content.post import Post
 from publisher.errors import StoreError
 from publisher.feeds.model import FeedFile, FeedPlan, Selection, feed_files
+from publisher.inputs import Stamp, stamp
 from publisher.store import Store
 from publisher.store.fingerprints import Record, load_fingerprints, save_fingerprints
 
@@ -46,7 +47,6 @@ log = logging.getLogger(__name__)
 
 RECORD_FORMAT = 4  # bumped when the recipe of the fingerprints changes
 
-Stamp = tuple[int, int, int, int]  # size, mtime_ns, ctime_ns, inode
 Checked = tuple[FeedFile, str, bool]  # a file, its fingerprint, whether it is unchanged
 
 
@@ -156,15 +156,6 @@ def _store_problem(path: Path, error: Exception) -> str:
     if isinstance(error, StoreError):
         return str(error)
     return f"{path}: {error}"
-
-
-def stamp(path: str | Path) -> Stamp | None:
-    """Size, modification and change times and inode of `path` (None when it is missing)."""
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
 
 
 def _base_key(config: Config) -> bytes:

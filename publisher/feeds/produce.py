@@ -16,12 +16,12 @@ from collections.abc import Callable, Mapping, Sequence
 from publisher import parallel
 from publisher.config import Config
 from publisher.content.post import Post
-from publisher.feeds.fingerprint import Stamp, stamp
 from publisher.feeds.jsonfeed import render_json
 from publisher.feeds.model import Feed, FeedFile, FeedPlan, Format, Selection, make_feed
 from publisher.feeds.output import put_all
 from publisher.feeds.render import NOTHING, Rendered, render_posts
 from publisher.feeds.xmlfeeds import render_atom, render_rss
+from publisher.inputs import Stamp, stamp
 from publisher.stopping import Stopped, shielded
 
 log = logging.getLogger(__name__)
