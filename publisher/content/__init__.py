@@ -1,10 +1,12 @@
 """The indexer: every post file under the content folder -> `Post` values, newest first.
 
-    index.py    the stage: `index_site` / `index_posts` -> IndexResult (cache, identities)
-    files.py    find the post files (stdlib only)
-    source.py   find the files (links leading outside not followed), split front matter
-                from body (with line numbers), within the size bounds; yamlload.py reads
-                the front matter with aliases bounded and every value built or a problem
+    index.py    the stage: `index_site` / `index_posts` -> IndexResult (cache, identities);
+                parse.py reads and settles the files to read, split over processes
+    files.py    find the post files, links leading outside not followed (stdlib only)
+    source.py   split front matter from body (with line numbers), within the size
+                bounds; yamlload.py reads the front matter with aliases bounded and every
+                value built or a problem
+    jekyll.py   Liquid in a Jekyll site's posts ({{ site.url }}, {% post_url %}, ...)
     settle.py   every field of one post: fields.py (text, words, image, author, links),
                 dates.py, urls.py (permalinks, absolute URLs, web_url: the one gate every
                 URL from a post goes through), html.py (Markdown, excerpts, nesting depth)

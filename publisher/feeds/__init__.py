@@ -6,7 +6,8 @@ over processes for large builds by `publisher.parallel`) cleans and renders each
 in every configured format (`render`: `items`, with `content.clean`; `xmlfeeds`,
 `jsonfeed`), puts each feed's document together around its posts' entries and writes only
 the files whose bytes changed (`output`), so a run with nothing new touches nothing and
-WebSub (`websub`) hears only of real changes.
+WebSub (`websub`) hears only of real changes. `lengths` asks image servers for the lengths
+enclosures give (once, remembered); `page` writes the feeds page for people.
 """
 
 from __future__ import annotations

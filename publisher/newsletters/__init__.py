@@ -12,6 +12,8 @@
     choices.py             the readers' side: ask (pending), confirm, leave one newsletter,
                            undo, preferences, leave everything (the web app and CLI call it)
     confirm.py             the double opt-in email: queued in the journal, sent once
+    sendtest.py            `publisher send-test`: one real message to one address, recorded
+                           nowhere
 
 Nothing here moves bytes to a mail server: `publisher.delivery` does, and knows nothing of
 templates. The modules load on use (Jinja2 and premailer only when an issue is rendered),
