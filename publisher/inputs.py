@@ -41,7 +41,7 @@ FORMAT = 1  # bumped when the recipe of the digests changes
 CONFIG_NAME = "publisher.toml"  # as `publisher.config.DEFAULT_CONFIG_NAME`
 JEKYLL_NAME = "_config.yml"  # as `publisher.config.jekyll.CONFIG_NAME`
 
-# The settings that name places, with their defaults (`publisher.config.schema`).
+# The settings that name places, with their defaults (`publisher.config.schema` and `.mailing`).
 PLACES: tuple[tuple[str, str, str | None], ...] = (
     ("content", "dir", "content"),
     ("content", "authors_file", None),

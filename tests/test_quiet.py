@@ -497,8 +497,7 @@ def test_the_walk_finds_what_the_indexer_finds(tmp_path: Path) -> None:
 
 
 def test_the_check_reads_places_and_secrets_as_the_config_does(tmp_path: Path) -> None:
-    from publisher.config import load_config
-    from publisher.config.schema import DeliveryConfig, EmailConfig
+    from publisher.config import DeliveryConfig, EmailConfig, load_config
 
     shutil.copy(REPO / "config.example.toml", tmp_path / "publisher.toml")
     (tmp_path / "linked").symlink_to(tmp_path, target_is_directory=True)

@@ -1,6 +1,7 @@
 """Read `publisher.toml` into a frozen `Config`, reporting every wrong key at once.
 
-The tables and their checks are in `schema`, the checks of settings taken together in
+The tables and their checks are in `schema` (the email side's in `mailing`, the kinds of
+value in `values`), the checks of settings taken together in
 `checks` (folders, outputs in `outputs`, one-line values, secret variables); this module
 finds and reads the file and turns every problem into one that names the key, what was
 expected and the fix. A config with any problem is never returned: nothing is written
@@ -18,20 +19,22 @@ from pydantic import BaseModel, ValidationError
 
 from publisher.config.checks import check_settings
 from publisher.config.jekyll import with_jekyll
-from publisher.config.schema import (
+from publisher.config.mailing import (
     ArchiveConfig,
-    Config,
-    ContentConfig,
     DeliveryConfig,
     EmailConfig,
-    FeedsConfig,
     NewsletterConfig,
-    ScheduleConfig,
-    SiteConfig,
     SmtpConfig,
-    StoreConfig,
     SubscriberConfig,
     WebConfig,
+)
+from publisher.config.schema import (
+    Config,
+    ContentConfig,
+    FeedsConfig,
+    ScheduleConfig,
+    SiteConfig,
+    StoreConfig,
 )
 from publisher.errors import ConfigError, Problem
 

@@ -21,7 +21,7 @@ from datetime import datetime
 from pathlib import Path
 
 from publisher.config import Config
-from publisher.config.schema import usable_address
+from publisher.config.values import usable_address
 from publisher.content.clean import one_line
 from publisher.errors import Problem, PublisherError
 from publisher.store import Store
