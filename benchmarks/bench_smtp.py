@@ -56,7 +56,7 @@ from publisher.newsletters.plan import plan_issues
 from publisher.newsletters.render import render_issue
 from publisher.newsletters.tokens import make_token
 from publisher.options import RunOptions
-from publisher.store import Store, journal
+from publisher.store import Store, issues, journal
 from publisher.store.journal import PendingSend
 from publisher.store.subscribers import Subscriber
 
@@ -145,7 +145,7 @@ def journal_rows(folder: Path, count: int) -> Store:
     """A state file with one issue and `count` pending rows (subscribers 1..count)."""
     store = Store.open(folder / "state.sqlite3")
     with store.transaction():
-        journal.record_issue(
+        issues.record_issue(
             store, issue_id="bench-1", newsletter_id="breaking", post_ids=["p"], created=NOW
         )
         journal.enqueue(

@@ -11,7 +11,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 from publisher.delivery import OutgoingMessage
-from publisher.store import Store, journal, subscribers
+from publisher.store import Store, issues, journal, subscribers
 from publisher.store.journal import PendingSend
 
 T0 = datetime(2024, 6, 19, 10, 0, tzinfo=UTC)
@@ -44,7 +44,7 @@ def seed(store: Store, count: int, *, issue_id: str = ISSUE, created: datetime =
                 )
             )
             ids.append(sid)
-        journal.record_issue(
+        issues.record_issue(
             store,
             issue_id=issue_id,
             newsletter_id="news",

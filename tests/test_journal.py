@@ -8,13 +8,13 @@ from pathlib import Path
 
 from delivery_helpers import ISSUE, T0, address, seed
 
-from publisher.store import Store, journal
+from publisher.store import Store, issues, journal
 
 
 def test_issue_is_recorded_once_and_read_back(tmp_path: Path) -> None:
     with Store.open(tmp_path / "s.sqlite3") as store:
         with store.transaction():
-            first = journal.record_issue(
+            first = issues.record_issue(
                 store,
                 issue_id="news-1",
                 newsletter_id="news",
@@ -22,12 +22,12 @@ def test_issue_is_recorded_once_and_read_back(tmp_path: Path) -> None:
                 created=T0,
                 more_ids=["c"],
             )
-            again = journal.record_issue(
+            again = issues.record_issue(
                 store, issue_id="news-1", newsletter_id="news", post_ids=["x"], created=T0
             )
-        issue = journal.get_issue(store, "news-1")
+        issue = issues.get_issue(store, "news-1")
     assert (first, again) == (True, False)
-    assert issue == journal.StoredIssue("news-1", "news", ("b", "a"), T0, ("c",))
+    assert issue == issues.StoredIssue("news-1", "news", ("b", "a"), T0, ("c",))
     assert issue.created.tzinfo is not None
 
 
@@ -96,10 +96,10 @@ def test_last_issues_counts_rows_by_status(tmp_path: Path) -> None:
             )
             journal.mark_unknown(store, rows[5], "timed out", now, now + timedelta(minutes=5))
             journal.mark_sending(store, [rows[6]], now)
-        latest, earlier = journal.last_issues(store, "news", now)
+        latest, earlier = issues.last_issues(store, "news", now)
     assert latest.issue.id == "news-b"
     assert (latest.sent, latest.pending) == (0, 2)
-    assert earlier == journal.IssueCounts(
+    assert earlier == issues.IssueCounts(
         earlier.issue,
         sent=1,
         pending=1,
@@ -139,7 +139,7 @@ def test_a_state_file_from_before_issue_11_opens_with_every_row(tmp_path: Path) 
         with store.transaction():
             journal.mark_sending(store, [due], T0)
             journal.mark_unknown(store, due, "timed out", T0, T0)  # a status the old file refused
-        (counts,) = journal.last_issues(store, "news", T0)
+        (counts,) = issues.last_issues(store, "news", T0)
     with Store.open(path) as again:  # upgraded once; opening again changes nothing
         assert again.conn.execute("SELECT count(*) FROM sends").fetchone() == (3,)
     assert rows == [

@@ -26,7 +26,7 @@ from web_helpers import (
 from publisher.config import Config
 from publisher.newsletters.subscribers import add_subscriber, list_subscribers
 from publisher.newsletters.tokens import make_token
-from publisher.store import journal
+from publisher.store import issues, journal
 from publisher.store import subscribers as table
 
 YEAR = timedelta(days=365)
@@ -497,7 +497,7 @@ def test_leaving_cancels_the_readers_messages_still_waiting(web: Web) -> None:
     other = reader(web, "lee@example.com")
     with web.store() as store, store.transaction():
         for newsletter in ("breaking", "daily"):
-            journal.record_issue(
+            issues.record_issue(
                 store, issue_id=f"{newsletter}-1", newsletter_id=newsletter, post_ids=["p"],
                 created=T0,
             )  # fmt: skip

@@ -19,7 +19,7 @@ from publisher.lock import lock_path
 from publisher.options import RunOptions
 from publisher.pipeline import RunReport
 from publisher.stopping import graceful_stop
-from publisher.store import Store, holds, journal
+from publisher.store import Store, holds, issues
 from publisher.store.problems import Recorded, recorded_problems
 
 
@@ -126,7 +126,7 @@ def status_command(ctx: Context, limit: int, as_json: bool, now: datetime | None
     """
     config = ctx.config
     moment = resolve_now(now)
-    found: dict[str, tuple[journal.IssueCounts, ...]] = {n.id: () for n in config.newsletters}
+    found: dict[str, tuple[issues.IssueCounts, ...]] = {n.id: () for n in config.newsletters}
     last_problems: dict[str, holds.DeliveryProblem | None] = dict.fromkeys(found)
     readers: dict[str, dict[str, int]] = {}
     from publisher.newsletters.subscribers import newsletter_counts  # this command only
@@ -135,7 +135,7 @@ def status_command(ctx: Context, limit: int, as_json: bool, now: datetime | None
     if config.store.path.exists():
         with Store.open(config.store.path) as store:
             for n in config.newsletters:
-                found[n.id] = journal.last_issues(store, n.id, moment, limit)
+                found[n.id] = issues.last_issues(store, n.id, moment, limit)
                 last_problems[n.id] = holds.last_problem(store, n.id)
             readers = newsletter_counts(store, [n.id for n in config.newsletters])
             problems = recorded_problems(store)
@@ -199,7 +199,7 @@ def status_command(ctx: Context, limit: int, as_json: bool, now: datetime | None
             click.echo(f"  {'warning: ' if p.warning else ''}{p.text}  (since {when(p.reported)})")
 
 
-def _as_dict(c: journal.IssueCounts) -> dict[str, Any]:
+def _as_dict(c: issues.IssueCounts) -> dict[str, Any]:
     return {
         "issue": c.issue.id,
         "created": c.issue.created.isoformat(),

@@ -32,7 +32,7 @@ from publisher.newsletters.choices import CONFIRMATION, Asked, ask
 from publisher.newsletters.subscribers import Address
 from publisher.newsletters.tokens import NO_NEWSLETTER, make_token
 from publisher.options import DEFAULTS, RunOptions
-from publisher.store import Store, journal
+from publisher.store import Store, issues, journal
 from publisher.store import subscribers as table
 from publisher.store.journal import PendingSend
 
@@ -45,7 +45,7 @@ def queue_confirmation(
     """Queue the confirmation email of a request for `newsletters`, inside the caller's
     transaction; returns its journal issue id."""
     issue_id = f"confirm-{subscriber_id}-{int(now.timestamp() * 1_000_000)}"
-    journal.record_issue(
+    issues.record_issue(
         store, issue_id=issue_id, newsletter_id=CONFIRMATION, post_ids=newsletters, created=now
     )
     journal.enqueue(store, issue_id, [(subscriber_id, email)])
@@ -119,7 +119,7 @@ class Confirmations:
 
     def __call__(self, row: PendingSend) -> OutgoingMessage | None:
         web = self.config.web
-        issue = journal.get_issue(self.store, row.issue_id)
+        issue = issues.get_issue(self.store, row.issue_id)
         sub = table.by_id(self.store, row.subscriber_id)
         if web is None or issue is None or sub is None:
             return None

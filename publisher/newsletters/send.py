@@ -46,7 +46,7 @@ from publisher.newsletters.subscribers import (
 from publisher.newsletters.tokens import load_secret
 from publisher.options import DEFAULTS, RunOptions
 from publisher.stopping import Stopped, interruptible
-from publisher.store import Store, journal, scratch_copy
+from publisher.store import Store, issues, journal, scratch_copy
 from publisher.store import subscribers as table
 from publisher.store.journal import PendingSend
 
@@ -276,7 +276,7 @@ def _enqueue(store: Store, ready: Iterable[_Ready]) -> int:
     with store.transaction():
         for r in ready:
             issue = r.rendered.issue
-            journal.record_issue(
+            issues.record_issue(
                 store,
                 issue_id=issue.id,
                 newsletter_id=issue.newsletter_id,
@@ -308,7 +308,7 @@ def _render_stored(
     newsletters = {n.id for n in config.newsletters}
     found: dict[str, _Ready] = {}
     for issue_id in dict.fromkeys(r.issue_id for r in rows if r.issue_id not in ready):
-        stored = journal.get_issue(store, issue_id)
+        stored = issues.get_issue(store, issue_id)
         assert stored is not None  # the journal's foreign key
         shown = tuple(i for i in stored.post_ids if i in known)
         gone = _gone(newsletters, stored, shown)
@@ -331,7 +331,7 @@ def _render_stored(
     return found
 
 
-def _gone(newsletters: set[str], stored: journal.StoredIssue, shown: tuple[str, ...]) -> str:
+def _gone(newsletters: set[str], stored: issues.StoredIssue, shown: tuple[str, ...]) -> str:
     """Why an earlier issue can no longer be sent, or ''."""
     if stored.newsletter_id not in newsletters:
         return f"newsletter {stored.newsletter_id!r} is no longer in the config"

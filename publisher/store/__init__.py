@@ -1,7 +1,7 @@
 """The SQLite file that holds all of publisher's state, and its transactions.
 
 Each module of this package owns a few tables and declares them in `SCHEMA`. The
-functions of the journal, subscribers and announced posts take the `Store` and never
+functions of the issues, journal, subscribers and announced posts take the `Store` and never
 commit on their own, so a caller groups several in one `with store.transaction():` block
 (an issue, its announced posts and its rows are recorded together). The indexer's and the
 feeds' records (`posts`, `fingerprints`) are each written whole by one call, which commits.
@@ -26,6 +26,7 @@ from publisher.store import (
     fingerprints,
     holds,
     image_lengths,
+    issues,
     journal,
     posts,
     subscribers,
@@ -38,6 +39,7 @@ _SCHEMAS: tuple[str, ...] = (
     posts.SCHEMA,
     announced.SCHEMA,
     subscribers.SCHEMA,
+    issues.SCHEMA,
     journal.SCHEMA,
     fingerprints.SCHEMA,
     image_lengths.SCHEMA,
