@@ -12,11 +12,10 @@ from publisher.config import Config
 from publisher.content.clean import one_line
 from publisher.errors import ConfigError, PublisherError
 from publisher.newsletters.choices import unsubscribe
+from publisher.newsletters.subscriber_csv import export_csv, import_csv
 from publisher.newsletters.subscribers import (
     active_subscribers,
     add_subscriber,
-    export_csv,
-    import_csv,
     list_subscribers,
     mark_bounced,
     remove_subscriber,

@@ -13,7 +13,8 @@ from email_helpers import T0, email_config
 from publisher.cli import cli
 from publisher.config import Config
 from publisher.errors import PublisherError
-from publisher.newsletters.subscribers import import_csv, list_subscribers
+from publisher.newsletters.subscriber_csv import import_csv
+from publisher.newsletters.subscribers import list_subscribers
 from publisher.store import Store
 
 DATA = Path(__file__).parent / "data" / "email"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from email_helpers import T0, email_config
 
-from publisher.newsletters.subscribers import IMPORT_BATCH, import_csv
+from publisher.newsletters.subscriber_csv import IMPORT_BATCH, import_csv
 from publisher.store import Store
 
 

@@ -22,11 +22,10 @@ from publisher.cli import (
 from publisher.config import Config
 from publisher.errors import PublisherError
 from publisher.newsletters.choices import unsubscribe
+from publisher.newsletters.subscriber_csv import export_csv, import_csv
 from publisher.newsletters.subscribers import (
     add_subscriber,
     check_address,
-    export_csv,
-    import_csv,
     list_subscribers,
     remove_subscriber,
     sync_config_subscribers,

@@ -8,7 +8,8 @@
           -> send.py       the stage `pipeline.run` calls: plan, render, enqueue (one
                            transaction), write the archive pages (archive.py), hand the
                            pending rows to `delivery`; dry runs and previews
-    subscribers.py         the editor's side: add, remove, import, export; who receives what
+    subscribers.py         the editor's side: add, remove; who receives what
+    subscriber_csv.py      subscribers imported from and exported to CSV files
     choices.py             the readers' side: ask (pending), confirm, leave one newsletter,
                            undo, preferences, leave everything (the web app and CLI call it)
     confirm.py             the double opt-in email: queued in the journal, sent once
