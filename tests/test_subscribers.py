@@ -11,7 +11,7 @@ from email_helpers import T0, email_config
 from publisher.config import Config
 from publisher.content.clean import one_line
 from publisher.errors import ConfigError, PublisherError
-from publisher.newsletters.choices import unsubscribe
+from publisher.newsletters.choices import leave_everything, unsubscribe
 from publisher.newsletters.subscriber_csv import export_csv, import_csv
 from publisher.newsletters.subscribers import (
     active_subscribers,
@@ -21,7 +21,7 @@ from publisher.newsletters.subscribers import (
     remove_subscriber,
     sync_config_subscribers,
 )
-from publisher.newsletters.tokens import Claims
+from publisher.newsletters.tokens import BadToken, Claims
 from publisher.store import Store
 
 DATA = Path(__file__).parent / "data" / "email"
@@ -134,6 +134,52 @@ def test_unsubscribing_leaves_only_the_newsletter_the_claims_name(
     assert last.subscriber.reason == "unsubscribe link (daily)"
     with pytest.raises(PublisherError, match="names subscriber 99, who is not in this store"):
         unsubscribe(store, Claims(99, "breaking", T0), T0)
+
+
+def test_leaving_every_newsletter_counts_for_each_one_when_added_back(
+    tmp_path: Path, config: Config, store: Store
+) -> None:
+    # Subscribed to '*': their emails' links carry the '*' row's version.
+    sub = add_subscriber(config, store, "a@example.com", T0)
+    leave_everything(store, Claims(sub.id, "breaking", T0), T0)
+    # Leaving '*' is leaving each newsletter: the editor may not add one back unasked...
+    with pytest.raises(PublisherError, match=r"a@example\.com is unsubscribed since 2024-06-19"):
+        add_subscriber(config, store, "a@example.com", T0, newsletters=["breaking"])
+    people = tmp_path / "people.csv"
+    people.write_text("email,newsletters\na@example.com,daily\n", encoding="utf-8")
+    report = import_csv(config, store, people, T0)
+    assert [p.message for p in report.problems] == [
+        "a@example.com is unsubscribed since 2024-06-19: not subscribed again (use "
+        "'subscribers add --resubscribe')"
+    ]
+    # ... and asked, it is a new version: a link from before they left no longer unsubscribes.
+    back = add_subscriber(
+        config, store, "a@example.com", T0, newsletters=["breaking"], resubscribe=True
+    )
+    assert back.receives("breaking") and not back.receives("daily")
+    with pytest.raises(BadToken, match=r"sent before a@example\.com subscribed to breaking again"):
+        unsubscribe(store, Claims(sub.id, "breaking", T0, version=1), T0)
+    assert active_subscribers(store, "breaking") == (back,)
+
+
+def test_an_import_does_not_add_back_a_newsletter_left_through_every_newsletter(
+    tmp_path: Path, config: Config, store: Store
+) -> None:
+    sub = add_subscriber(config, store, "a@example.com", T0)
+    unsubscribe(store, Claims(sub.id, "breaking", T0), T0)
+    leave_everything(store, Claims(sub.id, "daily", T0), T0)
+    add_subscriber(config, store, "a@example.com", T0, newsletters=["daily"], resubscribe=True)
+    with pytest.raises(PublisherError, match="left breaking on 2024-06-19: pass --resubscribe"):
+        add_subscriber(config, store, "a@example.com", T0, newsletters=["breaking"])
+    people = tmp_path / "people.csv"
+    people.write_text("email,newsletters\na@example.com,breaking daily\n", encoding="utf-8")
+    report = import_csv(config, store, people, T0)
+    assert [p.message for p in report.problems] == [
+        "a@example.com left breaking: not subscribed to it again (use 'subscribers add "
+        "--resubscribe'); the rest of the row was imported"
+    ]
+    (after,) = list_subscribers(store)
+    assert (after.receives("breaking"), after.receives("daily")) == (False, True)
 
 
 def test_import_takes_the_good_rows_and_reports_the_bad_by_line(

@@ -699,6 +699,27 @@ def test_preferences_leave_everything(web: Web) -> None:
     assert [sub.receives(n) for n in ("breaking", "daily", "internal")] == [False] * 3
 
 
+def test_preferences_of_every_newsletter_keep_exactly_what_was_ticked(web: Web) -> None:
+    sid = reader(web)  # subscribed to every newsletter ('*'), those to come too
+    link = "/preferences/" + make_token(SECRET, sid, "daily", T0, YEAR, kind="p")
+    web.post_form(link, {"newsletter": "breaking", "name": "", "action": "save"})
+    sub = subscriber(web, "kim@example.com")
+    assert sub is not None
+    assert sub.status == "active"
+    assert [sub.receives(n) for n in ("breaking", "daily", "internal", "added-later")] == [
+        True,
+        False,
+        False,
+        False,
+    ]
+    # Nothing ticked is leaving: no newsletter, not even one added later.
+    web.post_form(link, {"name": "", "action": "save"})
+    sub = subscriber(web, "kim@example.com")
+    assert sub is not None
+    assert sub.status == "unsubscribed"
+    assert not any(sub.receives(n) for n in ("breaking", "daily", "internal", "added-later"))
+
+
 def test_preferences_without_the_csrf_token_are_refused(web: Web) -> None:
     sid = reader(web)
     link = "/preferences/" + make_token(SECRET, sid, "daily", T0, YEAR, kind="p")

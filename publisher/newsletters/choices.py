@@ -229,7 +229,8 @@ def save_preferences(
     """Receive exactly the `chosen` ones of the `shown` newsletters, and take `name`.
 
     The link came to the reader's mailbox, so ticking a newsletter needs no confirmation;
-    one they had left comes back with a new version.
+    one they had left comes back with a new version. Someone subscribed to every newsletter
+    who unticks one keeps exactly those ticked (none: they have left), not those to come.
     """
     why = "preferences"
     with store.transaction():
@@ -251,6 +252,18 @@ def save_preferences(
                 changed = True
             elif _leave(store, known, newsletter_id, why, now):
                 changed = True
+        every = rows.get(EVERY_NEWSLETTER)
+        if every is not None and every.status != "unsubscribed" and set(shown) - set(chosen):
+            # They chose among every newsletter: what they ticked, not all those to come.
+            own = {s.newsletter_id for s in _after(store, known.id).subscriptions}
+            for newsletter_id in set(chosen) - own:
+                table.put_subscription(
+                    store, known.id, newsletter_id, every.status, every.version, now
+                )
+            table.put_subscription(
+                store, known.id, EVERY_NEWSLETTER, "unsubscribed", every.version, now
+            )
+            changed = True
         if changed:
             if known.status == "pending" and chosen:
                 table.set_status(store, known.id, "active", now, why)

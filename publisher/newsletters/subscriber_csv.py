@@ -202,10 +202,23 @@ def _import_row(config: Config, store: Store, values: dict[str, str], now: datet
         return f"{standing(known)}: not subscribed again (use 'subscribers add --resubscribe')"
     if status != "active":
         table.set_status(store, known.id, status, now, "imported")
-    table.add_newsletters(store, known.id, ids or (EVERY_NEWSLETTER,), now=now)
+    wanted = ids or (EVERY_NEWSLETTER,)
+    # A newsletter they left (its own row, or every newsletter) is theirs to take back.
+    gone = [i for i in wanted if (sub := known.subscription(i)) and sub.status == "unsubscribed"]
+    table.add_newsletters(store, known.id, [i for i in wanted if i not in gone], now=now)
     if name and name != known.name:
         table.set_name(store, known.id, name)
+    if gone:
+        return (
+            f"{known.display_email} left {', '.join(_named(i) for i in gone)}: not subscribed "
+            "to it again (use "
+            "'subscribers add --resubscribe'); the rest of the row was imported"
+        )
     return "updated"
+
+
+def _named(newsletter_id: str) -> str:
+    return "every newsletter" if newsletter_id == EVERY_NEWSLETTER else newsletter_id
 
 
 def _to_cell(text: str) -> str:

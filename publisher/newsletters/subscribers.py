@@ -124,7 +124,8 @@ def _add_to_known(
         tuple(rows) if resubscribe and EVERY_NEWSLETTER in ids else ()
     ) + ids  # '*' brings back every newsletter they left
     for newsletter_id in dict.fromkeys(wanted):
-        row = rows.get(newsletter_id)
+        # Its own row, else the every-newsletter one its emails' links were signed for.
+        row = rows.get(newsletter_id) or rows.get(EVERY_NEWSLETTER)
         if row is None:
             table.put_subscription(store, known.id, newsletter_id, "active", 1, now)
         elif row.status == "unsubscribed" or back:
@@ -136,7 +137,8 @@ def _add_to_known(
                 )
             # A new version: links in emails from before they left no longer unsubscribe.
             table.put_subscription(store, known.id, newsletter_id, "active", row.version + 1, now)
-        elif row.status == "pending":
+        elif row.status == "pending" or row.newsletter_id != newsletter_id:
+            # Confirmed by the editor, or asked for by name beside every newsletter.
             table.put_subscription(store, known.id, newsletter_id, "active", row.version, now)
     if back:  # what they kept while away starts a new version too
         for row in known.subscriptions:
