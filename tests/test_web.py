@@ -598,6 +598,12 @@ def test_bad_confirm_and_preferences_links_are_400_too(web: Web, kind: str) -> N
         assert title(answer.text) == "이 링크는 쓸 수 없습니다"
 
 
+def test_head_of_a_confirm_link_answers_as_its_get_would(web: Web) -> None:
+    nobody = make_token(SECRET, 999, "_", T0, YEAR, kind="c")  # well signed, nobody's
+    assert web.get(f"/confirm/{nobody}").status_code == 400
+    assert web.head(f"/confirm/{nobody}").status_code == 400
+
+
 def test_a_link_from_before_a_resubscribe_no_longer_unsubscribes(web: Web) -> None:
     sid = reader(web)
     old = unsubscribe_link(sid)

@@ -266,6 +266,8 @@ def test_export_neutralises_formulas_and_import_reads_them_back(site: Path) -> N
         ("d@example.com", "@SUM(1+1)"),
         ("e@example.com", "\tTab"),
         ("=cmd@example.com", "Normal"),
+        ("'-x@example.com", "'=keep"),  # a value that does start with '
+        ("f@example.com", "''+two"),
     ):
         assert run(site, "subscribers", "add", address, "--name", name, "--now", NOW).exit_code == 0
     exported = run(site, "subscribers", "export", "--now", NOW).output
@@ -287,6 +289,7 @@ def test_export_neutralises_formulas_and_import_reads_them_back(site: Path) -> N
         back = {s.email: s.name for s in table.every(store)}
     assert back["a@example.com"] == '=HYPERLINK("http://evil.example/","click")'
     assert back["=cmd@example.com"] == "Normal"
+    assert (back["'-x@example.com"], back["f@example.com"]) == ("'=keep", "''+two")
     assert back["e@example.com"] == "Tab"  # cells are stripped on import, as before
 
 

@@ -222,13 +222,15 @@ def _named(newsletter_id: str) -> str:
 
 
 def _to_cell(text: str) -> str:
-    """A value as a CSV cell a spreadsheet shows as text, never runs as a formula."""
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    """A value as a CSV cell a spreadsheet shows as text, never runs as a formula: one '
+    before it when it starts with a formula character, or with 's and then one (so that
+    `_from_cell` gives back a value that really starts with ')."""
+    return "'" + text if text.lstrip("'").startswith(_FORMULA_START) else text
 
 
 def _from_cell(text: str) -> str:
     """A cell as `_to_cell` wrote it, back to its value (stripped)."""
-    if text.startswith("'") and text[1:].startswith(_FORMULA_START):
+    if text.startswith("'") and text.lstrip("'").startswith(_FORMULA_START):
         text = text[1:]
     return text.strip()
 

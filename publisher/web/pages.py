@@ -191,6 +191,7 @@ def confirm(token: str) -> Response:
     """Opening the confirmation link makes the subscription active (a HEAD does not)."""
     claims, now = _verify(token, "c")
     if request.method == "HEAD":  # link checkers look first; only opening it confirms
+        choices.reader(site().store(), claims, current=False)  # the 400 a GET would get
         return message(words("confirmed_title"))
     outcome = choices.confirm(site().store(), claims, now, _client())
     receives = tuple(_receives(outcome.subscriber))
