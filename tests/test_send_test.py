@@ -71,6 +71,15 @@ def test_send_test_sends_the_next_issue_through_smtp_and_records_nothing(site: P
     config = load_config(site / "publisher.toml")
     claims = verify_token(SECRET, token[1], datetime.fromisoformat(NOW))
     assert (claims.subscriber_id, claims.newsletter_id) == (0, "breaking")
+    # So is the preferences link; no link leads to an archive page, since none is written.
+    html = message.get_body(("html",)).get_content()
+    preferences = re.findall(r'href="[^"]*/preferences/([\w.-]+)"', html)
+    assert preferences and re.search(r"구독 설정: \S+/preferences/", text)
+    p_claims = verify_token(SECRET, preferences[0], datetime.fromisoformat(NOW), kind="p")
+    assert (p_claims.subscriber_id, p_claims.newsletter_id) == (0, "breaking")
+    assert 'href=""' not in html
+    assert "/archive/" not in html + text
+    assert not (site / "public" / "archive").exists()
     assert result.output == (
         "sent '[속보] 북·러 침략 시 상호 지원 협정 체결 외 1건' (next issue: 2 posts) "
         "to editor@example.com by smtp, as <breaking-test-20240619200000.0@newsdao.kr>\n"

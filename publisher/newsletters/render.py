@@ -198,12 +198,18 @@ def _budget_left(budget: int, html: str) -> int:
 
 
 def render_issue(
-    config: Config, issue: Issue, posts: Sequence[Post], *, web: bool = False
+    config: Config,
+    issue: Issue,
+    posts: Sequence[Post],
+    *,
+    web: bool = False,
+    archived: bool = True,
 ) -> RenderedIssue:
     """Render `issue` (its posts looked up in `posts`) once: subject, inlined HTML, text.
 
     `web`: its archive page instead (HTML only): every post it announced, those counted
-    in "and N more" too, with nothing of one reader's and no size budget.
+    in "and N more" too, with nothing of one reader's and no size budget. `archived`
+    False: the issue gets no page (a test copy), so the email links to none.
     """
     newsletter = config.newsletter(issue.newsletter_id)
     by_id = {p.id: p for p in posts}
@@ -227,6 +233,8 @@ def render_issue(
     def attempt(level: Level) -> tuple[str, dict[str, Any]]:
         views = [_view(p, level) for p in chosen]
         context = _context(config, newsletter, issue, views, more, labels, web=web)
+        if not archived:
+            context.update(issue_url="", more_url=config.site.url)
         context["subject"] = _subject(config, newsletter, subject_key, context)
         return inline_css(_render(config, f"{name}.html.j2", context)), context
 

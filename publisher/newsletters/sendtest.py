@@ -20,22 +20,23 @@ from publisher.config import Config, NewsletterConfig
 from publisher.content.post import Post
 from publisher.delivery import send_one
 from publisher.errors import Problem, PublisherError
-from publisher.newsletters.message import address, prepare
+from publisher.newsletters.message import address, prepare, reader_tokens
 from publisher.newsletters.plan import Issue, in_newsletter, upcoming_issue
 from publisher.newsletters.render import RenderedIssue, render_issue
 from publisher.newsletters.subscribers import check_address
-from publisher.newsletters.tokens import load_secret, make_token
+from publisher.newsletters.tokens import load_secret
 from publisher.store import scratch_copy
 from publisher.store.subscribers import Subscriber, Subscription
 
 log = logging.getLogger(__name__)
 
 # Not a subscriber's id (those start at 1): a test copy never matches a journal row, and
-# its unsubscribe link unsubscribes nobody.
+# its unsubscribe and preferences links act for nobody. It links to no archive page (none
+# is written for it).
 TEST_SUBSCRIBER_ID = 0
 
-# Without the secret, the unsubscribe link carries this: it shows where the link leads and
-# unsubscribes nobody.
+# Without the secret, the unsubscribe and preferences links carry this: they show where
+# the links lead and act for nobody.
 UNSIGNED_TOKEN = "test"  # noqa: S105 (not a secret)
 
 Chosen = Literal["next issue", "post", "latest post"]
@@ -75,19 +76,9 @@ def send_test(
     except ValueError as e:
         raise PublisherError(f"--to: {e}: give one address such as 'me@example.com'") from e
     issue, chosen = _issue(config, newsletter, posts, now, post_source)
-    rendered = render_issue(config, issue, posts)
+    rendered = render_issue(config, issue, posts, archived=False)  # no page is written
 
     problems: list[Problem] = []
-    try:
-        secret = load_secret(config.email.secret_env, environ)
-        token = make_token(
-            secret, TEST_SUBSCRIBER_ID, newsletter.id, now, config.email.token_max_age
-        )
-    except PublisherError as e:
-        problems.append(
-            Problem(f"[email] secret_env {config.email.secret_env}", str(e), warning=True)
-        )
-        token = UNSIGNED_TOKEN
     subscriber = Subscriber(
         id=TEST_SUBSCRIBER_ID,
         email=recipient.email,
@@ -98,7 +89,15 @@ def send_test(
         created=now,
         changed=now,
     )
-    message = address(prepare(config, rendered), subscriber, token)
+    try:
+        secret = load_secret(config.email.secret_env, environ)
+        tokens = reader_tokens(secret, subscriber, newsletter.id, now, config.email.token_max_age)
+    except PublisherError as e:
+        problems.append(
+            Problem(f"[email] secret_env {config.email.secret_env}", str(e), warning=True)
+        )
+        tokens = (UNSIGNED_TOKEN, UNSIGNED_TOKEN)
+    message = address(prepare(config, rendered), subscriber, *tokens)
     send_one(config.delivery, message, environ)
     log.info("%s: test message %s sent to %s", newsletter.id, message.message_id, to)
     return TestSent(rendered, recipient.display, message.message_id, chosen, tuple(problems))
