@@ -209,3 +209,32 @@ def test_a_path_key_is_reported_with_the_other_problems(tmp_path: Path) -> None:
         "got 'x.kr'",
         f"{path}: unknown key 'path': remove it, or see config.example.toml for the keys there are",
     ]
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        pytest.param(
+            "https://exa mple.com/",
+            "has no host name a browser can reach: write one such as 'https://example.com/'",
+            id="space-in-host",
+        ),
+        pytest.param("https://a..kr/", "has no host name a browser can reach", id="empty-label"),
+        pytest.param("https://:443/", "has no host name a browser can reach", id="no-host"),
+        pytest.param("https://example.com:99999/", "has a port that is not one", id="port"),
+    ],
+)
+def test_a_url_no_browser_can_reach_is_refused(tmp_path: Path, url: str, expected: str) -> None:
+    path = write(tmp_path, f'[site]\ntitle = "x"\nurl = "{url}"\n')
+    with pytest.raises(ConfigError) as e:
+        load_config(path)
+    assert f"{path}: [site] url: '{url}' {expected}" in str(e.value)
+
+
+@pytest.mark.parametrize(
+    "url", ["https://뉴스다오.한국/", "http://127.0.0.1:8080/구독/", "https://[::1]:8443/"]
+)
+def test_an_international_host_a_path_of_any_letters_and_ipv6_are_fine(
+    tmp_path: Path, url: str
+) -> None:
+    assert load_config(write(tmp_path, f'[site]\ntitle = "x"\nurl = "{url}"\n')).site.url == url

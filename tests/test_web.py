@@ -120,6 +120,26 @@ def test_the_root_sends_to_the_form_and_other_methods_are_405(web: Web) -> None:
     assert web.session.put(web.url + "healthz").status_code == 405
 
 
+def test_under_a_base_path_of_any_letters_and_outside_it_a_404_page(tmp_path: Path) -> None:
+    make = web_config(tmp_path)
+    with running_web(lambda url: make(url + "구독/")) as web:
+        root = web.url.removesuffix("구독/")
+        inside = requests.get(root + "%EA%B5%AC%EB%8F%85/subscribe", timeout=10)
+        assert (inside.status_code, title(inside.text)) == (200, "뉴스레터 구독")
+        css = inside.text.split('<link rel="stylesheet" href="/')[1].split('"')[0]
+        assert css.startswith("구독/static/")  # a browser sends it percent-encoded
+        assert requests.get(root + css, timeout=10).headers["Content-Type"].startswith("text/css")
+        sid = reader(web)
+        link = web.url + "preferences/" + make_token(SECRET, sid, "daily", T0, YEAR, kind="p")
+        assert requests.get(link, timeout=10).status_code == 200
+        for path in ("subscribe", "healthz", "%EA%B5%AC%EB%8F%85x/subscribe", ""):
+            outside = requests.get(root + path, timeout=10, allow_redirects=False)
+            assert outside.status_code == 404
+            assert title(outside.text) == "페이지를 찾을 수 없습니다"
+            assert "frame-ancestors 'none'" in outside.headers["Content-Security-Policy"]
+            assert outside.headers["Referrer-Policy"] == "no-referrer"
+
+
 def test_a_body_too_large_is_413(web: Web) -> None:
     big = web.post("/subscribe", data={"email": "a" * 70_000})
     assert big.status_code == 413

@@ -83,12 +83,32 @@ def _check_timezone(value: str) -> str:
 
 
 def check_absolute_url(value: str) -> str:
+    """An absolute http(s) URL with a host a browser can reach (an internationalised one
+    too: links carry it IDNA-encoded) and a port that is one; ValueError saying what was
+    expected otherwise."""
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ValueError(
             f"expected an absolute http(s) URL such as 'https://example.com/', got {value!r}"
         )
+    try:
+        parts.port  # noqa: B018 (reading it checks it)
+    except ValueError as e:
+        raise ValueError(f"{value!r} has a port that is not one (1-65535)") from e
+    try:
+        host = (parts.hostname or "").encode("idna").decode("ascii")
+    except UnicodeError:
+        host = " "
+    if not _HOST.fullmatch(host):
+        raise ValueError(
+            f"{value!r} has no host name a browser can reach: write one such as "
+            "'https://example.com/'"
+        )
     return value
+
+
+# A host name (IDNA-encoded), an IPv4 address or an IPv6 one (without its brackets).
+_HOST = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*")
 
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]

@@ -15,13 +15,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote_to_bytes, urlsplit
 
 from flask import Flask
 from waitress import create_server
 from waitress.server import BaseWSGIServer
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
-from werkzeug.wrappers import Response
 
 from publisher.errors import PublisherError
 
@@ -48,11 +47,22 @@ def bind(host: str, port: int) -> socket.socket:
 
 
 def mounted(app: Flask, base_url: str) -> Any:
-    """The WSGI app answering under the path of `base_url` ('/' as is)."""
+    """The WSGI app answering under the path of `base_url` ('/' as is); any other path gets
+    the app's own 404 page (the site's language, the same headers)."""
     path = urlsplit(base_url).path.rstrip("/")
     if not path:
         return app
-    return DispatcherMiddleware(Response("not found\n", status=404), {path: app})
+    # PATH_INFO arrives percent-decoded, its bytes as latin-1 (PEP 3333): match it so.
+    wsgi_path = unquote_to_bytes(path).decode("latin-1")
+
+    def outside(environ: dict[str, Any], start_response: Any) -> Any:
+        return app(dict(environ, SCRIPT_NAME=wsgi_path, PATH_INFO=_NOWHERE), start_response)
+
+    return DispatcherMiddleware(outside, {wsgi_path: app})
+
+
+# A path no page of the app has (no route starts with a dot): its 404 answers the rest.
+_NOWHERE = "/.not-here"
 
 
 class Server:
