@@ -30,11 +30,12 @@ import sys
 import tomllib
 import zoneinfo
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from publisher.content.files import stamp_posts
+from publisher.durations import parse_duration
 
 FORMAT = 1  # bumped when the recipe of the digests changes
 
@@ -99,6 +100,19 @@ class Settings(NamedTuple):
         section = self.tables.get("delivery", {})
         value = section.get("unknown_retries", 1) if isinstance(section, dict) else 1
         return value if isinstance(value, int) and not isinstance(value, bool) else 1
+
+    @property
+    def confirm_max_age(self) -> timedelta | None:
+        """`[web] confirm_max_age` (7 days when unset), or None without [web] (or when it
+        is not a duration: the config is wrong, and no run kept a record with it)."""
+        section = self.tables.get("web")
+        if not isinstance(section, dict):
+            return None
+        try:
+            value = parse_duration(section.get("confirm_max_age", "7d"))
+        except ValueError:
+            return None
+        return value if isinstance(value, timedelta) else None
 
     @property
     def content_dir(self) -> str:

@@ -27,7 +27,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import NamedTuple
 
@@ -45,6 +45,7 @@ from publisher.inputs import (
 )
 from publisher.store.journal import next_send_time
 from publisher.store.quiet import QuietRecord, load_record
+from publisher.store.subscribers import first_pending
 
 
 class Plain(NamedTuple):
@@ -112,11 +113,11 @@ def quiet_minute(plain: Plain) -> tuple[int | None, Observation | None]:
         return None, None  # the CLI reports it
     state = settings.state_path
     record: QuietRecord | None = None
-    due: datetime | None = None
+    due: Due | None = None
     why = "no record of a complete run"
     if os.path.isfile(state):
         try:
-            record, due = read_state(state, settings.unknown_retries)
+            record, due = read_state(state, settings.unknown_retries, settings.confirm_max_age)
         except (sqlite3.Error, ValueError) as e:
             record, why = None, f"the state file cannot be read ({e})"
     salt = record.salt if record is not None and record.format == FORMAT else os.urandom(16)
@@ -139,39 +140,60 @@ def quiet_minute(plain: Plain) -> tuple[int | None, Observation | None]:
     return record.status, None
 
 
-def read_state(path: str, unknown_retries: int = 1) -> tuple[QuietRecord | None, datetime | None]:
-    """The record in the state file at `path` and when its first pending message may go
-    (see `journal.next_send_time`); sqlite3.Error when it cannot be read (or changed while
-    it was being read)."""
+def read_state(
+    path: str, unknown_retries: int = 1, confirm_max_age: timedelta | None = None
+) -> tuple[QuietRecord | None, Due | None]:
+    """The record in the state file at `path`, and the first thing in it that time makes
+    due: when its first pending message may go (see `journal.next_send_time`), or when the
+    oldest request to subscribe expires (`confirm_max_age` after it was made; None: not
+    asked). sqlite3.Error when it cannot be read (or changed while it was being read)."""
     uri = Path(path).as_uri()
     journals = (f"{path}-wal", f"{path}-journal")
     if any(os.path.exists(j) for j in journals):
         # A writer is at work (the web app keeps its connections open): read beside it.
         conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=2)
-        return _read(conn, unknown_retries, shared=True)
+        return _read(conn, unknown_retries, confirm_max_age, shared=True)
     # No one is writing: the file as it stands is the whole state. Read as unchanging, so
     # that SQLite creates (and removes) no journal file beside it, then make sure it was.
     before = stamp(path)
     conn = sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True)
-    found = _read(conn, unknown_retries, shared=False)
+    found = _read(conn, unknown_retries, confirm_max_age, shared=False)
     if any(os.path.exists(j) for j in journals) or stamp(path) != before:
         raise sqlite3.OperationalError("it was written while being read")
     return found
 
 
+class Due(NamedTuple):
+    """A moment the state file makes due, and what comes due then."""
+
+    at: datetime
+    what: str
+
+
 def _read(
-    conn: sqlite3.Connection, unknown_retries: int, *, shared: bool
-) -> tuple[QuietRecord | None, datetime | None]:
+    conn: sqlite3.Connection,
+    unknown_retries: int,
+    confirm_max_age: timedelta | None,
+    *,
+    shared: bool,
+) -> tuple[QuietRecord | None, Due | None]:
     try:
         if shared:
             conn.execute("PRAGMA query_only = ON")
-        return load_record(conn), next_send_time(conn, unknown_retries)
+        times = []
+        send = next_send_time(conn, unknown_retries)
+        if send is not None:
+            times.append(Due(send, "a message waits in the journal"))
+        asked = first_pending(conn) if confirm_max_age is not None else None
+        if asked is not None and confirm_max_age is not None:
+            times.append(Due(asked + confirm_max_age, "a request to subscribe expires"))
+        return load_record(conn), min(times, default=None)
     finally:
         conn.close()
 
 
 def _changed(
-    record: QuietRecord, settings: Settings, inputs: str, due: datetime | None, now: datetime
+    record: QuietRecord, settings: Settings, inputs: str, due: Due | None, now: datetime
 ) -> str:
     """Why the record does not answer for this moment ('' when it does), but the posts."""
     if record.format != FORMAT or record.config != settings.path:
@@ -182,8 +204,8 @@ def _changed(
         return "the clock is before the last run"
     if record.due_at is not None and record.due_at <= iso_utc(now):
         return f"something comes due at {record.due_at}"
-    if due is not None and due <= now:
-        return "a message waits in the journal"
+    if due is not None and due.at <= now:
+        return due.what
     changed = changed_file(record.files)
     return f"{changed} changed" if changed else ""
 

@@ -43,6 +43,7 @@ from publisher.feeds.items import local_image
 from publisher.feeds.lengths import next_ask
 from publisher.feeds.model import archive_folder
 from publisher.inputs import FORMAT, Observation, files_text, iso_utc, stamp, stamp_text
+from publisher.newsletters.choices import unconfirmed_expire
 from publisher.newsletters.plan import next_issue_time
 from publisher.store import Store
 from publisher.store.quiet import QuietRecord, forget_record, save_record
@@ -140,6 +141,8 @@ def comes_due(config: Config, store: Store, index: IndexResult, now: datetime) -
     for newsletter in config.newsletters:
         times.append(next_issue_time(config.site.tz, store, newsletter, index.posts, now))
     times.append(next_ask(config, store, now))
+    if config.web:
+        times.append(unconfirmed_expire(store, config.web.confirm_max_age))
     found = [t for t in times if t is not None]
     return min(found) if found else None
 

@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent / "publisher"
 
 # Lowest first. A part is a top-level module or package of `publisher`.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("__init__", "errors", "options"),  # the ground: version, errors, run options
+    ("__init__", "durations", "errors", "options"),  # the ground: version, errors, options
     ("atomic", "gcpause", "lock", "parallel", "stopping"),  # tools for every stage
     ("config",),  # publisher.toml as values
     ("store",),  # the SQLite state

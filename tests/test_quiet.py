@@ -363,6 +363,39 @@ def test_an_issue_that_could_not_be_made_is_tried_every_minute(tmp_path: Path) -
     assert took_the_whole_run(again, "no record of a complete run")
 
 
+def test_a_request_never_confirmed_is_forgotten_when_it_expires(tmp_path: Path) -> None:
+    config = make_site(
+        tmp_path,
+        subscribers=1,
+        extra='[web]\nbase_url = "https://newsdao.kr/subscribe/"\nconfirm_max_age = "3s"\n',
+    )
+    text = config.read_text("utf-8")
+    config.write_text(
+        text.replace('unsubscribe_url = "https://newsdao.kr/unsubscribe"', ""), "utf-8"
+    )
+    settle(config)
+    asked = subprocess.run(
+        [PUBLISHER, "-c", str(config), "subscribers", "add", "late@example.com", "--pending"],
+        capture_output=True, text=True, env={**os.environ, **SECRET_ENV}, timeout=60, check=False,
+    )  # fmt: skip
+    assert asked.returncode == 0, asked.stderr
+    # Made by the CLI (or the web app) after the last run's record: the check finds it.
+    assert QUIET in settle(config).stderr
+    state = config.parent / "state" / "publisher.sqlite3"
+    with Store.open(state) as store:
+        (changed,) = store.conn.execute(
+            "SELECT changed FROM subscribers WHERE email = 'late@example.com'"
+        ).fetchone()
+    expires = datetime.fromisoformat(changed) + timedelta(seconds=3)
+    while datetime.now(UTC) <= expires:
+        time.sleep(0.2)
+    assert took_the_whole_run(run(config), "a request to subscribe expires")
+    with Store.open(state) as store:
+        gone = store.conn.execute("SELECT 1 FROM subscribers WHERE email = 'late@example.com'")
+        assert gone.fetchone() is None
+    assert QUIET in settle(config).stderr
+
+
 def test_messages_left_pending_by_a_crash_are_sent(site: Path) -> None:
     with Store.open(site.parent / "state" / "publisher.sqlite3") as store:
         seed(store, 2, issue_id="news-left-by-a-crash")
@@ -508,8 +541,18 @@ def test_the_check_reads_places_and_secrets_as_the_config_does(tmp_path: Path) -
         for table, key, default in PLACES:
             value = getattr(getattr(config, table), key)
             assert settings.place(table, key, default) == (None if value is None else str(value))
+        assert settings.confirm_max_age == (config.web.confirm_max_age if config.web else None)
     assert EmailConfig().secret_env == SECRETS[0][1]
     assert DeliveryConfig().smtp.password_env == SECRETS[1][1]
+    # [web] without confirm_max_age: the config's default.
+    (tmp_path / "web.toml").write_text(
+        '[site]\ntitle = "x"\nurl = "https://x.kr/"\n[web]\nbase_url = "https://x.kr/s/"\n'
+        'sender = "x <x@x.kr>"\n',
+        "utf-8",
+    )
+    web = load_config(tmp_path / "web.toml").web
+    assert web is not None
+    assert read_settings(str(tmp_path / "web.toml")).confirm_max_age == web.confirm_max_age
 
 
 # --- when time alone gives a run work --------------------------------------------------

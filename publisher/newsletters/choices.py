@@ -200,6 +200,27 @@ def ask(
     return Asked(known, pending, bool(pending) and not recent)
 
 
+def forget_unconfirmed(store: Store, now: datetime, max_age: timedelta) -> int:
+    """Forget the requests to subscribe made more than `max_age` ([web] confirm_max_age)
+    before `now` and never confirmed; returns how many people went. Writes only when one
+    has expired."""
+    first = table.first_pending(store.conn)
+    if first is None or first >= now - max_age:
+        return 0
+    with store.transaction():
+        gone = table.expire_pending(store, now - max_age)
+    log.info(
+        "forgot %d requests to subscribe never confirmed (made before %s)", gone, now - max_age
+    )
+    return gone
+
+
+def unconfirmed_expire(store: Store, max_age: timedelta) -> datetime | None:
+    """When the oldest request waiting for its confirmation expires, if one waits."""
+    first = table.first_pending(store.conn)
+    return None if first is None else first + max_age
+
+
 def confirm(store: Store, claims: Claims, now: datetime, source: str) -> Changed:
     """Activate what the reader of a verified confirmation token asked for and is still
     pending; record when and from which client address (`source`)."""

@@ -35,7 +35,7 @@ from publisher.delivery import (
     recover_in_flight,
 )
 from publisher.errors import Problem, PublisherError, StoreError
-from publisher.newsletters.choices import CONFIRMATION
+from publisher.newsletters.choices import CONFIRMATION, forget_unconfirmed
 from publisher.newsletters.confirm import send_confirmations
 from publisher.newsletters.plan import Issue, mark_announced, plan_issues, upcoming_issue
 from publisher.newsletters.subscribers import (
@@ -106,6 +106,8 @@ def _send_newsletters(
     with _open_store(config.store.path, options.dry_run) as store:
         issues = due_issues(config, store, posts, now, options.wants)
         left_sending = recover_in_flight(store, now)
+        if config.web and not options.dry_run:  # requests never confirmed expire
+            forget_unconfirmed(store, now, config.web.confirm_max_age)
         if not issues and not journal.due(store, now, unknown_retries=retries):
             return MailReport(problems=left_sending)
         # Settings checked before anything is recorded or sent.

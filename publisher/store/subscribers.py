@@ -18,6 +18,7 @@ Times are ISO 8601 in UTC. Nothing here commits: wrap calls in `store.transactio
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -370,6 +371,16 @@ def set_confirm_sent(store: Store, subscriber_id: int, now: datetime) -> None:
     store.conn.execute(
         "UPDATE subscribers SET confirm_sent = ? WHERE id = ?", (_stamp(now), subscriber_id)
     )
+
+
+def first_pending(conn: sqlite3.Connection) -> datetime | None:
+    """When the oldest request still waiting for its confirmation was made, if any (on any
+    connection: the quiet check asks it on its own read-only one)."""
+    row = conn.execute(
+        "SELECT min(changed) FROM (SELECT changed FROM subscriptions WHERE status = 'pending' "
+        "UNION ALL SELECT changed FROM subscribers WHERE status = 'pending')"
+    ).fetchone()
+    return _moment(row[0])
 
 
 def expire_pending(store: Store, before: datetime) -> int:

@@ -22,7 +22,6 @@ from publisher.newsletters import choices
 from publisher.newsletters.confirm import request as ask_to_subscribe
 from publisher.newsletters.subscribers import Address, check_address
 from publisher.newsletters.tokens import Claims, Kind, make_token, verify_token
-from publisher.store import subscribers as table
 from publisher.store.subscribers import Subscriber
 from publisher.web.site import message, page, site, words
 
@@ -139,11 +138,8 @@ def _record(address: Address, name: str, newsletters: list[str]) -> None:
     now = s.clock()
     store = s.store()
     if s.swept is None or now - s.swept > _SWEEP_EVERY:
-        with store.transaction():
-            gone = table.expire_pending(store, now - web.confirm_max_age)
+        choices.forget_unconfirmed(store, now, web.confirm_max_age)
         s.swept = now
-        if gone:
-            log.info("forgot %d requests never confirmed", gone)
     asked = ask_to_subscribe(
         s.config,
         store,
