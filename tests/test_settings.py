@@ -141,6 +141,43 @@ CASES = [
         "it goes into email headers or feeds: write it on one line",
     ),
     (
+        "output-is-templates",
+        '[feeds]\noutput_dir = "email_templates"\n',
+        (),
+        "[feeds] output_dir: {root}/email_templates is also [email] templates_dir: what a run "
+        "writes there could replace a template; give each its own folder, side by side",
+    ),
+    (
+        "outbox-in-templates",
+        "",
+        (('outbox_dir = "outbox"', 'outbox_dir = "email_templates/outbox"'),),
+        "[delivery] outbox_dir: {root}/email_templates/outbox is inside [email] templates_dir "
+        "({root}/email_templates): what a run writes there could replace a template; give "
+        "each its own folder, side by side",
+    ),
+    (
+        "output-in-content",
+        '[feeds]\noutput_dir = "content/public"\n',
+        (),
+        "[feeds] output_dir: {root}/content/public is inside [content] dir ({root}/content): "
+        "the index would read the pages a build writes there as posts; give it a folder "
+        "outside the content folder",
+    ),
+    (
+        "smtp-password-is-the-secret",
+        "",
+        (
+            (
+                '[delivery]\nmethod = "outbox"\noutbox_dir = "outbox"\n',
+                '[delivery]\nmethod = "smtp"\n[delivery.smtp]\nusername = "news"\n'
+                'password_env = "PUBLISHER_SECRET"\n',
+            ),
+        ),
+        "[delivery.smtp] password_env: PUBLISHER_SECRET is also [email] secret_env: the key "
+        "that signs readers' links would be the mail server's password (whoever reads one "
+        "could forge the other); give each secret its own variable",
+    ),
+    (
         "icon-is-javascript",
         "",
         (('url = "https://newsdao.kr/"', 'url = "https://newsdao.kr/"\nicon = " JavaScript:x"'),),

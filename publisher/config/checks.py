@@ -5,6 +5,9 @@ The schema checks each key alone; this looks at the places and values together:
 - **Folders of their own.** The output, outbox, state and template folders may not be the
   content folder (the discovery snippet once overwrote a post), the root of the file
   system or the home folder.
+- **Folders apart.** Nothing is written into the template folder (the output and outbox
+  folders are neither it nor inside it), and the output folder is not inside the content
+  folder (the index would read the pages a build writes as posts).
 - **Private data stays private.** The state file and the outbox hold addresses and
   unsubscribe links: neither may be inside the output folder, which is published.
 - **One name, one output** (see `outputs`).
@@ -60,6 +63,7 @@ def check_settings(config: Config, home: Path | None = None) -> list[str]:
             home = Path(os.sep)
     return [
         *_own_folders(config, home),
+        *_folders_apart(config),
         *_private_data(config),
         *_one_name_each(config),
         *_one_line_values(config),
@@ -97,6 +101,34 @@ def _own_folders(config: Config, home: Path) -> list[str]:
             of = " (the folder of the state file)" if key == "[store] path" else ""
             found.append(
                 f"{key}: {folder}{of} is {what}: give it a folder of its own, such as '{example}'"
+            )
+    return found
+
+
+def _folders_apart(config: Config) -> list[str]:
+    found = []
+    output, content = _real(config.feeds.output_dir), _real(config.content.dir)
+    if output != content and _inside(output, content):
+        found.append(
+            f"[feeds] output_dir: {config.feeds.output_dir} is inside [content] dir "
+            f"({config.content.dir}): the index would read the pages a build writes there as "
+            "posts; give it a folder outside the content folder"
+        )
+    templates = _real(config.email.templates_dir)
+    writers = [("[feeds] output_dir", config.feeds.output_dir)]
+    if config.delivery.method == "outbox":
+        writers.append(("[delivery] outbox_dir", config.delivery.outbox_dir))
+    for key, folder in writers:
+        real = _real(folder)
+        if _inside(real, templates):
+            where = (
+                "is also [email] templates_dir"
+                if real == templates
+                else f"is inside [email] templates_dir ({config.email.templates_dir})"
+            )
+            found.append(
+                f"{key}: {folder} {where}: what a run writes "
+                "there could replace a template; give each its own folder, side by side"
             )
     return found
 
@@ -188,4 +220,10 @@ def _secret_variables(config: Config) -> list[str]:
                 f"{key}: {name} is a variable the system sets for its own use, not a secret: "
                 f"name a variable of your own, such as {own}, and put the secret in it"
             )
+    if len(named) == 2 and named[1][1] and named[0][1] == named[1][1]:
+        found.append(
+            f"[delivery.smtp] password_env: {named[1][1]} is also [email] secret_env: the "
+            "key that signs readers' links would be the mail server's password (whoever "
+            "reads one could forge the other); give each secret its own variable"
+        )
     return found
