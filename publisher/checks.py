@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from publisher.config import Config
 from publisher.content.index import index_site
 from publisher.delivery import check_delivery
-from publisher.errors import Problem
+from publisher.errors import ContentError, Problem
 from publisher.newsletters.render import check_templates
 from publisher.newsletters.tokens import check_secret
 from publisher.options import RunOptions
@@ -31,16 +31,23 @@ class CheckReport:
 
 def check_site(config: Config, now: datetime, environ: Mapping[str, str]) -> CheckReport:
     """Index every post (drafts too) without writing; check templates, secrets and delivery."""
-    index = index_site(config, now, RunOptions(drafts=True, dry_run=True))
+    found: tuple[Problem, ...]
+    try:
+        index = index_site(config, now, RunOptions(drafts=True, dry_run=True))
+    except ContentError as e:  # no content to read at all: the rest can still be checked
+        where, _, what = str(e).partition(": ")  # "<content folder>: what is wrong: the fix"
+        found, posts = (Problem(where, what),), 0
+    else:
+        found, posts = index.problems, len(index.posts) + len(index.future)
     problems = [
-        *index.problems,
+        *found,
         *check_templates(config),
         *(check_secret(config.email.secret_env, environ) if config.newsletters else ()),
         *(check_delivery(config.delivery, environ) if config.newsletters else ()),
         *_one_click(config),
         *_web(config),
     ]
-    return CheckReport(len(index.posts) + len(index.future), tuple(problems))
+    return CheckReport(posts, tuple(problems))
 
 
 def _one_click(config: Config) -> list[Problem]:

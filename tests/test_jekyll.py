@@ -163,6 +163,17 @@ def test_a_wrong_jekyll_config_is_reported_with_its_line(
     assert f"{root / '_config.yml'}:{line}: {message}" in str(e.value).splitlines()
 
 
+def test_a_wrong_jekyll_config_is_reported_when_publishers_config_sets_everything(
+    tmp_path: Path,
+) -> None:
+    """The TOML alone would do, but the _config.yml it reads is wrong: said, not ignored."""
+    toml = '[site]\ntitle = "t"\nurl = "https://example.com/"\n\n' + POSTS
+    root = jekyll_site(tmp_path, toml=toml, config="bad-timezone.yml")
+    with pytest.raises(ConfigError) as e:
+        load_config(root / "publisher.toml")
+    assert f"{root / '_config.yml'}:3: timezone: unknown time zone 'Mars/Olympus'" in str(e.value)
+
+
 @pytest.mark.parametrize(
     ("name", "html"),
     [

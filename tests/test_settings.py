@@ -4,6 +4,7 @@ others, all at once) and `publisher run` (which then writes nothing at all)."""
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -232,11 +233,18 @@ def test_a_bad_setting_is_reported_by_check_and_run_writes_nothing(
     build = invoke(config, "build", "--now", RUN_AT, env=env)
 
     expected = f"{config}: {message.format(root=tmp_path)}"
-    for result in (check, run, build):
+    for result in (run, build):
         assert result.exit_code == 1
         lines = result.stderr.splitlines()
         assert lines[0].startswith(f"Error: {config}: the config has ")
         assert expected in lines[1:]
+    # check goes on to the posts and templates, then says how many problems in all
+    assert check.exit_code == 1
+    assert expected in check.stderr.splitlines()
+    assert check.stderr.splitlines()[-1].startswith("Error: ")
+    assert check.stderr.splitlines()[-1].endswith(
+        " found: fix them and run 'publisher check' again"
+    )
     assert files(tmp_path) == before
 
 
@@ -249,12 +257,40 @@ def test_check_lists_every_bad_setting_at_once(tmp_path: Path) -> None:
             ('language = "ko"', 'language = "k o"'),
         ),
     )
-    result = invoke(config, "check", "--now", RUN_AT)
+    result = CliRunner().invoke(
+        cli, ["-c", str(config), "check", "--now", RUN_AT], env={**SECRET_ENV, "USER": None}
+    )
     lines = result.stderr.splitlines()
-    assert lines[0] == f"Error: {config}: the config has 4 problems"
-    assert [line.split(": ", 2)[1] for line in lines[1:]] == [
+    assert [line.split(": ", 2)[1] for line in lines[:-2]] == [
         "[feeds] output_dir",
         "[feeds] css_name",
         "[site] language",
         "[email] secret_env",
     ]
+    assert lines[-2].startswith("[email] secret_env: no secret for unsubscribe links: ")
+    assert lines[-1] == "Error: 5 problems found: fix them and run 'publisher check' again"
+
+
+def test_check_lists_bad_settings_with_the_posts_and_secrets_problems(tmp_path: Path) -> None:
+    """Settings that cannot work together do not hide the rest: a broken post, a missing
+    content folder and a missing secret are listed with them, in one run of check."""
+    config = site_with(tmp_path, extra='[feeds]\noutput_dir = "email_templates"\n', edits=())
+    (tmp_path / "content" / "2024-06-20-broken.md").write_text(
+        "---\ntitle: [unclosed\n---\nbody\n", encoding="utf-8"
+    )
+    result = CliRunner().invoke(cli, ["-c", str(config), "check", "--now", RUN_AT], env={})
+    lines = result.stderr.splitlines()
+    assert result.exit_code == 1
+    assert lines[0].startswith(f"{config}: [feeds] output_dir: ")
+    assert any("2024-06-20-broken.md:3: front matter is not valid YAML" in line for line in lines)
+    assert any(line.startswith("[email] secret_env: ") for line in lines)
+    assert lines[-1] == "Error: 3 problems found: fix them and run 'publisher check' again"
+
+    shutil.rmtree(tmp_path / "content")
+    lines = CliRunner().invoke(cli, ["-c", str(config), "check"], env={}).stderr.splitlines()
+    assert lines[:3] == [
+        lines[0],
+        f"{tmp_path}/content: the content folder does not exist: create it or fix [content] dir",
+        lines[2],
+    ]
+    assert lines[-1] == "Error: 3 problems found: fix them and run 'publisher check' again"

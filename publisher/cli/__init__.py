@@ -18,7 +18,7 @@ import click
 
 from publisher import __version__
 from publisher.atomic import write_atomic
-from publisher.config import Config, find_config, load_config
+from publisher.config import Config, find_config, load_config, read_config
 from publisher.errors import Problem, PublisherError
 from publisher.inputs import Observation
 
@@ -84,6 +84,11 @@ class Context:
         if self._config is None:
             self._config = load_config(find_config(self.config_path, Path.cwd()))
         return self._config
+
+    def config_and_problems(self) -> tuple[Config, list[Problem]]:
+        """For `check`: the config whose keys are each valid, and the settings in it that
+        cannot work together (see `publisher.config.read_config`)."""
+        return read_config(find_config(self.config_path, Path.cwd()))
 
 
 pass_context = click.make_pass_decorator(Context)

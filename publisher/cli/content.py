@@ -61,10 +61,12 @@ def index_command(ctx: Context, drafts: bool, as_json: bool, now: datetime | Non
 @pass_context
 def check_command(ctx: Context, now: datetime | None) -> None:
     """Check config, every post, the email templates and secrets; exit 1 on any problem."""
-    report = check_site(ctx.config, resolve_now(now), os.environ)
-    report_problems(report.problems)
-    if report.errors:
-        count = len(report.errors)
+    config, problems = ctx.config_and_problems()
+    report = check_site(config, resolve_now(now), os.environ)
+    report_problems([*problems, *report.problems])
+    errors = [*problems, *report.errors]
+    if errors:
+        count = len(errors)
         raise PublisherError(
             f"{count} problem{'s' if count != 1 else ''} found: fix them and run "
             "'publisher check' again"

@@ -56,6 +56,7 @@ __all__ = [
     "find_config",
     "load_config",
     "parse_config",
+    "read_config",
 ]
 
 DEFAULT_CONFIG_NAME = "publisher.toml"
@@ -79,6 +80,19 @@ def find_config(path: Path | None, cwd: Path) -> Path:
 
 def load_config(path: Path) -> Config:
     """Read and check a TOML config file; every problem is reported in one ConfigError."""
+    config, problems = read_config(path)
+    if problems:
+        raise _error(path, problems)
+    return config
+
+
+def read_config(path: Path) -> tuple[Config, list[Problem]]:
+    """Read a TOML config file whose keys are each valid, and the settings in it that cannot
+    work together, so that `publisher check` can check posts and templates with it too.
+
+    A file that cannot be read or parsed, or holds a key that is not valid, raises
+    ConfigError with every problem in it.
+    """
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
@@ -87,14 +101,24 @@ def load_config(path: Path) -> Config:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{path}: not valid TOML ({e}): fix the line it names") from e
-    return parse_config(data, path)
+    config, problems = _validated(data, path)
+    if config is None:
+        raise _error(path, problems)
+    return config, problems
 
 
 def parse_config(data: dict[str, Any], path: Path) -> Config:
     """Check an already-parsed TOML table, as found in the file at `path`."""
+    config, problems = _validated(data, path)
+    if config is None or problems:
+        raise _error(path, problems)
+    return config
+
+
+def _validated(data: dict[str, Any], path: Path) -> tuple[Config | None, list[Problem]]:
     # A Jekyll site's _config.yml fills in what this file leaves unset.
     data, problems = with_jekyll(data, path.resolve().parent)
-    error: ValidationError | None = None
+    config: Config | None = None
     try:
         # `path` is the loader's to set: a `path` key in the file is unknown like any other.
         config = Config.model_validate(
@@ -103,16 +127,18 @@ def parse_config(data: dict[str, Any], path: Path) -> Config:
         )
     except ValidationError as e:
         problems += [_problem(path, err) for err in e.errors()]
-        error = e
     else:
         # Settings that are each fine but cannot work together: before anything is written.
-        problems = [Problem(str(path), message) for message in check_settings(config)]
+        problems += [Problem(str(path), message) for message in check_settings(config)]
     if "path" in data:
         problems.append(_problem(path, {"type": "extra_forbidden", "loc": ("path",)}))
-    if problems:
-        count = f"{len(problems)} problem" + ("s" if len(problems) != 1 else "")
-        raise ConfigError(f"{path}: the config has {count}", problems) from error
-    return config
+        config = None
+    return config, problems
+
+
+def _error(path: Path, problems: list[Problem]) -> ConfigError:
+    count = f"{len(problems)} problem" + ("s" if len(problems) != 1 else "")
+    return ConfigError(f"{path}: the config has {count}", problems)
 
 
 def _key_name(loc: tuple[int | str, ...]) -> str:
