@@ -39,7 +39,7 @@ def images() -> Iterator[ImageServer]:
         "/streamed.jpg": (200, {"Content-Type": "image/jpeg"}),  # no Content-Length
         "/odd.jpg": (200, {"Content-Length": "many"}),
     }
-    with running_images(routes, silent=("/slow.jpg",)) as server:
+    with running_images(routes, silent=("/slow.jpg",), dripping=("/drip.jpg",)) as server:
         yield server
 
 
@@ -146,7 +146,9 @@ def test_redirects_stay_on_the_web_and_few(
     assert len(images.requests) == asked
 
 
-@pytest.mark.parametrize("path", ["/gone.jpg", "/streamed.jpg", "/odd.jpg", "/slow.jpg"])
+@pytest.mark.parametrize(
+    "path", ["/gone.jpg", "/streamed.jpg", "/odd.jpg", "/slow.jpg", "/drip.jpg"]
+)
 def test_no_answer_gives_length_zero_and_is_remembered(
     tmp_path: Path, images: ImageServer, path: str
 ) -> None:

@@ -20,12 +20,14 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import queue
 import socket
 import sqlite3
+import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, wait
 from dataclasses import replace
 from datetime import datetime, timedelta
 from http.client import HTTPException
@@ -156,16 +158,52 @@ def head_lengths(
     urls: Iterable[str], timeout: float, *, private: bool = False
 ) -> Mapping[str, int | None]:
     """Each URL's `Content-Length` from an HTTP HEAD (following redirects), or None when the
-    server gave none, answered with an error, or not within `timeout` seconds, or is not on
-    the public internet (unless `private`)."""
-    wanted = list(urls)
+    server gave none, answered with an error, or not in time, or is not on the public
+    internet (unless `private`).
+
+    In time: `timeout` bounds each wait on a socket, and the whole asking ends after one
+    `timeout` per round of requests and one more, so that no server (one sending its answer
+    a byte at a time, a name server that never answers) holds the run: a request still
+    under way then is left to its thread, which ends with the process (no fork is made
+    while it lives: see `parallel`).
+    """
+    wanted = list(dict.fromkeys(urls))
     if not wanted:
         return {}
     opener = urllib.request.build_opener(_KeepHead(private))
-    # Threads end before this returns: a large build may fork right after (see parallel).
-    with ThreadPoolExecutor(max_workers=min(_AT_ONCE, len(wanted))) as pool:
-        lengths = list(pool.map(lambda url: _head(opener, url, timeout, private), wanted))
-    return dict(zip(wanted, lengths, strict=True))
+    jobs: queue.SimpleQueue[tuple[str, Future[int | None]]] = queue.SimpleQueue()
+    answers = {url: Future[int | None]() for url in wanted}
+    for job in answers.items():
+        jobs.put(job)
+
+    def ask() -> None:
+        while True:
+            try:
+                url, answer = jobs.get_nowait()
+            except queue.Empty:
+                return
+            if answer.set_running_or_notify_cancel():
+                try:
+                    answer.set_result(_head(opener, url, timeout, private))
+                except Exception as e:  # one server's oddity, not the run's
+                    answer.set_exception(e)
+
+    workers = min(_AT_ONCE, len(wanted))
+    for _ in range(workers):
+        threading.Thread(target=ask, name="image-head", daemon=True).start()
+    rounds = -(-len(wanted) // workers)
+    wait(answers.values(), timeout=timeout * (rounds + 1))
+    lengths: dict[str, int | None] = {}
+    for url, answer in answers.items():
+        lengths[url] = None
+        if not answer.done():
+            answer.cancel()  # one not begun is not asked any more
+            log.debug("HEAD %s: no whole answer in time", url)
+        elif answer.exception() is not None:
+            log.debug("HEAD %s: %s", url, answer.exception())
+        else:
+            lengths[url] = answer.result()
+    return lengths
 
 
 class _NotPublic(urllib.error.URLError):
