@@ -83,6 +83,12 @@ TABLE: list[tuple[Step, int, str, Kind]] = [
     ("rcpt", 550, "5.3.2 system not accepting network messages", POLICY),
     ("rcpt", 554, "Transaction failed", POLICY),
     ("rcpt", 550, "5.0.0 rejected", HARD),
+    # qmail writes the enhanced code at the end
+    ("rcpt", 553, "sorry, that domain isn't in my list of allowed rcpthosts (#5.7.1)", POLICY),
+    ("rcpt", 550, "sorry, no mailbox here by that name. (#5.1.1)", HARD),
+    ("rcpt", 552, "sorry, that mailbox is over quota (#5.2.2)", SOFT),
+    ("message", 554, "sorry, the message looks like spam (#5.7.1)", REFUSED),
+    ("rcpt", 451, "qq temporary problem (#4.3.0)", TEMPORARY),
     # temporary: that row waits its own turn, the others go on
     ("rcpt", 450, "4.2.1 The user you are trying to contact is receiving mail too quickly",
      TEMPORARY),
@@ -114,6 +120,8 @@ def test_a_reply_reads_its_enhanced_code_and_becomes_one_printable_line() -> Non
     assert reply.permanent
     assert Reply.parse(550, "no such user").enhanced == ""
     assert Reply.parse(451, "4.7.1").enhanced == "4.7.1"
+    assert Reply.parse(553, "sorry, not in rcpthosts (#5.7.1)").enhanced == "5.7.1"
+    assert Reply.parse(553, "sorry (#5.7.1) and more").enhanced == ""  # only at the very end
 
 
 def test_two_readers_refused_alike_give_the_same_answer() -> None:

@@ -299,8 +299,18 @@ def test_refused_readers_among_accepted_ones_bounce(tmp_path: Path, server: Smtp
     assert people == ["bounced" if n in gone else "active" for n in range(8)]
 
 
-def test_a_policy_refusal_of_one_reader_bounces_nobody(tmp_path: Path, server: SmtpServer) -> None:
-    server.refuse(address(1), "550 5.7.1 sender blocked by the recipient's policy")
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "550 5.7.1 sender blocked by the recipient's policy",
+        "553 sorry, that domain isn't in my list of allowed rcpthosts (#5.7.1)",
+    ],
+    ids=["enhanced-code-first", "qmail-enhanced-code-last"],
+)
+def test_a_policy_refusal_of_one_reader_bounces_nobody(
+    tmp_path: Path, server: SmtpServer, reply: str
+) -> None:
+    server.refuse(address(1), reply)
     config = smtp_config(tmp_path, server.port)
     with Store.open(tmp_path / "s.sqlite3") as store:
         ids = seed(store, 4)

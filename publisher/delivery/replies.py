@@ -2,7 +2,8 @@
 
 Every reply is sorted by the step it answered (the greeting, EHLO, STARTTLS, AUTH, MAIL
 FROM, RCPT TO, the DATA command, the message itself) and its codes: the RFC 5321 reply
-code and, when the server gives one, the RFC 3463 enhanced status code ("5.1.1").
+code and, when the server gives one, the RFC 3463 enhanced status code ("5.1.1" at the
+start of the text, or "(#5.1.1)" at its end as qmail writes it).
 
     Kind        what it means                          what happens
     ACCEPTED    the step went through                  go on
@@ -37,6 +38,8 @@ Step = Literal["connect", "helo", "starttls", "auth", "mail", "rcpt", "data", "m
 _SESSION_STEPS = frozenset({"connect", "helo", "starttls", "auth", "mail"})
 
 _ENHANCED = re.compile(r"^([245])\.(\d{1,3})\.(\d{1,3})(?!\S)")
+# qmail and its kin give the enhanced code at the end: "... rcpthosts (#5.7.1)".
+_ENHANCED_AT_END = re.compile(r"\(#([245])\.(\d{1,3})\.(\d{1,3})\)$")
 
 
 class Kind(Enum):
@@ -67,7 +70,7 @@ class Reply:
         if isinstance(text, bytes):
             text = text.decode("utf-8", "replace")
         text = "".join(c for c in " ".join(text.split()) if c.isprintable())
-        match = _ENHANCED.match(text)
+        match = _ENHANCED.match(text) or _ENHANCED_AT_END.search(text)
         return cls(code, ".".join(match.groups()) if match else "", text)
 
     @property
