@@ -33,9 +33,6 @@ TABLE: list[tuple[Step, int, str, Kind]] = [
     ("rcpt", 530, "5.7.0 Must issue a STARTTLS command first", SERVER),
     ("rcpt", 535, "5.7.8 authentication failed", SERVER),
     ("rcpt", 550, "5.1.7 bad sender's mailbox address syntax", SERVER),
-    ("rcpt", 501, "5.1.3 Bad recipient address syntax", HARD),
-    ("rcpt", 501, "5.5.4 Syntax: RCPT TO:<address>", SERVER),
-    ("rcpt", 503, "5.5.1 Error: need MAIL command", SERVER),
     # 421 anywhere: the server is closing this connection
     ("connect", 421, "4.3.2 Service not available, closing transmission channel", CLOSING),
     ("mail", 421, "4.7.0 too many messages on one connection", CLOSING),
@@ -83,6 +80,15 @@ TABLE: list[tuple[Step, int, str, Kind]] = [
     ("rcpt", 550, "5.3.2 system not accepting network messages", POLICY),
     ("rcpt", 554, "Transaction failed", POLICY),
     ("rcpt", 550, "5.0.0 rejected", HARD),
+    # 500-504 at RCPT: about that address (everyone refused alike stops the run, in the ledger)
+    ("rcpt", 501, "5.1.3 Bad recipient address syntax", HARD),
+    ("rcpt", 501, "<kim@@example.com>: malformed address: @example.com unexpected", HARD),
+    ("rcpt", 501, "Syntax error in parameters or arguments", HARD),
+    ("rcpt", 501, "5.5.4 Syntax: RCPT TO:<address>", POLICY),
+    ("rcpt", 504, "5.5.2 <kim>: Recipient address rejected: need fully-qualified address",
+     POLICY),
+    ("rcpt", 500, "Line too long", POLICY),
+    ("rcpt", 503, "5.5.1 Error: need MAIL command", POLICY),
     # qmail writes the enhanced code at the end
     ("rcpt", 553, "sorry, that domain isn't in my list of allowed rcpthosts (#5.7.1)", POLICY),
     ("rcpt", 550, "sorry, no mailbox here by that name. (#5.1.1)", HARD),

@@ -114,10 +114,15 @@ def _kind(step: Step, reply: Reply) -> Kind:
     if code == 421:
         return Kind.CLOSING
     if step == "rcpt" and code == 501 and _bad_address(reply):
-        # 501 5.1.3 "bad recipient address syntax": that address, not the server.
+        # 501 5.1.3 "bad recipient address syntax", or a bare 501 (Exim's "malformed
+        # address"): the one argument of RCPT is that address, not the server's trouble.
         return Kind.HARD
-    if step in _SESSION_STEPS or code in (530, 534, 535, 538) or 500 <= code <= 504:
-        # 530/535: login needed or refused; 500-504: the server did not understand us.
+    if step in _SESSION_STEPS or code in (530, 534, 535, 538):
+        return Kind.SERVER  # 530/535: login needed or refused
+    if step != "rcpt" and 500 <= code <= 504:
+        # The server did not understand us. At RCPT it is about that address (read on by
+        # its codes): a server that says so to everyone is caught by the same refusals in
+        # a row, and one odd address must not stop every run.
         return Kind.SERVER
     if not reply.permanent:
         return Kind.TEMPORARY
@@ -140,9 +145,10 @@ def _kind(step: Step, reply: Reply) -> Kind:
 
 
 def _bad_address(reply: Reply) -> bool:
-    """A 5.1.x enhanced code about the recipient's address (5.1.7/5.1.8 are the sender's)."""
+    """A 5.1.x enhanced code about the recipient's address (5.1.7/5.1.8 are the sender's),
+    or no enhanced code to say otherwise."""
     subject, detail = _enhanced(reply)
-    return subject == 1 and detail not in (7, 8)
+    return subject is None or (subject == 1 and detail not in (7, 8))
 
 
 def _enhanced(reply: Reply) -> tuple[int | None, int]:
