@@ -6,8 +6,9 @@
         ...send to 127.0.0.1:server.port...
         server.messages            # every message that arrived, in order
 
-`refuse_sender` answers every MAIL FROM. Per recipient: `refuse` answers its RCPT TO,
-`refuse_everyone` every other RCPT TO, `answer_data` the end of its data,
+`refuse_sender` answers every MAIL FROM, `answer_data_command` every DATA command. Per
+recipient: `refuse` answers its RCPT TO, `refuse_everyone` every other RCPT TO,
+`answer_data` the end of its data,
 `hang_after_data` never answers its data (the message has arrived), `drop_mid_data`
 closes the connection halfway through its data (it has not). Per message: `hold_at(n)`
 keeps the n-th message's answer back until `release()` (the message has arrived; the
@@ -102,6 +103,10 @@ class _Smtp(SMTP):
         await super().push(status)
 
     async def smtp_DATA(self, arg: str) -> None:
+        refused = self.owner._data_command_reply()
+        if refused:
+            await self.push(refused)
+            return
         rcpt_tos = self.envelope.rcpt_tos if self.envelope is not None else []
         if any(self.owner._drops_mid_data(a) for a in rcpt_tos):
             await self.push("354 End data with <CR><LF>.<CR><LF>")
@@ -179,6 +184,7 @@ class SmtpServer:
         self._drop_mid_data: set[str] = set()
         self._greeting = ""
         self._sender_refused = ""
+        self._data_command = ""
         self.delay = 0.0
         self.session_limit = 0
         self.turned_away = 0
@@ -269,6 +275,12 @@ class SmtpServer:
             else:
                 self._data_replies.pop(address.lower(), None)
 
+    def answer_data_command(self, reply: str) -> None:
+        """Answer every DATA command with `reply` (the data is never asked for); '' to ask
+        for it again."""
+        with self._lock:
+            self._data_command = reply
+
     def hang_after_data(self, address: str) -> None:
         """Record each message to `address` as arrived, and never answer its data."""
         with self._lock:
@@ -342,6 +354,10 @@ class SmtpServer:
     def _mail_reply(self) -> str:
         with self._lock:
             return self._sender_refused
+
+    def _data_command_reply(self) -> str:
+        with self._lock:
+            return self._data_command
 
     def _drops_mid_data(self, address: str) -> bool:
         with self._lock:

@@ -33,6 +33,8 @@ TABLE: list[tuple[Step, int, str, Kind]] = [
     ("rcpt", 530, "5.7.0 Must issue a STARTTLS command first", SERVER),
     ("rcpt", 535, "5.7.8 authentication failed", SERVER),
     ("rcpt", 550, "5.1.7 bad sender's mailbox address syntax", SERVER),
+    ("data", 530, "5.7.0 Authentication required", SERVER),
+    ("data", 503, "5.5.1 Error: need RCPT command", SERVER),
     # 421 anywhere: the server is closing this connection
     ("connect", 421, "4.3.2 Service not available, closing transmission channel", CLOSING),
     ("mail", 421, "4.7.0 too many messages on one connection", CLOSING),

@@ -74,6 +74,7 @@ class Attempt:
 
 
 _SENT = Attempt("sent")
+_STEPS: dict[Step, str] = {"rcpt": "RCPT TO", "data": "DATA", "message": "a message's data"}
 _ACCEPTED = Verdict(Kind.ACCEPTED, "mail", Reply(250, "", "OK"))  # what callers read: the kind
 
 
@@ -262,12 +263,7 @@ class Session:
         if verdict.kind is not Kind.ACCEPTED:
             self._reset(smtp)
             if verdict.kind is Kind.SERVER:
-                raise ServerTrouble(
-                    f"{self.where} refused {to!r} with an answer about us, not them "
-                    f"({verdict.reply}): check [delivery.smtp] username and the newsletter's "
-                    "sender",
-                    lasting=verdict.reply.permanent,
-                )
+                raise self._about_us(verdict)
             return Attempt("refused", verdict)
         if not ready():
             self._reset(smtp)
@@ -275,6 +271,8 @@ class Session:
         verdict = self._ask(smtp, "data", "")
         if verdict.kind is not Kind.ACCEPTED:
             self._reset(smtp)
+            if verdict.kind is Kind.SERVER:  # 530 a login first, 503 out of sequence...
+                raise self._about_us(verdict)
             return Attempt("refused", verdict)
         try:
             smtp.send(wire(message.data))
@@ -292,11 +290,7 @@ class Session:
         if verdict.kind is Kind.CLOSING:  # 421: refused, and the connection is going
             raise _Again(str(verdict.reply))
         if verdict.kind is Kind.SERVER:
-            raise ServerTrouble(
-                f"{self.where} refused the message to {to!r} with an answer about us "
-                f"({verdict.reply}): check [delivery.smtp] username",
-                lasting=verdict.reply.permanent,
-            )
+            raise self._about_us(verdict)
         return Attempt("refused", verdict)
 
     def _ask(self, smtp: smtplib.SMTP, step: Step, args: str) -> Verdict:
@@ -314,14 +308,31 @@ class Session:
             raise _Again(str(verdict.reply))
         return verdict
 
+    def _about_us(self, verdict: Verdict) -> ServerTrouble:
+        """The trouble to report when a step about one message (RCPT, DATA, the end of the
+        data) got an answer about us or the session, not the reader: nothing was delivered."""
+        reply = verdict.reply
+        if reply.code == 530:
+            return self._login_wanted(reply)
+        step = _STEPS.get(verdict.step, verdict.step.upper())
+        return ServerTrouble(
+            f"{self.where} answered {step} with a refusal about us or the "
+            f"session, not the reader ({reply}): check [delivery.smtp] username and security, "
+            "and the newsletter's sender; every row stays pending",
+            lasting=reply.permanent,
+        )
+
+    def _login_wanted(self, reply: Reply) -> ServerTrouble:
+        return ServerTrouble(
+            f"{self.where} wants a login (or TLS) before it takes mail ({reply}): set "
+            "[delivery.smtp] username and password_env (and security)",
+            lasting=True,
+        )
+
     def _sender_refused(self, sender: str, verdict: Verdict) -> ServerTrouble:
         reply = verdict.reply
         if reply.code == 530:
-            return ServerTrouble(
-                f"{self.where} wants a login (or TLS) before it takes mail ({reply}): set "
-                "[delivery.smtp] username and password_env (and security)",
-                lasting=True,
-            )
+            return self._login_wanted(reply)
         if reply.permanent:
             return ServerTrouble(
                 f"{self.where} refused the sender {sender!r} ({reply}): check the "
