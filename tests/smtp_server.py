@@ -180,6 +180,7 @@ class SmtpServer:
         self._hang_up_at: set[int] = set()
         self._everyone = ""
         self._data_replies: dict[str, str] = {}
+        self._arriving: set[str] = set()
         self._hang_after_data: set[str] = set()
         self._drop_mid_data: set[str] = set()
         self._greeting = ""
@@ -266,14 +267,18 @@ class SmtpServer:
         with self._lock:
             self._everyone = reply
 
-    def answer_data(self, address: str, reply: str) -> None:
+    def answer_data(self, address: str, reply: str, *, arrived: bool = False) -> None:
         """Answer the end of the data of each message to `address` with `reply` (a 4xx or
-        5xx; '' to accept again); such messages are not recorded as arrived."""
+        5xx, or any line at all; '' to accept again); such messages are recorded as arrived
+        only if `arrived` (the server took it, and its answer is garbled)."""
         with self._lock:
             if reply:
                 self._data_replies[address.lower()] = reply
+                if arrived:
+                    self._arriving.add(address.lower())
             else:
                 self._data_replies.pop(address.lower(), None)
+                self._arriving.discard(address.lower())
 
     def answer_data_command(self, reply: str) -> None:
         """Answer every DATA command with `reply` (the data is never asked for); '' to ask
@@ -372,11 +377,13 @@ class SmtpServer:
         with self._lock:
             if self._deferred:
                 return self._deferred.pop(0)
+            arrival = Arrival(envelope.mail_from, tuple(envelope.rcpt_tos), bytes(envelope.content))
             if to in self._data_replies:
+                if to in self._arriving:
+                    self._arrivals.append(arrival)
+                    self._lock.notify_all()
                 return self._data_replies[to]
-            self._arrivals.append(
-                Arrival(envelope.mail_from, tuple(envelope.rcpt_tos), bytes(envelope.content))
-            )
+            self._arrivals.append(arrival)
             count = len(self._arrivals)
             self._lock.notify_all()
             hold = count == self._hold_at

@@ -104,3 +104,119 @@ def test_a_refusal_about_the_session_at_data_stops_the_run_untouched(
     assert people == {"active"}
     assert (fixed.sent, fixed.problems) == (4, ())
     assert Counter(server.recipients()) == {address(n): 1 for n in range(4)}
+
+
+LONG_LINE = "250 2.0.0 " + "x" * 9000  # past the 8192 bytes a reply line may have
+
+
+@pytest.mark.parametrize(
+    ("reply", "detail", "said"),
+    [
+        (
+            "HTTP/1.1 200 OK",
+            "an answer after the data that is not SMTP ('HTTP/1.1 200 OK')",
+            "a line that is not an SMTP reply ('HTTP/1.1 200 OK')",
+        ),
+        (
+            LONG_LINE,
+            f"an answer after the data that is not SMTP ('{LONG_LINE[:59]}…')",
+            f"a reply line longer than 8192 bytes that is not an SMTP reply ('{LONG_LINE[:59]}…')",
+        ),
+    ],
+    ids=["garbage", "line-too-long"],
+)
+def test_an_answer_after_the_data_that_is_not_smtp_leaves_it_unknown_and_stops(
+    tmp_path: Path, server: SmtpServer, reply: str, detail: str, said: str
+) -> None:
+    server.answer_data(address(1), reply, arrived=True)  # it may well have been taken
+    config = smtp_config(tmp_path, server.port, connections=1)
+    with Store.open(tmp_path / "s.sqlite3") as store:
+        seed(store, 4)
+        first = run(config, store)
+        after = rows(store)
+        held = run(config, store, T0 + timedelta(minutes=4))
+    assert (first.sent, first.unknown, first.deferred) == (1, 1, 2)
+    assert after == {
+        address(0): ("sent", 1),
+        address(1): ("unknown", 1),
+        address(2): ("pending", 0),  # the rest: untouched, for a later run
+        address(3): ("pending", 0),
+    }
+    where = f"127.0.0.1:{server.port}"
+    assert [(p.message, p.warning) for p in first.problems] == [
+        (
+            "1 message(s) sent with no answer after the data: they may have arrived, and are "
+            "sent again after [delivery] retry_after (at most 1 time(s), [delivery] "
+            f"unknown_retries): 'reader1@example.com' ({detail})",
+            True,
+        ),
+        (
+            f"{where} answered a message's data with {said}: the message may have arrived and "
+            "is left 'unknown'; sending stops, and resumes after [delivery] retry_after",
+            True,
+        ),
+    ]
+    assert held.sent == 0  # held back until retry_after
+    assert server.recipients() == [address(0), address(1)]
+
+
+@pytest.mark.parametrize(
+    ("reply", "said"),
+    [
+        ("<html>", "a line that is not an SMTP reply ('<html>')"),
+        (LONG_LINE, f"a reply line longer than 8192 bytes that is not an SMTP reply "
+                    f"('{LONG_LINE[:59]}…')"),
+    ],
+    ids=["garbage", "line-too-long"],
+)  # fmt: skip
+def test_an_answer_at_rcpt_that_is_not_smtp_stops_with_nothing_sent(
+    tmp_path: Path, server: SmtpServer, reply: str, said: str
+) -> None:
+    server.refuse(address(1), reply)
+    config = smtp_config(tmp_path, server.port, connections=1)
+    with Store.open(tmp_path / "s.sqlite3") as store:
+        seed(store, 4)
+        first = run(config, store)
+        after = rows(store)
+    assert (first.sent, first.unknown, first.deferred) == (1, 0, 3)
+    assert after == {
+        address(0): ("sent", 1),
+        **{address(n): ("pending", 0) for n in (1, 2, 3)},
+    }
+    assert [(p.message, p.warning) for p in first.problems] == [
+        (
+            f"127.0.0.1:{server.port} answered RCPT TO with {said}: the server (or something "
+            "between us, such as a proxy) is not speaking SMTP; nothing was sent, and sending "
+            "resumes after [delivery] retry_after",
+            True,
+        )
+    ]
+    assert server.recipients() == [address(0)]
+
+
+@pytest.mark.parametrize(
+    ("greeting", "said"),
+    [
+        ("HTTP/1.1 400 Bad Request", "it said 'HTTP/1.1 400 Bad Request'"),
+        ("SSH-2.0-OpenSSH_9.6", "it said 'SSH-2.0-OpenSSH_9.6'"),
+        ("220 " + "x" * 9000, f"it said '220 {'x' * 55}…', a line too long to read"),
+    ],
+    ids=["http", "ssh", "line-too-long"],
+)
+def test_a_greeting_that_is_not_smtp_names_host_and_port(
+    tmp_path: Path, server: SmtpServer, greeting: str, said: str
+) -> None:
+    server.greet(greeting)
+    config = smtp_config(tmp_path, server.port)
+    with Store.open(tmp_path / "s.sqlite3") as store:
+        seed(store, 2)
+        report = run(config, store)
+        after = rows(store)
+    assert [(p.message, p.warning) for p in report.problems] == [
+        (
+            f"the server at 127.0.0.1:{server.port} did not answer as an SMTP server ({said}): "
+            "check [delivery.smtp] host and port (and security)",
+            False,
+        )
+    ]
+    assert set(after.values()) == {("pending", 0)}

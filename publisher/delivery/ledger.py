@@ -155,6 +155,8 @@ class Ledger:
             self._sent(done)
         elif done.outcome == "unknown":
             self._unknown(done)
+            if done.trouble is not None:
+                self.stop(Problem(self.where, str(done.trouble), warning=not done.trouble.lasting))
         else:
             self._refused(done)
 

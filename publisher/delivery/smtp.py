@@ -1,7 +1,8 @@
 """Hand messages to an SMTP server: one `Session` per connection, reopened when dropped.
 
 `SmtpSender` holds the settings and the password (checked before anything is sent);
-`deliver` runs `[delivery.smtp] connections` sessions at once (pool.py). A session's
+`deliver` runs `[delivery.smtp] connections` sessions at once (pool.py), talking through
+the client of client.py. A session's
 `send` says what became of one message, sorted by `replies.classify`:
 
 - `Attempt("sent")`: the server accepted it;
@@ -23,16 +24,14 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import smtplib
 import ssl
-import threading
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from publisher.config import SmtpConfig
+from publisher.delivery.client import Client, NotSmtp, SslClient, wire
 from publisher.delivery.replies import Kind, Reply, Step, Verdict, accepted, classify
 from publisher.errors import AuthenticationError, DeliveryError
 
@@ -40,8 +39,6 @@ if TYPE_CHECKING:
     from publisher.delivery import OutgoingMessage
 
 log = logging.getLogger(__name__)
-
-_EOL = re.compile(rb"\r\n|\n|\r")
 
 
 class ServerTrouble(DeliveryError):
@@ -71,46 +68,18 @@ class Attempt:
     outcome: Literal["sent", "refused", "unknown"]
     verdict: Verdict | None = None
     detail: str = ""
+    # A message in doubt for a reason of the server: this session is done, sending stops.
+    trouble: ServerTrouble | None = None
 
 
 _SENT = Attempt("sent")
-_STEPS: dict[Step, str] = {"rcpt": "RCPT TO", "data": "DATA", "message": "a message's data"}
+_STEPS: dict[Step, str] = {
+    "mail": "MAIL FROM",
+    "rcpt": "RCPT TO",
+    "data": "DATA",
+    "message": "a message's data",
+}
 _ACCEPTED = Verdict(Kind.ACCEPTED, "mail", Reply(250, "", "OK"))  # what callers read: the kind
-
-
-def wire(data: bytes) -> bytes:
-    """The message as DATA carries it: CRLF line ends, dot-stuffed, with the closing dot."""
-    crlf = data.count(b"\r\n")
-    if data.count(b"\n") != crlf or data.count(b"\r") != crlf:
-        data = _EOL.sub(b"\r\n", data)  # rare: our messages are built with CRLF
-    if data.startswith(b"."):
-        data = b"." + data
-    if b"\r\n." in data:  # never in base64 bodies; a header or a plain text line could
-        data = data.replace(b"\r\n.", b"\r\n..")
-    if not data.endswith(b"\r\n"):
-        data += b"\r\n"
-    return data + b".\r\n"
-
-
-class Pace:
-    """`rate` messages a second at most, across every session together."""
-
-    def __init__(self, rate: float | None) -> None:
-        self._interval = 1.0 / rate if rate else 0.0
-        self._next_at = 0.0
-        self._lock = threading.Lock()
-
-    def wait(self) -> None:
-        """Return when the next message may go (at once without a rate)."""
-        if not self._interval:
-            return
-        # A monotonic clock, as wall time may jump; each caller takes the next free slot.
-        with self._lock:
-            now = time.monotonic()
-            slot = max(now, self._next_at)
-            self._next_at = slot + self._interval
-        if slot > now:
-            time.sleep(slot - now)
 
 
 class SmtpSender:
@@ -177,9 +146,9 @@ class Session:
         try:
             if c.security == "ssl":
                 context = ssl.create_default_context()
-                smtp = smtplib.SMTP_SSL(c.host, c.port, timeout=timeout, context=context)
+                smtp = SslClient(c.host, c.port, timeout=timeout, context=context)
             else:
-                smtp = smtplib.SMTP(c.host, c.port, timeout=timeout)
+                smtp = Client(c.host, c.port, timeout=timeout)
             self._hello(smtp)
             if c.security == "starttls":
                 smtp.starttls(context=ssl.create_default_context())
@@ -189,6 +158,14 @@ class Session:
         except ServerTrouble:
             _close(smtp)
             raise
+        except NotSmtp as e:
+            _close(smtp)
+            said = f"it said {e.said!r}" + (", a line too long to read" if e.too_long else "")
+            raise ServerTrouble(
+                f"the server at {self.where} did not answer as an SMTP server ({said}): check "
+                "[delivery.smtp] host and port (and security)",
+                lasting=True,
+            ) from e
         except smtplib.SMTPAuthenticationError as e:
             _close(smtp)
             raise ServerTrouble(
@@ -284,6 +261,20 @@ class Session:
         except smtplib.SMTPServerDisconnected as e:
             self.close(polite=False)
             return Attempt("unknown", detail=f"no answer after the data ({_why(e)})")
+        except NotSmtp as e:
+            # It may be the server's "250 ok" mangled, or its refusal: the message is in
+            # doubt, and the next one would be too.
+            self.close(polite=False)
+            return Attempt(
+                "unknown",
+                detail=f"an answer after the data that is not SMTP ({e.said!r})",
+                trouble=ServerTrouble(
+                    f"{self.where} answered a message's data with {e}: the message may have "
+                    "arrived and is left 'unknown'; sending stops, and resumes after "
+                    "[delivery] retry_after",
+                    lasting=False,
+                ),
+            )
         if accepted(code):
             return _SENT
         verdict = classify("message", Reply.parse(code, text))
@@ -301,6 +292,14 @@ class Session:
             code, text = smtp.getreply()
         except smtplib.SMTPServerDisconnected as e:
             raise _Again(str(e)) from e
+        except NotSmtp as e:
+            self.close(polite=False)
+            raise ServerTrouble(
+                f"{self.where} answered {_STEPS.get(step, step.upper())} with {e}: the "
+                "server (or something between us, such as a proxy) is not speaking SMTP; "
+                "nothing was sent, and sending resumes after [delivery] retry_after",
+                lasting=False,
+            ) from e
         if accepted(code):
             return _ACCEPTED
         verdict = classify(step, Reply.parse(code, text))
