@@ -9,7 +9,8 @@
 `refuse_sender` answers every MAIL FROM, `answer_data_command` every DATA command. Per
 recipient: `refuse` answers its RCPT TO, `refuse_everyone` every other RCPT TO,
 `answer_data` the end of its data,
-`hang_after_data` never answers its data (the message has arrived), `drop_mid_data`
+`hang_after_data` never answers its data (the message has arrived), `drop_after_data`
+closes the connection instead (it has arrived too), `drop_mid_data`
 closes the connection halfway through its data (it has not). Per message: `hold_at(n)`
 keeps the n-th message's answer back until `release()` (the message has arrived; the
 sender has not heard so), to stop a sender at a known point; `hang_up_at_mail(n)`
@@ -182,6 +183,7 @@ class SmtpServer:
         self._data_replies: dict[str, str] = {}
         self._arriving: set[str] = set()
         self._hang_after_data: set[str] = set()
+        self._drop_after_data: set[str] = set()
         self._drop_mid_data: set[str] = set()
         self._greeting = ""
         self._sender_refused = ""
@@ -287,9 +289,16 @@ class SmtpServer:
             self._data_command = reply
 
     def hang_after_data(self, address: str) -> None:
-        """Record each message to `address` as arrived, and never answer its data."""
+        """Record each message to `address` ('*': to anyone) as arrived, and never answer
+        its data."""
         with self._lock:
             self._hang_after_data.add(address.lower())
+
+    def drop_after_data(self, address: str) -> None:
+        """Record each message to `address` ('*': to anyone) as arrived, and close the
+        connection instead of answering its data."""
+        with self._lock:
+            self._drop_after_data.add(address.lower())
 
     def drop_mid_data(self, address: str, *, on: bool = True) -> None:
         """Close the connection halfway through the data of each message to `address` (it
@@ -387,8 +396,8 @@ class SmtpServer:
             count = len(self._arrivals)
             self._lock.notify_all()
             hold = count == self._hold_at
-            drop = count == self._drop_at
-            hang = to in self._hang_after_data
+            drop = count == self._drop_at or bool({to, "*"} & self._drop_after_data)
+            hang = bool({to, "*"} & self._hang_after_data)
         if drop:
             server.transport.close()
             return "421 4.3.2 going away"

@@ -220,3 +220,75 @@ def test_a_greeting_that_is_not_smtp_names_host_and_port(
         )
     ]
     assert set(after.values()) == {("pending", 0)}
+
+
+def unanswered_again(where: str, why: str) -> str:
+    """The server problem that stops a run when messages in a row get no answer."""
+    return (
+        f"{where}: no answer after the data ({why}), for a second message in a row: the server "
+        "may be taking messages and then dropping or stalling the connection; those in doubt "
+        "are left 'unknown', the rest wait, and sending resumes after [delivery] retry_after"
+    )
+
+
+def test_a_server_that_drops_every_message_stops_the_run_after_a_second_in_doubt(
+    tmp_path: Path, server: SmtpServer
+) -> None:
+    server.drop_after_data("*")  # each message arrives; its answer never does
+    config = smtp_config(tmp_path, server.port, connections=1)
+    with Store.open(tmp_path / "s.sqlite3") as store:
+        seed(store, 6)
+        first = run(config, store)
+        after = rows(store)
+        held = run(config, store, T0 + timedelta(minutes=4))
+    assert (first.sent, first.unknown, first.deferred) == (0, 2, 4)
+    assert after == {
+        **{address(n): ("unknown", 1) for n in (0, 1)},
+        **{address(n): ("pending", 0) for n in (2, 3, 4, 5)},  # untouched
+    }
+    where = f"127.0.0.1:{server.port}"
+    assert [(p.message, p.warning) for p in first.problems][-1] == (
+        unanswered_again(where, "connection closed"),
+        True,
+    )
+    assert held.sent == held.unknown == 0  # held back until retry_after
+    assert server.recipients() == [address(0), address(1)]
+
+
+def test_a_server_that_hangs_after_every_message_stops_with_about_one_in_doubt_per_connection(
+    tmp_path: Path, server: SmtpServer
+) -> None:
+    server.hang_after_data("*")
+    connections, people = 4, 24
+    config = smtp_config(tmp_path, server.port, connections=connections, timeout=1)
+    with Store.open(tmp_path / "s.sqlite3") as store:
+        seed(store, people)
+        report = run(config, store)
+        after = rows(store)
+    in_doubt = [r for r, (status, _) in after.items() if status == "unknown"]
+    # One each, or two for a connection whose next message left before the run stopped.
+    assert 2 <= len(in_doubt) <= 2 * connections
+    assert (report.sent, report.unknown, report.deferred) == (
+        0,
+        len(in_doubt),
+        people - len(in_doubt),
+    )
+    assert {after[r] for r in after if r not in in_doubt} == {("pending", 0)}
+    assert sorted(server.recipients()) == sorted(in_doubt)
+    assert report.problems[-1].message == unanswered_again(f"127.0.0.1:{server.port}", "timed out")
+
+
+def test_one_message_in_doubt_among_accepted_ones_does_not_stop_the_run(
+    tmp_path: Path, server: SmtpServer
+) -> None:
+    for n in (1, 3):
+        server.drop_after_data(address(n))
+    config = smtp_config(tmp_path, server.port, connections=1)
+    with Store.open(tmp_path / "s.sqlite3") as store:
+        seed(store, 5)
+        report = run(config, store)
+        counts = statuses(store)
+    assert (report.sent, report.unknown) == (3, 2)
+    assert counts == {"sent": 3, "unknown": 2}
+    (problem,) = report.problems
+    assert problem.message.startswith("2 message(s) sent with no answer after the data")

@@ -8,7 +8,9 @@ What an answer does (the kinds are `replies.Kind`):
 
 - accepted: the row is `sent`;
 - no answer after the data: the row is `unknown`, sent again after `retry_after` while
-  it has been unknown at most `unknown_retries` times;
+  it has been unknown at most `unknown_retries` times. A second one with no message
+  accepted in between (or on the same connection), or an answer that is not SMTP, is
+  the server's fault: sending stops as for a server problem;
 - a temporary refusal: the row alone waits, `retry_after` doubling with each attempt,
   `failed` after `max_attempts`;
 - a permanent refusal is *held*, not written, until the next answer: an acceptance or a
@@ -39,6 +41,7 @@ from datetime import datetime
 from publisher.config import DeliveryConfig
 from publisher.delivery.pool import Done, Work
 from publisher.delivery.replies import Kind
+from publisher.delivery.smtp import unanswered_again
 from publisher.errors import Problem, StoreError
 from publisher.store import Store, holds, journal, subscribers
 from publisher.store.journal import PendingSend
@@ -106,6 +109,7 @@ class Ledger:
         self._counts: Counter[str] = Counter()
         self._streak = _Streak()
         self._accepted = False
+        self._in_doubt = 0  # messages in doubt since the last one accepted
         self._faulted = False
         # The store refused a write: nothing more is recorded from then on.
         self._broken: Problem | None = None
@@ -152,11 +156,16 @@ class Ledger:
         if done.outcome == "sent":
             self._settle()  # an acceptance: the refusals before it were about their readers
             self._accepted = True
+            self._in_doubt = 0
             self._sent(done)
         elif done.outcome == "unknown":
             self._unknown(done)
-            if done.trouble is not None:
-                self.stop(Problem(self.where, str(done.trouble), warning=not done.trouble.lasting))
+            self._in_doubt += 1
+            trouble = done.trouble
+            if trouble is None and self._in_doubt > 1:  # on another connection, at once
+                trouble = unanswered_again(self.server, done.detail)
+            if trouble is not None:
+                self.stop(Problem(self.where, str(trouble), warning=not trouble.lasting))
         else:
             self._refused(done)
 

@@ -9,7 +9,9 @@ the client of client.py. A session's
 - `Attempt("refused", verdict)`: the server refused this recipient or this message (4xx or
   5xx); the journal writer decides what that makes of the row and the reader;
 - `Attempt("unknown")`: the data went out and no answer came (a timeout, the connection
-  lost): it may have arrived;
+  lost) or none that is SMTP: it may have arrived. With `trouble` when that is the
+  server's fault (a second one in a row, an answer that is not SMTP): this session is
+  done, and sending stops;
 - `ServerTrouble`: the server, the connection or a setting failed, not this message, which
   was not delivered: this session is done.
 
@@ -103,6 +105,9 @@ class Session:
         self._password = password
         self.where = where
         self._smtp: smtplib.SMTP | None = None
+        # The last message's data got no answer: if the next one's gets none either, the
+        # server is at fault (it takes messages and drops the line), not one message.
+        self._unanswered = False
 
     def send(self, message: OutgoingMessage, ready: Callable[[], bool] = lambda: True) -> Attempt:
         """Hand one message over. `ready()` is asked just before its data goes out; False
@@ -260,7 +265,10 @@ class Session:
             code, text = smtp.getreply()
         except smtplib.SMTPServerDisconnected as e:
             self.close(polite=False)
-            return Attempt("unknown", detail=f"no answer after the data ({_why(e)})")
+            detail = f"no answer after the data ({_why(e)})"
+            again, self._unanswered = self._unanswered, True
+            trouble = unanswered_again(self.where, detail) if again else None
+            return Attempt("unknown", detail=detail, trouble=trouble)
         except NotSmtp as e:
             # It may be the server's "250 ok" mangled, or its refusal: the message is in
             # doubt, and the next one would be too.
@@ -275,6 +283,7 @@ class Session:
                     lasting=False,
                 ),
             )
+        self._unanswered = False
         if accepted(code):
             return _SENT
         verdict = classify("message", Reply.parse(code, text))
@@ -354,9 +363,20 @@ class Session:
             self.close(polite=False)
 
 
+def unanswered_again(where: str, detail: str) -> ServerTrouble:
+    """The trouble when a second message in a row got `detail` (no answer after its data):
+    each one sent now could arrive unrecorded, or be lost."""
+    return ServerTrouble(
+        f"{where}: {detail}, for a second message in a row: the server may be taking "
+        "messages and then dropping or stalling the connection; those in doubt are left "
+        "'unknown', the rest wait, and sending resumes after [delivery] retry_after",
+        lasting=False,
+    )
+
+
 def _why(error: BaseException) -> str:
-    text = str(error)
-    return text.removeprefix("Connection unexpectedly closed: ") or "connection closed"
+    text = str(error).removeprefix("Connection unexpectedly closed").removeprefix(": ")
+    return text or "connection closed"
 
 
 def _password(config: SmtpConfig, environ: Mapping[str, str]) -> str:
