@@ -265,7 +265,8 @@ class SmtpServer:
             self._drop_at = n
 
     def refuse_everyone(self, reply: str) -> None:
-        """Answer RCPT TO for every address not given its own answer with `reply`."""
+        """Answer RCPT TO for every address not given its own answer with `reply`, where
+        '{address}' stands for the address refused."""
         with self._lock:
             self._everyone = reply
 
@@ -379,7 +380,8 @@ class SmtpServer:
 
     def _rcpt_reply(self, address: str) -> str:
         with self._lock:
-            return self._refused.get(address.lower(), self._everyone or "250 OK")
+            reply = self._refused.get(address.lower(), self._everyone or "250 OK")
+        return reply.replace("{address}", address)
 
     async def _data_reply(self, server: Any, envelope: Any) -> str:
         (to,) = (a.lower() for a in envelope.rcpt_tos)

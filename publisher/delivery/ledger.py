@@ -35,12 +35,12 @@ import logging
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 
 from publisher.config import DeliveryConfig
 from publisher.delivery.pool import Done, Work
-from publisher.delivery.replies import Kind
+from publisher.delivery.replies import Kind, steady
 from publisher.delivery.smtp import unanswered_again
 from publisher.errors import Problem, StoreError
 from publisher.store import Store, holds, journal, subscribers
@@ -175,7 +175,8 @@ class Ledger:
         if self.stopped is not None:
             log.debug("also: %s", problem)
             return
-        self.stopped = problem
+        # Told once however many runs it stops, whichever reader the server's answer names.
+        self.stopped = problem = replace(problem, same_as=steady(str(problem)))
         until = self.now + self.config.retry_after if problem.warning else None
         text = str(problem)
         self._writes.append(

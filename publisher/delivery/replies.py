@@ -107,6 +107,19 @@ def accepted(code: int) -> bool:
     return 200 <= code < 400
 
 
+def steady(text: str) -> str:
+    """`text` with what differs from one message to the next blanked: addresses, queue
+    and session ids, long numbers (a server's answer quotes them), so that one server
+    problem reads the same for every message it stops."""
+    text = _ADDRESS.sub("<address>", text)
+    return _VARYING.sub("#", text)
+
+
+_ADDRESS = re.compile(r"[^\s<>()\[\]'\",;:]+@[^\s<>()\[\]'\",;:]+")
+# A word of letters and digits both (4Y1x2ZqR, 1sJK2L-0003Ab-Qx), or of 4 digits or more.
+_VARYING = re.compile(r"(?<![\w.-])(?:(?=[\w-]*\d)(?=[\w-]*[A-Za-z])[\w-]{5,}|\d{4,})(?![\w-])")
+
+
 def _kind(step: Step, reply: Reply) -> Kind:
     code = reply.code
     if 200 <= code < 400:
