@@ -106,7 +106,9 @@ class Ledger:
         self.recorded = 0  # rows whose fate this pass has recorded
         self._writes: list[Write] = []
         self._fences: list[threading.Event] = []
-        self._counts: Counter[str] = Counter()
+        self._counts: Counter[str] = Counter()  # of the rows recorded and committed
+        self._unsaved: Counter[str] = Counter()  # of those whose writes wait for a commit
+        self._unsaved_rows = 0
         self._streak = _Streak()
         self._accepted = False
         self._in_doubt = 0  # messages in doubt since the last one accepted
@@ -141,7 +143,7 @@ class Ledger:
 
     def cancelled(self, row: PendingSend) -> None:
         """The row's reader left before it went out."""
-        self._counts["cancelled"] += 1
+        self._unsaved["cancelled"] += 1
         self._writes.append(
             lambda s: journal.mark_cancelled(s, row, "no longer subscribed", self.now)
         )
@@ -188,9 +190,7 @@ class Ledger:
         store refuses them."""
         writes, self._writes = self._writes, []
         fences, self._fences = self._fences, []
-        if self._broken:
-            return False
-        if writes:
+        if writes and self._broken is None:
             try:
                 with self.store.transaction():
                     for write in writes:
@@ -198,7 +198,13 @@ class Ledger:
             except StoreError as e:
                 self._broken = Problem("[store] path", f"{e}; sending stopped")
                 self.stopped = self.stopped or self._broken
-                return False
+        unsaved, self._unsaved = self._unsaved, Counter()
+        rows, self._unsaved_rows = self._unsaved_rows, 0
+        if self._broken is not None:
+            # Those rows stay `sending` (the next run counts them unknown): so does this one.
+            self._counts["unknown"] += rows
+            return False
+        self._counts.update(unsaved)
         for fence in fences:
             fence.set()
         return True
@@ -229,16 +235,21 @@ class Ledger:
 
     # -- each kind of answer -----------------------------------------------------------
 
-    def _sent(self, done: Done) -> None:
-        self._counts["sent"] += 1
+    def _tally(self, kind: str | None) -> None:
+        """One more row's fate recorded: counted as `kind` once committed."""
         self.recorded += 1
+        self._unsaved_rows += 1
+        if kind is not None:
+            self._unsaved[kind] += 1
+
+    def _sent(self, done: Done) -> None:
+        self._tally("sent")
         row, message_id = done.row, done.message_id
         self._writes.append(lambda s: journal.mark_sent(s, row, message_id, self.now))
         self._fences.append(done.recorded)
 
     def _unknown(self, done: Done) -> None:
-        self._counts["unknown"] += 1
-        self.recorded += 1
+        self._tally("unknown")
         row = done.row
         retry_at = self.now + self.config.retry_after
         reply = f"{self.server}: {done.detail}: it may have arrived"
@@ -300,8 +311,7 @@ class Ledger:
                 self._retry(done, note="policy")
 
     def _bounce(self, done: Done) -> None:
-        self._counts["bounced"] += 1
-        self.recorded += 1
+        self._tally("bounced")
         row, reply = done.row, str(done.verdict.reply if done.verdict else "")
 
         def write(s: Store) -> None:
@@ -312,8 +322,7 @@ class Ledger:
         self._note("bounced", row.recipient, reply)
 
     def _soft_bounce(self, done: Done) -> None:
-        self._counts["bounced"] += 1
-        self.recorded += 1
+        self._tally("bounced")
         row, reply = done.row, str(done.verdict.reply if done.verdict else "")
         limit = self.config.soft_bounce_limit
 
@@ -330,14 +339,13 @@ class Ledger:
         self._writes.append(write)
 
     def _fail(self, done: Done) -> None:
-        self._counts["failed"] += 1
-        self.recorded += 1
+        self._tally("failed")
         row, reply = done.row, str(done.verdict.reply if done.verdict else "")
         self._writes.append(lambda s: journal.mark_failed(s, row, reply, self.now))
         self._note("refused", row.recipient, reply)
 
     def _retry(self, done: Done, *, note: str) -> None:
-        self.recorded += 1
+        self._tally(None)  # deferred, or failed past max_attempts: its write tells
         row, reply = done.row, str(done.verdict.reply if done.verdict else "")
         config = self.config
 
@@ -350,7 +358,7 @@ class Ledger:
                 retry_after=config.retry_after,
                 max_attempts=config.max_attempts,
             )
-            self._counts["deferred" if kept else "failed"] += 1
+            self._unsaved["deferred" if kept else "failed"] += 1
             self._note(note if kept else "gave_up", row.recipient, reply)
 
         self._writes.append(write)
