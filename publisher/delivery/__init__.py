@@ -10,6 +10,7 @@ journal:
     client.py    smtplib wrapped: replies read strictly, a message framed for DATA
     pool.py      `[delivery.smtp] connections` sessions side by side, one thread each
     ledger.py    the one journal writer: answers -> rows and readers, in batches
+    report.py    what a pass tells: its counts, and the readers its answers were about
     outbox.py    the Maildir folder, written in synced batches
 
 `deliver` walks the due rows (older issues first), asks `compose` for each message, marks
@@ -36,9 +37,10 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from publisher.config import DeliveryConfig
-from publisher.delivery.ledger import DeliveryReport, Ledger
+from publisher.delivery.ledger import Ledger
 from publisher.delivery.outbox import Outbox
 from publisher.delivery.pool import Done, Pace, Pool, Work
+from publisher.delivery.report import DeliveryReport
 from publisher.delivery.smtp import SmtpSender
 from publisher.errors import DeliveryError, Problem
 from publisher.options import DEFAULTS, RunOptions

@@ -35,39 +35,19 @@ import logging
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from publisher.config import DeliveryConfig
 from publisher.delivery.pool import Done, Work
 from publisher.delivery.replies import Kind, steady
+from publisher.delivery.report import DeliveryReport, told
 from publisher.delivery.smtp import unanswered_again
 from publisher.errors import Problem, StoreError
 from publisher.store import Store, holds, journal, subscribers
 from publisher.store.journal import PendingSend
 
 log = logging.getLogger(__name__)
-
-_LISTED = 20  # readers named one by one in a pass's problems; the rest are counted
-
-
-@dataclass(frozen=True)
-class DeliveryReport:
-    """What one pass over the journal did."""
-
-    sent: int = 0
-    bounced: int = 0
-    failed: int = 0
-    cancelled: int = 0
-    deferred: int = 0
-    unknown: int = 0
-    problems: tuple[Problem, ...] = ()
-
-    def __add__(self, other: DeliveryReport) -> DeliveryReport:
-        """Both passes' counts and problems."""
-        return DeliveryReport(
-            *(getattr(self, f.name) + getattr(other, f.name) for f in fields(DeliveryReport))
-        )
 
 
 @dataclass
@@ -369,48 +349,6 @@ class Ledger:
         self._notes.setdefault(what, []).append(f"{recipient!r} ({reply})")
 
     def _problems(self) -> list[Problem]:
-        where, notes, config = self.where, self._notes, self.config
-        found: list[Problem] = []
-        for what, message, warning in (
-            ("bounced", "{server} refused {one}: marked bounced", True),
-            ("soft_bounced", "{server} refused {one}: soft bounces reached "
-             f"{config.soft_bounce_limit} in a row ([delivery] soft_bounce_limit): marked "
-             "bounced", True),
-            ("refused", "{server} refused the message to {one}: not sent to this subscriber",
-             False),
-        ):  # fmt: skip
-            listed = notes.get(what, [])
-            found += [
-                Problem(where, message.format(server=self.server, one=one), warning=warning)
-                for one in listed[:_LISTED]
-            ]
-            if len(listed) > _LISTED:
-                found.append(
-                    Problem(where, f"and {len(listed) - _LISTED} more like these", warning=warning)
-                )
-        summaries = (
-            ("soft", "soft bounce(s), the reader kept until [delivery] soft_bounce_limit in a "
-             "row", True),
-            ("deferred", "deferred by the server, each tried again after its own wait "
-             "([delivery] retry_after, doubling)", True),
-            ("policy", "refused by a policy that may be about us, not them: nobody marked "
-             "bounced, each tried again after [delivery] retry_after", True),
-            ("unanswered", "refused while the server accepted nobody in this pass: nobody "
-             "marked bounced, each tried again after [delivery] retry_after", True),
-            ("unknown", "sent with no answer after the data: they may have arrived, and are "
-             f"sent again after [delivery] retry_after (at most {config.unknown_retries} "
-             "time(s), [delivery] unknown_retries)", True),
-            ("unknown_kept", "sent with no answer after the data, again: they may have "
-             "arrived and are left 'unknown' ([delivery] unknown_retries)", False),
-            ("gave_up", f"given up after {config.max_attempts} attempts ([delivery] "
-             "max_attempts): marked failed", False),
-        )  # fmt: skip
-        for what, text, warning in summaries:
-            listed = notes.get(what, [])
-            if listed:
-                first = ", ".join(listed[:3]) + (", ..." if len(listed) > 3 else "")
-                found.append(
-                    Problem(where, f"{len(listed)} message(s) {text}: {first}", warning=warning)
-                )
+        found = told(self.where, self.server, self._notes, self.config)
         found += [p for p in (self.stopped, self._broken) if p is not None]
         return list(dict.fromkeys(found))  # the store's trouble may be what stopped sending
