@@ -4,6 +4,7 @@ server stops the run, and the rows not tried stay pending, untouched."""
 
 from __future__ import annotations
 
+import socket
 from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
@@ -292,3 +293,30 @@ def test_one_message_in_doubt_among_accepted_ones_does_not_stop_the_run(
     assert counts == {"sent": 3, "unknown": 2}
     (problem,) = report.problems
     assert problem.message.startswith("2 message(s) sent with no answer after the data")
+
+
+def test_a_server_that_takes_the_connection_and_never_greets_is_named_for_what_it_may_be(
+    tmp_path: Path,
+) -> None:
+    # A listening socket nobody answers on: the connection is made, nothing is ever said
+    # (an HTTP server waits for a request; an SMTPS port waits for TLS).
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        port = silent.getsockname()[1]
+        config = smtp_config(tmp_path, port, timeout=1)
+        with Store.open(tmp_path / "s.sqlite3") as store:
+            seed(store, 2)
+            report = run(config, store)
+            after = rows(store)
+    assert [(p.message, p.warning) for p in report.problems] == [
+        (
+            f"the server at 127.0.0.1:{port} took the connection and said nothing within "
+            "[delivery.smtp] timeout (1s): it may not be an SMTP server (an HTTP server; one "
+            "that wants TLS at once, security = 'ssl'), or it is overloaded: check "
+            "[delivery.smtp] host, port and security; sending resumes after [delivery] "
+            "retry_after",
+            True,
+        )
+    ]
+    assert set(after.values()) == {("pending", 0)}

@@ -7,6 +7,7 @@ journal:
     __init__.py  deliver: the pass over the due rows, in the thread that owns the store
     replies.py   what each SMTP answer means (RFC 5321 codes, RFC 3463 enhanced codes)
     smtp.py      one session per connection: send a message, say what became of it
+    opening.py   opening a session (greeting, TLS, login), and every way that fails
     client.py    smtplib wrapped: replies read strictly, a message framed for DATA
     pool.py      `[delivery.smtp] connections` sessions side by side, one thread each
     ledger.py    the one journal writer: answers -> rows and readers, in batches

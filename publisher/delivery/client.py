@@ -4,13 +4,15 @@ smtplib reads a line that is not an SMTP reply (an HTTP server's, a proxy's) as 
 with its first four characters cut off, and a line longer than 8192 bytes as an
 exception that looks like the server's own "500 Line too long."; our client classes raise
 `NotSmtp` for both, with what the server said, so the session can tell the user (and,
-after the data, knows the message may have arrived).
+after the data, knows the message may have arrived). A server that takes the connection
+and never greets raises `NoGreeting`, not a "timed out" that reads as an outage.
 """
 
 from __future__ import annotations
 
 import re
 import smtplib
+from typing import Any
 
 _EOL = re.compile(rb"\r\n|\n|\r")
 
@@ -35,7 +37,24 @@ class NotSmtp(smtplib.SMTPException):
         super().__init__(f"{what} that is not an SMTP reply ({said!r})")
 
 
+class NoGreeting(smtplib.SMTPException):
+    """The server took the connection and said nothing before the timeout: an HTTP
+    server, one that wants TLS at once, or one too busy to greet."""
+
+
 class _StrictReplies(smtplib.SMTP):
+    _greeting_due = False  # connecting, and no line read yet
+
+    def connect(
+        self, host: str = "localhost", port: int = 0, source_address: Any = None
+    ) -> tuple[int, bytes]:
+        """smtplib's; a timeout waiting for the greeting raises NoGreeting."""
+        self._greeting_due = True
+        try:
+            return super().connect(host, port, source_address)
+        finally:
+            self._greeting_due = False
+
     def getreply(self) -> tuple[int, bytes]:
         """smtplib's (code, text), every line of a reply joined; NotSmtp for a line that is
         not a reply, SMTPServerDisconnected when the connection is gone."""
@@ -48,10 +67,13 @@ class _StrictReplies(smtplib.SMTP):
                 line: bytes = self.file.readline(LINE_LIMIT + 1)
             except OSError as e:
                 self.close()
+                if self._greeting_due and isinstance(e, TimeoutError):
+                    raise NoGreeting(str(e)) from e
                 raise smtplib.SMTPServerDisconnected(f"Connection unexpectedly closed: {e}") from e
             if not line:
                 self.close()
                 raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
+            self._greeting_due = False
             if len(line) > LINE_LIMIT or not _REPLY_LINE.match(line):
                 self.close()
                 raise NotSmtp(_shown(line), too_long=len(line) > LINE_LIMIT)

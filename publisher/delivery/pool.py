@@ -22,8 +22,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
+from publisher.delivery.opening import ServerTrouble
 from publisher.delivery.replies import Verdict
-from publisher.delivery.smtp import Abandoned, ServerTrouble, SmtpSender
+from publisher.delivery.smtp import Abandoned, SmtpSender
 from publisher.store.journal import PendingSend
 
 if TYPE_CHECKING:

@@ -27,32 +27,20 @@ from __future__ import annotations
 import logging
 import os
 import smtplib
-import ssl
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from publisher.config import SmtpConfig
-from publisher.delivery.client import Client, NotSmtp, SslClient, wire
+from publisher.delivery.client import NotSmtp, wire
+from publisher.delivery.opening import ServerTrouble, open_connection
 from publisher.delivery.replies import Kind, Reply, Step, Verdict, accepted, classify
-from publisher.errors import AuthenticationError, DeliveryError
+from publisher.errors import AuthenticationError
 
 if TYPE_CHECKING:
     from publisher.delivery import OutgoingMessage
 
 log = logging.getLogger(__name__)
-
-
-class ServerTrouble(DeliveryError):
-    """The server, the connection or a setting failed, not one message.
-
-    `lasting`: nothing changes until a setting or the server does (a 5xx, a refused login);
-    otherwise it may pass on its own (the server down or busy, a timeout).
-    """
-
-    def __init__(self, message: str, *, lasting: bool) -> None:
-        super().__init__(message)
-        self.lasting = lasting
 
 
 class Abandoned(Exception):
@@ -142,94 +130,8 @@ class Session:
                 pass
         smtp.close()
 
-    # -- opening -----------------------------------------------------------------------
-
     def _open(self) -> smtplib.SMTP:
-        c = self.config
-        timeout = c.timeout.total_seconds()
-        smtp: smtplib.SMTP | None = None
-        try:
-            if c.security == "ssl":
-                context = ssl.create_default_context()
-                smtp = SslClient(c.host, c.port, timeout=timeout, context=context)
-            else:
-                smtp = Client(c.host, c.port, timeout=timeout)
-            self._hello(smtp)
-            if c.security == "starttls":
-                smtp.starttls(context=ssl.create_default_context())
-                self._hello(smtp)
-            if c.username:
-                smtp.login(c.username, self._password)
-        except ServerTrouble:
-            _close(smtp)
-            raise
-        except NotSmtp as e:
-            _close(smtp)
-            said = f"it said {e.said!r}" + (", a line too long to read" if e.too_long else "")
-            raise ServerTrouble(
-                f"the server at {self.where} did not answer as an SMTP server ({said}): check "
-                "[delivery.smtp] host and port (and security)",
-                lasting=True,
-            ) from e
-        except smtplib.SMTPAuthenticationError as e:
-            _close(smtp)
-            raise ServerTrouble(
-                f"{self.where} refused the login ({Reply.parse(e.smtp_code, e.smtp_error)}): "
-                f"check [delivery.smtp] username ({c.username!r}) and the password in the "
-                f"environment variable {c.password_env}",
-                lasting=e.smtp_code >= 500,  # 454: the server's login service is down for now
-            ) from e
-        except smtplib.SMTPNotSupportedError as e:
-            _close(smtp)
-            what = "STARTTLS" if "STARTTLS" in str(e) else "AUTH"
-            raise ServerTrouble(
-                f"{self.where} does not offer {what}: check [delivery.smtp] security "
-                f"({c.security!r}) and username ({c.username!r})",
-                lasting=True,
-            ) from e
-        except smtplib.SMTPResponseException as e:
-            _close(smtp)
-            step: Step = "starttls" if smtp is not None and c.security == "starttls" else "connect"
-            raise self._refused(classify(step, Reply.parse(e.smtp_code, e.smtp_error))) from e
-        except ssl.SSLCertVerificationError as e:
-            _close(smtp)
-            raise ServerTrouble(
-                f"{self.where}: the server's certificate is not trusted ({e.verify_message}): "
-                "check [delivery.smtp] host (it must be the name on the certificate) and "
-                "security",
-                lasting=True,
-            ) from e
-        except (OSError, smtplib.SMTPException) as e:
-            _close(smtp)
-            raise ServerTrouble(
-                f"cannot connect to {self.where} ({e or type(e).__name__}): check "
-                "[delivery.smtp] host and port, or wait for the server; sending resumes "
-                "after [delivery] retry_after",
-                lasting=False,
-            ) from e
-        return smtp
-
-    def _hello(self, smtp: smtplib.SMTP) -> None:
-        code, text = smtp.ehlo()
-        if code != 250:
-            code, text = smtp.helo()
-        if code != 250:
-            raise self._refused(classify("helo", Reply.parse(code, text)))
-
-    def _refused(self, verdict: Verdict) -> ServerTrouble:
-        """The trouble to report when the server refused to open a session."""
-        reply = verdict.reply
-        if reply.permanent:
-            return ServerTrouble(
-                f"{self.where} refused the session at {verdict.step.upper()} ({reply}): check "
-                "[delivery.smtp] host, port and security",
-                lasting=True,
-            )
-        return ServerTrouble(
-            f"{self.where} is not accepting mail now ({reply}): sending resumes after "
-            "[delivery] retry_after",
-            lasting=False,
-        )
+        return open_connection(self.config, self._password, self.where)
 
     # -- one message -------------------------------------------------------------------
 
@@ -391,8 +293,3 @@ def _password(config: SmtpConfig, environ: Mapping[str, str]) -> str:
             f"password_env) is not set: export the SMTP password for {config.username!r} in it"
         )
     return password
-
-
-def _close(smtp: smtplib.SMTP | None) -> None:
-    if smtp is not None:
-        smtp.close()
