@@ -19,7 +19,7 @@ problems reports them all at once.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True, order=True)
@@ -30,6 +30,9 @@ class Problem:
     message: str
     line: int | None = None
     warning: bool = False
+    # What makes it the same problem from one run to the next, when its text names what
+    # changes each time (the reader a server's answer quotes); '' when that is its text.
+    same_as: str = field(default="", compare=False)
 
     def __str__(self) -> str:
         place = self.where if self.line is None else f"{self.where}:{self.line}"

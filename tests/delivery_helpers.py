@@ -9,8 +9,12 @@ import sys
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
-from publisher.delivery import OutgoingMessage
+from factories import make_config
+
+from publisher.config import Config
+from publisher.delivery import DeliveryReport, OutgoingMessage, deliver
 from publisher.store import Store, issues, journal, subscribers
 from publisher.store.journal import PendingSend
 
@@ -72,6 +76,33 @@ def compose(row: PendingSend) -> OutgoingMessage:
         message_id=message_id,
         data=msg.as_bytes(),
     )
+
+
+def smtp_config(
+    tmp_path: Path, port: int, delivery: dict[str, Any] | None = None, **smtp: Any
+) -> Config:
+    """A config that sends through 127.0.0.1:`port` (retry_after 5m, max_attempts 3)."""
+    return make_config(
+        tmp_path,
+        delivery={
+            "method": "smtp",
+            "retry_after": "5m",
+            "max_attempts": 3,
+            **(delivery or {}),
+            "smtp": {"host": "127.0.0.1", "port": port, "security": "none", "timeout": 5, **smtp},
+        },
+    )
+
+
+def run(config: Config, store: Store, now: datetime = T0) -> DeliveryReport:
+    """One delivery pass over the due rows, with `compose`'s messages."""
+    return deliver(config.delivery, store, compose, now)
+
+
+def rows(store: Store) -> dict[str, tuple[str, int]]:
+    """Each row's recipient -> (status, attempts)."""
+    found = store.conn.execute("SELECT recipient, status, attempts FROM sends")
+    return {r: (s, a) for r, s, a in found}
 
 
 def statuses(store: Store, issue_id: str = ISSUE) -> dict[str, int]:

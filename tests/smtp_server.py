@@ -6,9 +6,11 @@
         ...send to 127.0.0.1:server.port...
         server.messages            # every message that arrived, in order
 
-`refuse_sender` answers every MAIL FROM. Per recipient: `refuse` answers its RCPT TO,
-`refuse_everyone` every other RCPT TO, `answer_data` the end of its data,
-`hang_after_data` never answers its data (the message has arrived), `drop_mid_data`
+`refuse_sender` answers every MAIL FROM, `answer_data_command` every DATA command. Per
+recipient: `refuse` answers its RCPT TO, `refuse_everyone` every other RCPT TO,
+`answer_data` the end of its data,
+`hang_after_data` never answers its data (the message has arrived), `drop_after_data`
+closes the connection instead (it has arrived too), `drop_mid_data`
 closes the connection halfway through its data (it has not). Per message: `hold_at(n)`
 keeps the n-th message's answer back until `release()` (the message has arrived; the
 sender has not heard so), to stop a sender at a known point; `hang_up_at_mail(n)`
@@ -102,6 +104,10 @@ class _Smtp(SMTP):
         await super().push(status)
 
     async def smtp_DATA(self, arg: str) -> None:
+        refused = self.owner._data_command_reply()
+        if refused:
+            await self.push(refused)
+            return
         rcpt_tos = self.envelope.rcpt_tos if self.envelope is not None else []
         if any(self.owner._drops_mid_data(a) for a in rcpt_tos):
             await self.push("354 End data with <CR><LF>.<CR><LF>")
@@ -175,10 +181,13 @@ class SmtpServer:
         self._hang_up_at: set[int] = set()
         self._everyone = ""
         self._data_replies: dict[str, str] = {}
+        self._arriving: set[str] = set()
         self._hang_after_data: set[str] = set()
+        self._drop_after_data: set[str] = set()
         self._drop_mid_data: set[str] = set()
         self._greeting = ""
         self._sender_refused = ""
+        self._data_command = ""
         self.delay = 0.0
         self.session_limit = 0
         self.turned_away = 0
@@ -256,23 +265,41 @@ class SmtpServer:
             self._drop_at = n
 
     def refuse_everyone(self, reply: str) -> None:
-        """Answer RCPT TO for every address not given its own answer with `reply`."""
+        """Answer RCPT TO for every address not given its own answer with `reply`, where
+        '{address}' stands for the address refused."""
         with self._lock:
             self._everyone = reply
 
-    def answer_data(self, address: str, reply: str) -> None:
+    def answer_data(self, address: str, reply: str, *, arrived: bool = False) -> None:
         """Answer the end of the data of each message to `address` with `reply` (a 4xx or
-        5xx; '' to accept again); such messages are not recorded as arrived."""
+        5xx, or any line at all; '' to accept again); such messages are recorded as arrived
+        only if `arrived` (the server took it, and its answer is garbled)."""
         with self._lock:
             if reply:
                 self._data_replies[address.lower()] = reply
+                if arrived:
+                    self._arriving.add(address.lower())
             else:
                 self._data_replies.pop(address.lower(), None)
+                self._arriving.discard(address.lower())
+
+    def answer_data_command(self, reply: str) -> None:
+        """Answer every DATA command with `reply` (the data is never asked for); '' to ask
+        for it again."""
+        with self._lock:
+            self._data_command = reply
 
     def hang_after_data(self, address: str) -> None:
-        """Record each message to `address` as arrived, and never answer its data."""
+        """Record each message to `address` ('*': to anyone) as arrived, and never answer
+        its data."""
         with self._lock:
             self._hang_after_data.add(address.lower())
+
+    def drop_after_data(self, address: str) -> None:
+        """Record each message to `address` ('*': to anyone) as arrived, and close the
+        connection instead of answering its data."""
+        with self._lock:
+            self._drop_after_data.add(address.lower())
 
     def drop_mid_data(self, address: str, *, on: bool = True) -> None:
         """Close the connection halfway through the data of each message to `address` (it
@@ -343,29 +370,36 @@ class SmtpServer:
         with self._lock:
             return self._sender_refused
 
+    def _data_command_reply(self) -> str:
+        with self._lock:
+            return self._data_command
+
     def _drops_mid_data(self, address: str) -> bool:
         with self._lock:
             return address.lower() in self._drop_mid_data
 
     def _rcpt_reply(self, address: str) -> str:
         with self._lock:
-            return self._refused.get(address.lower(), self._everyone or "250 OK")
+            reply = self._refused.get(address.lower(), self._everyone or "250 OK")
+        return reply.replace("{address}", address)
 
     async def _data_reply(self, server: Any, envelope: Any) -> str:
         (to,) = (a.lower() for a in envelope.rcpt_tos)
         with self._lock:
             if self._deferred:
                 return self._deferred.pop(0)
+            arrival = Arrival(envelope.mail_from, tuple(envelope.rcpt_tos), bytes(envelope.content))
             if to in self._data_replies:
+                if to in self._arriving:
+                    self._arrivals.append(arrival)
+                    self._lock.notify_all()
                 return self._data_replies[to]
-            self._arrivals.append(
-                Arrival(envelope.mail_from, tuple(envelope.rcpt_tos), bytes(envelope.content))
-            )
+            self._arrivals.append(arrival)
             count = len(self._arrivals)
             self._lock.notify_all()
             hold = count == self._hold_at
-            drop = count == self._drop_at
-            hang = to in self._hang_after_data
+            drop = count == self._drop_at or bool({to, "*"} & self._drop_after_data)
+            hang = bool({to, "*"} & self._hang_after_data)
         if drop:
             server.transport.close()
             return "421 4.3.2 going away"

@@ -33,9 +33,8 @@ TABLE: list[tuple[Step, int, str, Kind]] = [
     ("rcpt", 530, "5.7.0 Must issue a STARTTLS command first", SERVER),
     ("rcpt", 535, "5.7.8 authentication failed", SERVER),
     ("rcpt", 550, "5.1.7 bad sender's mailbox address syntax", SERVER),
-    ("rcpt", 501, "5.1.3 Bad recipient address syntax", HARD),
-    ("rcpt", 501, "5.5.4 Syntax: RCPT TO:<address>", SERVER),
-    ("rcpt", 503, "5.5.1 Error: need MAIL command", SERVER),
+    ("data", 530, "5.7.0 Authentication required", SERVER),
+    ("data", 503, "5.5.1 Error: need RCPT command", SERVER),
     # 421 anywhere: the server is closing this connection
     ("connect", 421, "4.3.2 Service not available, closing transmission channel", CLOSING),
     ("mail", 421, "4.7.0 too many messages on one connection", CLOSING),
@@ -83,6 +82,21 @@ TABLE: list[tuple[Step, int, str, Kind]] = [
     ("rcpt", 550, "5.3.2 system not accepting network messages", POLICY),
     ("rcpt", 554, "Transaction failed", POLICY),
     ("rcpt", 550, "5.0.0 rejected", HARD),
+    # 500-504 at RCPT: about that address (everyone refused alike stops the run, in the ledger)
+    ("rcpt", 501, "5.1.3 Bad recipient address syntax", HARD),
+    ("rcpt", 501, "<kim@@example.com>: malformed address: @example.com unexpected", HARD),
+    ("rcpt", 501, "Syntax error in parameters or arguments", HARD),
+    ("rcpt", 501, "5.5.4 Syntax: RCPT TO:<address>", POLICY),
+    ("rcpt", 504, "5.5.2 <kim>: Recipient address rejected: need fully-qualified address",
+     POLICY),
+    ("rcpt", 500, "Line too long", POLICY),
+    ("rcpt", 503, "5.5.1 Error: need MAIL command", POLICY),
+    # qmail writes the enhanced code at the end
+    ("rcpt", 553, "sorry, that domain isn't in my list of allowed rcpthosts (#5.7.1)", POLICY),
+    ("rcpt", 550, "sorry, no mailbox here by that name. (#5.1.1)", HARD),
+    ("rcpt", 552, "sorry, that mailbox is over quota (#5.2.2)", SOFT),
+    ("message", 554, "sorry, the message looks like spam (#5.7.1)", REFUSED),
+    ("rcpt", 451, "qq temporary problem (#4.3.0)", TEMPORARY),
     # temporary: that row waits its own turn, the others go on
     ("rcpt", 450, "4.2.1 The user you are trying to contact is receiving mail too quickly",
      TEMPORARY),
@@ -114,6 +128,8 @@ def test_a_reply_reads_its_enhanced_code_and_becomes_one_printable_line() -> Non
     assert reply.permanent
     assert Reply.parse(550, "no such user").enhanced == ""
     assert Reply.parse(451, "4.7.1").enhanced == "4.7.1"
+    assert Reply.parse(553, "sorry, not in rcpthosts (#5.7.1)").enhanced == "5.7.1"
+    assert Reply.parse(553, "sorry (#5.7.1) and more").enhanced == ""  # only at the very end
 
 
 def test_two_readers_refused_alike_give_the_same_answer() -> None:

@@ -11,39 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from delivery_helpers import T0, address, compose, seed, statuses
-from factories import make_config
+from delivery_helpers import T0, address, compose, rows, run, seed, smtp_config, statuses
 from smtp_server import SmtpServer, free_port, self_signed_cert
 
-from publisher.config import Config
 from publisher.delivery import DeliveryReport, deliver, open_sender
 from publisher.errors import AuthenticationError
 from publisher.store import Store, journal, subscribers
-
-
-def smtp_config(
-    tmp_path: Path, port: int, delivery: dict[str, Any] | None = None, **smtp: Any
-) -> Config:
-    return make_config(
-        tmp_path,
-        delivery={
-            "method": "smtp",
-            "retry_after": "5m",
-            "max_attempts": 3,
-            **(delivery or {}),
-            "smtp": {"host": "127.0.0.1", "port": port, "security": "none", "timeout": 5, **smtp},
-        },
-    )
-
-
-def run(config: Config, store: Store, now: Any = T0) -> DeliveryReport:
-    return deliver(config.delivery, store, compose, now)
-
-
-def rows(store: Store) -> dict[str, tuple[str, int]]:
-    """Each row's recipient -> (status, attempts)."""
-    found = store.conn.execute("SELECT recipient, status, attempts FROM sends")
-    return {r: (s, a) for r, s, a in found}
 
 
 def status_of(store: Store, sid: int) -> str:
@@ -299,8 +272,18 @@ def test_refused_readers_among_accepted_ones_bounce(tmp_path: Path, server: Smtp
     assert people == ["bounced" if n in gone else "active" for n in range(8)]
 
 
-def test_a_policy_refusal_of_one_reader_bounces_nobody(tmp_path: Path, server: SmtpServer) -> None:
-    server.refuse(address(1), "550 5.7.1 sender blocked by the recipient's policy")
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "550 5.7.1 sender blocked by the recipient's policy",
+        "553 sorry, that domain isn't in my list of allowed rcpthosts (#5.7.1)",
+    ],
+    ids=["enhanced-code-first", "qmail-enhanced-code-last"],
+)
+def test_a_policy_refusal_of_one_reader_bounces_nobody(
+    tmp_path: Path, server: SmtpServer, reply: str
+) -> None:
+    server.refuse(address(1), reply)
     config = smtp_config(tmp_path, server.port)
     with Store.open(tmp_path / "s.sqlite3") as store:
         ids = seed(store, 4)

@@ -4,14 +4,19 @@ back; the exit status stays 1 while it remains; `check` and `status` always list
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from click.testing import CliRunner, Result
 from content_site import DATA
 from delivery_helpers import RUN_AT, SECRET_ENV, make_site
+from smtp_server import SmtpServer
 
 from publisher.cli import cli
+from publisher.delivery.replies import steady
+from publisher.errors import Problem
+from publisher.store.problems import problem_key
 
 START = datetime.fromisoformat(RUN_AT)
 
@@ -92,3 +97,34 @@ def test_a_setting_problem_is_printed_once(tmp_path: Path) -> None:
     )
     assert (again.exit_code, again.stderr) == (1, "")
     assert (tmp_path / "public" / "atom.xml").read_text(encoding="utf-8").count("<entry>") == 3
+
+
+def test_a_server_problem_quoting_each_reader_is_printed_once(tmp_path: Path) -> None:
+    with SmtpServer() as server:
+        # a relay refusing everyone, its answer naming each reader: every run meets others
+        server.refuse_everyone("554 5.7.1 <{address}>: Relay access denied")
+        config = make_site(tmp_path, subscribers=30, smtp_port=server.port)
+        first = invoke(config, "run", "--now", at(0))
+        again = invoke(config, "run", "--now", at(1))
+
+    assert first.exit_code == 1
+    (line,) = first.stderr.splitlines()
+    assert line.startswith(
+        f"[delivery.smtp]: 127.0.0.1:{server.port} gave 10 different recipients in a row the "
+        "same answer (554 5.7.1 <reader"
+    )
+    assert (again.exit_code, again.stderr) == (1, "")  # ten others refused: the same problem
+    (last,) = [s for s in invoke(config, "status").stdout.splitlines() if "server problem" in s]
+    assert last.startswith("  last server problem 2024-06-19 11:01: ")
+    assert last.removeprefix("  last server problem 2024-06-19 11:01: ") != line
+
+
+def test_a_server_problem_is_the_same_whatever_message_queue_id_it_quotes() -> None:
+    def key(message: str) -> str:
+        problem = Problem("[delivery.smtp]", message)
+        return problem_key(replace(problem, same_as=steady(str(problem))), Path("/nowhere"))
+
+    first = key("mx:25 refused DATA (554 5.7.1 id=1sJK2L-0003Ab-Qx from <a@example.com>)")
+    second = key("mx:25 refused DATA (554 5.7.1 id=1sJK9Z-0007Cd-Rt from <b@example.org>)")
+    other = key("mx:25 refused DATA (530 5.7.0 id=1sJK9Z-0007Cd-Rt from <b@example.org>)")
+    assert first == second != other

@@ -245,3 +245,57 @@ def test_slow_replies_are_met_with_parallel_connections(tmp_path: Path, server: 
         issue_line(f"sent {people}  pending 0  deferred 0  unknown 0  failed 0  bounced 0 "
                    "(hard 0, soft 0)")
     )  # fmt: skip
+
+
+def test_a_reply_line_too_long_to_read_is_a_server_problem_not_a_traceback(
+    tmp_path: Path, server: SmtpServer
+) -> None:
+    people = 3
+    server.refuse(address(1), "550 " + "x" * 9000)
+    config = make_site(tmp_path, subscribers=people, smtp_port=server.port)
+
+    first = run_publisher(config, "run", "--now", RUN_AT)
+    server.refuse(address(1), "250 OK")
+    later = run_publisher(config, "run", "--now", LATER)
+
+    assert first.returncode == 0  # it may pass by itself: a warning
+    (line,) = first.stderr.splitlines()
+    assert line.startswith(
+        f"warning: [delivery.smtp]: 127.0.0.1:{server.port} answered RCPT TO with a reply line "
+        "longer than 8192 bytes that is not an SMTP reply ('550 xxx"
+    )
+    assert line.endswith("nothing was sent, and sending resumes after [delivery] retry_after")
+    assert (later.returncode, later.stderr) == (0, "")
+    assert Counter(server.recipients()) == {address(n): 1 for n in range(people)}
+
+
+def test_a_server_that_drops_every_message_after_its_data_is_reported_once(
+    tmp_path: Path, server: SmtpServer
+) -> None:
+    people = 8
+    server.drop_after_data("*")  # each message arrives; its answer never does
+    config = make_site(
+        tmp_path, subscribers=people, smtp_port=server.port, smtp="connections = 1\n"
+    )
+
+    first = run_publisher(config, "run", "--now", RUN_AT)
+    second = run_publisher(config, "run", "--now", LATER)
+
+    problem = (
+        f"warning: [delivery.smtp]: 127.0.0.1:{server.port}: no answer after the data "
+        "(connection closed), for a second message in a row: the server may be taking "
+        "messages and then dropping or stalling the connection; those in doubt are left "
+        "'unknown', the rest wait, and sending resumes after [delivery] retry_after"
+    )
+    assert first.returncode == 0
+    assert first.stderr.splitlines()[-1] == problem
+    assert problem not in second.stderr  # the same server problem: told once
+    # each message in doubt is named, each run: none is lost without a word
+    assert "'reader0@example.com'" in first.stderr and "'reader1@example.com'" in first.stderr
+    assert "'reader2@example.com'" in second.stderr and "'reader3@example.com'" in second.stderr
+    # two messages each run, nobody's twice; the rest wait untouched
+    assert Counter(server.recipients()) == {address(n): 1 for n in range(4)}
+    assert rows(config) == {
+        **{address(n): ("unknown", 1) for n in range(4)},
+        **{address(n): ("pending", 0) for n in range(4, people)},
+    }

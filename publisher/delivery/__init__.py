@@ -7,8 +7,11 @@ journal:
     __init__.py  deliver: the pass over the due rows, in the thread that owns the store
     replies.py   what each SMTP answer means (RFC 5321 codes, RFC 3463 enhanced codes)
     smtp.py      one session per connection: send a message, say what became of it
+    opening.py   opening a session (greeting, TLS, login), and every way that fails
+    client.py    smtplib wrapped: replies read strictly, a message framed for DATA
     pool.py      `[delivery.smtp] connections` sessions side by side, one thread each
     ledger.py    the one journal writer: answers -> rows and readers, in batches
+    report.py    what a pass tells: its counts, and the readers its answers were about
     outbox.py    the Maildir folder, written in synced batches
 
 `deliver` walks the due rows (older issues first), asks `compose` for each message, marks
@@ -35,10 +38,11 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from publisher.config import DeliveryConfig
-from publisher.delivery.ledger import DeliveryReport, Ledger
+from publisher.delivery.ledger import Ledger
 from publisher.delivery.outbox import Outbox
-from publisher.delivery.pool import Done, Pool, Work
-from publisher.delivery.smtp import Pace, SmtpSender
+from publisher.delivery.pool import Done, Pace, Pool, Work
+from publisher.delivery.report import DeliveryReport
+from publisher.delivery.smtp import SmtpSender
 from publisher.errors import DeliveryError, Problem
 from publisher.options import DEFAULTS, RunOptions
 from publisher.store import Store, journal
@@ -258,6 +262,8 @@ def _send_smtp(
                         continue
                     work.append(composed.popleft())
                 ledger.handing_out([row for row, _ in work])
+            else:
+                pool.halt()  # before the commit lets a connection's next data go
             work = ledger.still_to_send(work) if ledger.commit() else []
             pool.put(work)
             out += len(work)
@@ -267,10 +273,12 @@ def _send_smtp(
                 break
             for done in pool.take():
                 out -= 1
-                if done.outcome != "untried":
-                    ledger.record(done)
-                    continue
-                _untried(ledger, pool, done, todo)
+                if done.outcome == "untried":
+                    _untried(ledger, pool, done, todo)
+                else:
+                    ledger.record(done)  # stops sending when `trouble` left it in doubt
+                    if done.trouble is not None:
+                        pool.alive -= 1  # that connection retired
                 if pool.alive == 0:  # nobody left to take what is queued
                     left = [row for row, _ in pool.unclaimed()]
                     out -= len(left)

@@ -8,7 +8,9 @@ What an answer does (the kinds are `replies.Kind`):
 
 - accepted: the row is `sent`;
 - no answer after the data: the row is `unknown`, sent again after `retry_after` while
-  it has been unknown at most `unknown_retries` times;
+  it has been unknown at most `unknown_retries` times. A second one with no message
+  accepted in between (or on the same connection), or an answer that is not SMTP, is
+  the server's fault: sending stops as for a server problem;
 - a temporary refusal: the row alone waits, `retry_after` doubling with each attempt,
   `failed` after `max_attempts`;
 - a permanent refusal is *held*, not written, until the next answer: an acceptance or a
@@ -33,38 +35,19 @@ import logging
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from publisher.config import DeliveryConfig
 from publisher.delivery.pool import Done, Work
-from publisher.delivery.replies import Kind
+from publisher.delivery.replies import Kind, steady
+from publisher.delivery.report import DeliveryReport, told
+from publisher.delivery.smtp import unanswered_again
 from publisher.errors import Problem, StoreError
 from publisher.store import Store, holds, journal, subscribers
 from publisher.store.journal import PendingSend
 
 log = logging.getLogger(__name__)
-
-_LISTED = 20  # readers named one by one in a pass's problems; the rest are counted
-
-
-@dataclass(frozen=True)
-class DeliveryReport:
-    """What one pass over the journal did."""
-
-    sent: int = 0
-    bounced: int = 0
-    failed: int = 0
-    cancelled: int = 0
-    deferred: int = 0
-    unknown: int = 0
-    problems: tuple[Problem, ...] = ()
-
-    def __add__(self, other: DeliveryReport) -> DeliveryReport:
-        """Both passes' counts and problems."""
-        return DeliveryReport(
-            *(getattr(self, f.name) + getattr(other, f.name) for f in fields(DeliveryReport))
-        )
 
 
 @dataclass
@@ -103,9 +86,12 @@ class Ledger:
         self.recorded = 0  # rows whose fate this pass has recorded
         self._writes: list[Write] = []
         self._fences: list[threading.Event] = []
-        self._counts: Counter[str] = Counter()
+        self._counts: Counter[str] = Counter()  # of the rows recorded and committed
+        self._unsaved: Counter[str] = Counter()  # of those whose writes wait for a commit
+        self._unsaved_rows = 0
         self._streak = _Streak()
         self._accepted = False
+        self._in_doubt = 0  # messages in doubt since the last one accepted
         self._faulted = False
         # The store refused a write: nothing more is recorded from then on.
         self._broken: Problem | None = None
@@ -137,7 +123,7 @@ class Ledger:
 
     def cancelled(self, row: PendingSend) -> None:
         """The row's reader left before it went out."""
-        self._counts["cancelled"] += 1
+        self._unsaved["cancelled"] += 1
         self._writes.append(
             lambda s: journal.mark_cancelled(s, row, "no longer subscribed", self.now)
         )
@@ -152,9 +138,16 @@ class Ledger:
         if done.outcome == "sent":
             self._settle()  # an acceptance: the refusals before it were about their readers
             self._accepted = True
+            self._in_doubt = 0
             self._sent(done)
         elif done.outcome == "unknown":
             self._unknown(done)
+            self._in_doubt += 1
+            trouble = done.trouble
+            if trouble is None and self._in_doubt > 1:  # on another connection, at once
+                trouble = unanswered_again(self.server, done.detail)
+            if trouble is not None:
+                self.stop(Problem(self.where, str(trouble), warning=not trouble.lasting))
         else:
             self._refused(done)
 
@@ -164,7 +157,8 @@ class Ledger:
         if self.stopped is not None:
             log.debug("also: %s", problem)
             return
-        self.stopped = problem
+        # Told once however many runs it stops, whichever reader the server's answer names.
+        self.stopped = problem = replace(problem, same_as=steady(str(problem)))
         until = self.now + self.config.retry_after if problem.warning else None
         text = str(problem)
         self._writes.append(
@@ -176,9 +170,7 @@ class Ledger:
         store refuses them."""
         writes, self._writes = self._writes, []
         fences, self._fences = self._fences, []
-        if self._broken:
-            return False
-        if writes:
+        if writes and self._broken is None:
             try:
                 with self.store.transaction():
                     for write in writes:
@@ -186,7 +178,13 @@ class Ledger:
             except StoreError as e:
                 self._broken = Problem("[store] path", f"{e}; sending stopped")
                 self.stopped = self.stopped or self._broken
-                return False
+        unsaved, self._unsaved = self._unsaved, Counter()
+        rows, self._unsaved_rows = self._unsaved_rows, 0
+        if self._broken is not None:
+            # Those rows stay `sending` (the next run counts them unknown): so does this one.
+            self._counts["unknown"] += rows
+            return False
+        self._counts.update(unsaved)
         for fence in fences:
             fence.set()
         return True
@@ -217,16 +215,21 @@ class Ledger:
 
     # -- each kind of answer -----------------------------------------------------------
 
-    def _sent(self, done: Done) -> None:
-        self._counts["sent"] += 1
+    def _tally(self, kind: str | None) -> None:
+        """One more row's fate recorded: counted as `kind` once committed."""
         self.recorded += 1
+        self._unsaved_rows += 1
+        if kind is not None:
+            self._unsaved[kind] += 1
+
+    def _sent(self, done: Done) -> None:
+        self._tally("sent")
         row, message_id = done.row, done.message_id
         self._writes.append(lambda s: journal.mark_sent(s, row, message_id, self.now))
         self._fences.append(done.recorded)
 
     def _unknown(self, done: Done) -> None:
-        self._counts["unknown"] += 1
-        self.recorded += 1
+        self._tally("unknown")
         row = done.row
         retry_at = self.now + self.config.retry_after
         reply = f"{self.server}: {done.detail}: it may have arrived"
@@ -288,8 +291,7 @@ class Ledger:
                 self._retry(done, note="policy")
 
     def _bounce(self, done: Done) -> None:
-        self._counts["bounced"] += 1
-        self.recorded += 1
+        self._tally("bounced")
         row, reply = done.row, str(done.verdict.reply if done.verdict else "")
 
         def write(s: Store) -> None:
@@ -300,8 +302,7 @@ class Ledger:
         self._note("bounced", row.recipient, reply)
 
     def _soft_bounce(self, done: Done) -> None:
-        self._counts["bounced"] += 1
-        self.recorded += 1
+        self._tally("bounced")
         row, reply = done.row, str(done.verdict.reply if done.verdict else "")
         limit = self.config.soft_bounce_limit
 
@@ -318,14 +319,13 @@ class Ledger:
         self._writes.append(write)
 
     def _fail(self, done: Done) -> None:
-        self._counts["failed"] += 1
-        self.recorded += 1
+        self._tally("failed")
         row, reply = done.row, str(done.verdict.reply if done.verdict else "")
         self._writes.append(lambda s: journal.mark_failed(s, row, reply, self.now))
         self._note("refused", row.recipient, reply)
 
     def _retry(self, done: Done, *, note: str) -> None:
-        self.recorded += 1
+        self._tally(None)  # deferred, or failed past max_attempts: its write tells
         row, reply = done.row, str(done.verdict.reply if done.verdict else "")
         config = self.config
 
@@ -338,7 +338,7 @@ class Ledger:
                 retry_after=config.retry_after,
                 max_attempts=config.max_attempts,
             )
-            self._counts["deferred" if kept else "failed"] += 1
+            self._unsaved["deferred" if kept else "failed"] += 1
             self._note(note if kept else "gave_up", row.recipient, reply)
 
         self._writes.append(write)
@@ -349,48 +349,6 @@ class Ledger:
         self._notes.setdefault(what, []).append(f"{recipient!r} ({reply})")
 
     def _problems(self) -> list[Problem]:
-        where, notes, config = self.where, self._notes, self.config
-        found: list[Problem] = []
-        for what, message, warning in (
-            ("bounced", "{server} refused {one}: marked bounced", True),
-            ("soft_bounced", "{server} refused {one}: soft bounces reached "
-             f"{config.soft_bounce_limit} in a row ([delivery] soft_bounce_limit): marked "
-             "bounced", True),
-            ("refused", "{server} refused the message to {one}: not sent to this subscriber",
-             False),
-        ):  # fmt: skip
-            listed = notes.get(what, [])
-            found += [
-                Problem(where, message.format(server=self.server, one=one), warning=warning)
-                for one in listed[:_LISTED]
-            ]
-            if len(listed) > _LISTED:
-                found.append(
-                    Problem(where, f"and {len(listed) - _LISTED} more like these", warning=warning)
-                )
-        summaries = (
-            ("soft", "soft bounce(s), the reader kept until [delivery] soft_bounce_limit in a "
-             "row", True),
-            ("deferred", "deferred by the server, each tried again after its own wait "
-             "([delivery] retry_after, doubling)", True),
-            ("policy", "refused by a policy that may be about us, not them: nobody marked "
-             "bounced, each tried again after [delivery] retry_after", True),
-            ("unanswered", "refused while the server accepted nobody in this pass: nobody "
-             "marked bounced, each tried again after [delivery] retry_after", True),
-            ("unknown", "sent with no answer after the data: they may have arrived, and are "
-             f"sent again after [delivery] retry_after (at most {config.unknown_retries} "
-             "time(s), [delivery] unknown_retries)", True),
-            ("unknown_kept", "sent with no answer after the data, again: they may have "
-             "arrived and are left 'unknown' ([delivery] unknown_retries)", False),
-            ("gave_up", f"given up after {config.max_attempts} attempts ([delivery] "
-             "max_attempts): marked failed", False),
-        )  # fmt: skip
-        for what, text, warning in summaries:
-            listed = notes.get(what, [])
-            if listed:
-                first = ", ".join(listed[:3]) + (", ..." if len(listed) > 3 else "")
-                found.append(
-                    Problem(where, f"{len(listed)} message(s) {text}: {first}", warning=warning)
-                )
+        found = told(self.where, self.server, self._notes, self.config)
         found += [p for p in (self.stopped, self._broken) if p is not None]
         return list(dict.fromkeys(found))  # the store's trouble may be what stopped sending

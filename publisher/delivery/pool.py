@@ -3,7 +3,8 @@
 The writer hands out (row, message) pairs through one queue and reads back one `Done` per
 pair. A connection's thread takes the next pair, waits for its turn under `rate`, and sends
 it on its own session (the work is waiting on the network, so threads serve well). A
-session that fails for a reason of the server retires; the others go on.
+session that fails for a reason of the server retires; the others go on, unless it left
+a message in doubt (then sending stops).
 
 Before the data of its next message goes out, a thread waits until the writer has recorded
 the answer to its previous one (`Done.recorded`). So when the process dies at any moment,
@@ -16,12 +17,14 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
+from publisher.delivery.opening import ServerTrouble
 from publisher.delivery.replies import Verdict
-from publisher.delivery.smtp import Abandoned, Pace, ServerTrouble, SmtpSender
+from publisher.delivery.smtp import Abandoned, SmtpSender
 from publisher.store.journal import PendingSend
 
 if TYPE_CHECKING:
@@ -35,7 +38,9 @@ Outcome = Literal["sent", "refused", "unknown", "untried"]
 @dataclass(frozen=True)
 class Done:
     """What became of one row handed to a connection (`untried`: not sent, for `trouble`
-    or because sending is stopping). `recorded` is set once the writer has recorded it."""
+    or because sending is stopping). `trouble` retired the connection: with `unknown`, it
+    is the server's fault that the message is in doubt, and sending stops. `recorded` is
+    set once the writer has recorded it."""
 
     row: PendingSend
     message_id: str
@@ -47,6 +52,27 @@ class Done:
 
 
 Work = tuple[PendingSend, "OutgoingMessage"]
+
+
+class Pace:
+    """`rate` messages a second at most, across every session together."""
+
+    def __init__(self, rate: float | None) -> None:
+        self._interval = 1.0 / rate if rate else 0.0
+        self._next_at = 0.0
+        self._lock = threading.Lock()
+
+    def wait(self) -> None:
+        """Return when the next message may go (at once without a rate)."""
+        if not self._interval:
+            return
+        # A monotonic clock, as wall time may jump; each caller takes the next free slot.
+        with self._lock:
+            now = time.monotonic()
+            slot = max(now, self._next_at)
+            self._next_at = slot + self._interval
+        if slot > now:
+            time.sleep(slot - now)
 
 
 class Pool:
@@ -144,9 +170,16 @@ class Pool:
                     self._done.put(Done(row, message.message_id, "untried", trouble=trouble))
                     return
                 done = Done(
-                    row, message.message_id, attempt.outcome, attempt.verdict, attempt.detail
+                    row,
+                    message.message_id,
+                    attempt.outcome,
+                    attempt.verdict,
+                    attempt.detail,
+                    attempt.trouble,
                 )
                 previous = done.recorded if attempt.outcome in ("sent", "unknown") else None
                 self._done.put(done)
+                if attempt.trouble is not None:
+                    return  # in doubt for the server's reason: the writer stops sending
         finally:
             session.close()

@@ -2,7 +2,8 @@
 
 Every reply is sorted by the step it answered (the greeting, EHLO, STARTTLS, AUTH, MAIL
 FROM, RCPT TO, the DATA command, the message itself) and its codes: the RFC 5321 reply
-code and, when the server gives one, the RFC 3463 enhanced status code ("5.1.1").
+code and, when the server gives one, the RFC 3463 enhanced status code ("5.1.1" at the
+start of the text, or "(#5.1.1)" at its end as qmail writes it).
 
     Kind        what it means                          what happens
     ACCEPTED    the step went through                  go on
@@ -37,6 +38,8 @@ Step = Literal["connect", "helo", "starttls", "auth", "mail", "rcpt", "data", "m
 _SESSION_STEPS = frozenset({"connect", "helo", "starttls", "auth", "mail"})
 
 _ENHANCED = re.compile(r"^([245])\.(\d{1,3})\.(\d{1,3})(?!\S)")
+# qmail and its kin give the enhanced code at the end: "... rcpthosts (#5.7.1)".
+_ENHANCED_AT_END = re.compile(r"\(#([245])\.(\d{1,3})\.(\d{1,3})\)$")
 
 
 class Kind(Enum):
@@ -67,7 +70,7 @@ class Reply:
         if isinstance(text, bytes):
             text = text.decode("utf-8", "replace")
         text = "".join(c for c in " ".join(text.split()) if c.isprintable())
-        match = _ENHANCED.match(text)
+        match = _ENHANCED.match(text) or _ENHANCED_AT_END.search(text)
         return cls(code, ".".join(match.groups()) if match else "", text)
 
     @property
@@ -104,6 +107,19 @@ def accepted(code: int) -> bool:
     return 200 <= code < 400
 
 
+def steady(text: str) -> str:
+    """`text` with what differs from one message to the next blanked: addresses, queue
+    and session ids, long numbers (a server's answer quotes them), so that one server
+    problem reads the same for every message it stops."""
+    text = _ADDRESS.sub("<address>", text)
+    return _VARYING.sub("#", text)
+
+
+_ADDRESS = re.compile(r"[^\s<>()\[\]'\",;:]+@[^\s<>()\[\]'\",;:]+")
+# A word of letters and digits both (4Y1x2ZqR, 1sJK2L-0003Ab-Qx), or of 4 digits or more.
+_VARYING = re.compile(r"(?<![\w.-])(?:(?=[\w-]*\d)(?=[\w-]*[A-Za-z])[\w-]{5,}|\d{4,})(?![\w-])")
+
+
 def _kind(step: Step, reply: Reply) -> Kind:
     code = reply.code
     if 200 <= code < 400:
@@ -111,10 +127,15 @@ def _kind(step: Step, reply: Reply) -> Kind:
     if code == 421:
         return Kind.CLOSING
     if step == "rcpt" and code == 501 and _bad_address(reply):
-        # 501 5.1.3 "bad recipient address syntax": that address, not the server.
+        # 501 5.1.3 "bad recipient address syntax", or a bare 501 (Exim's "malformed
+        # address"): the one argument of RCPT is that address, not the server's trouble.
         return Kind.HARD
-    if step in _SESSION_STEPS or code in (530, 534, 535, 538) or 500 <= code <= 504:
-        # 530/535: login needed or refused; 500-504: the server did not understand us.
+    if step in _SESSION_STEPS or code in (530, 534, 535, 538):
+        return Kind.SERVER  # 530/535: login needed or refused
+    if step != "rcpt" and 500 <= code <= 504:
+        # The server did not understand us. At RCPT it is about that address (read on by
+        # its codes): a server that says so to everyone is caught by the same refusals in
+        # a row, and one odd address must not stop every run.
         return Kind.SERVER
     if not reply.permanent:
         return Kind.TEMPORARY
@@ -137,9 +158,10 @@ def _kind(step: Step, reply: Reply) -> Kind:
 
 
 def _bad_address(reply: Reply) -> bool:
-    """A 5.1.x enhanced code about the recipient's address (5.1.7/5.1.8 are the sender's)."""
+    """A 5.1.x enhanced code about the recipient's address (5.1.7/5.1.8 are the sender's),
+    or no enhanced code to say otherwise."""
     subject, detail = _enhanced(reply)
-    return subject == 1 and detail not in (7, 8)
+    return subject is None or (subject == 1 and detail not in (7, 8))
 
 
 def _enhanced(reply: Reply) -> tuple[int | None, int]:

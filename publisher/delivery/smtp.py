@@ -1,14 +1,17 @@
 """Hand messages to an SMTP server: one `Session` per connection, reopened when dropped.
 
 `SmtpSender` holds the settings and the password (checked before anything is sent);
-`deliver` runs `[delivery.smtp] connections` sessions at once (pool.py). A session's
+`deliver` runs `[delivery.smtp] connections` sessions at once (pool.py), talking through
+the client of client.py. A session's
 `send` says what became of one message, sorted by `replies.classify`:
 
 - `Attempt("sent")`: the server accepted it;
 - `Attempt("refused", verdict)`: the server refused this recipient or this message (4xx or
   5xx); the journal writer decides what that makes of the row and the reader;
 - `Attempt("unknown")`: the data went out and no answer came (a timeout, the connection
-  lost): it may have arrived;
+  lost) or none that is SMTP: it may have arrived. With `trouble` when that is the
+  server's fault (a second one in a row, an answer that is not SMTP): this session is
+  done, and sending stops;
 - `ServerTrouble`: the server, the connection or a setting failed, not this message, which
   was not delivered: this session is done.
 
@@ -23,37 +26,21 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import smtplib
-import ssl
-import threading
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from publisher.config import SmtpConfig
+from publisher.delivery.client import NotSmtp, wire
+from publisher.delivery.opening import ServerTrouble, open_connection
 from publisher.delivery.replies import Kind, Reply, Step, Verdict, accepted, classify
-from publisher.errors import AuthenticationError, DeliveryError
+from publisher.errors import AuthenticationError
 
 if TYPE_CHECKING:
     from publisher.delivery import OutgoingMessage
 
 log = logging.getLogger(__name__)
-
-_EOL = re.compile(rb"\r\n|\n|\r")
-
-
-class ServerTrouble(DeliveryError):
-    """The server, the connection or a setting failed, not one message.
-
-    `lasting`: nothing changes until a setting or the server does (a 5xx, a refused login);
-    otherwise it may pass on its own (the server down or busy, a timeout).
-    """
-
-    def __init__(self, message: str, *, lasting: bool) -> None:
-        super().__init__(message)
-        self.lasting = lasting
 
 
 class Abandoned(Exception):
@@ -71,45 +58,18 @@ class Attempt:
     outcome: Literal["sent", "refused", "unknown"]
     verdict: Verdict | None = None
     detail: str = ""
+    # A message in doubt for a reason of the server: this session is done, sending stops.
+    trouble: ServerTrouble | None = None
 
 
 _SENT = Attempt("sent")
+_STEPS: dict[Step, str] = {
+    "mail": "MAIL FROM",
+    "rcpt": "RCPT TO",
+    "data": "DATA",
+    "message": "a message's data",
+}
 _ACCEPTED = Verdict(Kind.ACCEPTED, "mail", Reply(250, "", "OK"))  # what callers read: the kind
-
-
-def wire(data: bytes) -> bytes:
-    """The message as DATA carries it: CRLF line ends, dot-stuffed, with the closing dot."""
-    crlf = data.count(b"\r\n")
-    if data.count(b"\n") != crlf or data.count(b"\r") != crlf:
-        data = _EOL.sub(b"\r\n", data)  # rare: our messages are built with CRLF
-    if data.startswith(b"."):
-        data = b"." + data
-    if b"\r\n." in data:  # never in base64 bodies; a header or a plain text line could
-        data = data.replace(b"\r\n.", b"\r\n..")
-    if not data.endswith(b"\r\n"):
-        data += b"\r\n"
-    return data + b".\r\n"
-
-
-class Pace:
-    """`rate` messages a second at most, across every session together."""
-
-    def __init__(self, rate: float | None) -> None:
-        self._interval = 1.0 / rate if rate else 0.0
-        self._next_at = 0.0
-        self._lock = threading.Lock()
-
-    def wait(self) -> None:
-        """Return when the next message may go (at once without a rate)."""
-        if not self._interval:
-            return
-        # A monotonic clock, as wall time may jump; each caller takes the next free slot.
-        with self._lock:
-            now = time.monotonic()
-            slot = max(now, self._next_at)
-            self._next_at = slot + self._interval
-        if slot > now:
-            time.sleep(slot - now)
 
 
 class SmtpSender:
@@ -133,6 +93,9 @@ class Session:
         self._password = password
         self.where = where
         self._smtp: smtplib.SMTP | None = None
+        # The last message's data got no answer: if the next one's gets none either, the
+        # server is at fault (it takes messages and drops the line), not one message.
+        self._unanswered = False
 
     def send(self, message: OutgoingMessage, ready: Callable[[], bool] = lambda: True) -> Attempt:
         """Hand one message over. `ready()` is asked just before its data goes out; False
@@ -167,86 +130,8 @@ class Session:
                 pass
         smtp.close()
 
-    # -- opening -----------------------------------------------------------------------
-
     def _open(self) -> smtplib.SMTP:
-        c = self.config
-        timeout = c.timeout.total_seconds()
-        smtp: smtplib.SMTP | None = None
-        try:
-            if c.security == "ssl":
-                context = ssl.create_default_context()
-                smtp = smtplib.SMTP_SSL(c.host, c.port, timeout=timeout, context=context)
-            else:
-                smtp = smtplib.SMTP(c.host, c.port, timeout=timeout)
-            self._hello(smtp)
-            if c.security == "starttls":
-                smtp.starttls(context=ssl.create_default_context())
-                self._hello(smtp)
-            if c.username:
-                smtp.login(c.username, self._password)
-        except ServerTrouble:
-            _close(smtp)
-            raise
-        except smtplib.SMTPAuthenticationError as e:
-            _close(smtp)
-            raise ServerTrouble(
-                f"{self.where} refused the login ({Reply.parse(e.smtp_code, e.smtp_error)}): "
-                f"check [delivery.smtp] username ({c.username!r}) and the password in the "
-                f"environment variable {c.password_env}",
-                lasting=e.smtp_code >= 500,  # 454: the server's login service is down for now
-            ) from e
-        except smtplib.SMTPNotSupportedError as e:
-            _close(smtp)
-            what = "STARTTLS" if "STARTTLS" in str(e) else "AUTH"
-            raise ServerTrouble(
-                f"{self.where} does not offer {what}: check [delivery.smtp] security "
-                f"({c.security!r}) and username ({c.username!r})",
-                lasting=True,
-            ) from e
-        except smtplib.SMTPResponseException as e:
-            _close(smtp)
-            step: Step = "starttls" if smtp is not None and c.security == "starttls" else "connect"
-            raise self._refused(classify(step, Reply.parse(e.smtp_code, e.smtp_error))) from e
-        except ssl.SSLCertVerificationError as e:
-            _close(smtp)
-            raise ServerTrouble(
-                f"{self.where}: the server's certificate is not trusted ({e.verify_message}): "
-                "check [delivery.smtp] host (it must be the name on the certificate) and "
-                "security",
-                lasting=True,
-            ) from e
-        except (OSError, smtplib.SMTPException) as e:
-            _close(smtp)
-            raise ServerTrouble(
-                f"cannot connect to {self.where} ({e or type(e).__name__}): check "
-                "[delivery.smtp] host and port, or wait for the server; sending resumes "
-                "after [delivery] retry_after",
-                lasting=False,
-            ) from e
-        return smtp
-
-    def _hello(self, smtp: smtplib.SMTP) -> None:
-        code, text = smtp.ehlo()
-        if code != 250:
-            code, text = smtp.helo()
-        if code != 250:
-            raise self._refused(classify("helo", Reply.parse(code, text)))
-
-    def _refused(self, verdict: Verdict) -> ServerTrouble:
-        """The trouble to report when the server refused to open a session."""
-        reply = verdict.reply
-        if reply.permanent:
-            return ServerTrouble(
-                f"{self.where} refused the session at {verdict.step.upper()} ({reply}): check "
-                "[delivery.smtp] host, port and security",
-                lasting=True,
-            )
-        return ServerTrouble(
-            f"{self.where} is not accepting mail now ({reply}): sending resumes after "
-            "[delivery] retry_after",
-            lasting=False,
-        )
+        return open_connection(self.config, self._password, self.where)
 
     # -- one message -------------------------------------------------------------------
 
@@ -262,12 +147,7 @@ class Session:
         if verdict.kind is not Kind.ACCEPTED:
             self._reset(smtp)
             if verdict.kind is Kind.SERVER:
-                raise ServerTrouble(
-                    f"{self.where} refused {to!r} with an answer about us, not them "
-                    f"({verdict.reply}): check [delivery.smtp] username and the newsletter's "
-                    "sender",
-                    lasting=verdict.reply.permanent,
-                )
+                raise self._about_us(verdict)
             return Attempt("refused", verdict)
         if not ready():
             self._reset(smtp)
@@ -275,6 +155,8 @@ class Session:
         verdict = self._ask(smtp, "data", "")
         if verdict.kind is not Kind.ACCEPTED:
             self._reset(smtp)
+            if verdict.kind is Kind.SERVER:  # 530 a login first, 503 out of sequence...
+                raise self._about_us(verdict)
             return Attempt("refused", verdict)
         try:
             smtp.send(wire(message.data))
@@ -285,18 +167,32 @@ class Session:
             code, text = smtp.getreply()
         except smtplib.SMTPServerDisconnected as e:
             self.close(polite=False)
-            return Attempt("unknown", detail=f"no answer after the data ({_why(e)})")
+            detail = f"no answer after the data ({_why(e)})"
+            again, self._unanswered = self._unanswered, True
+            trouble = unanswered_again(self.where, detail) if again else None
+            return Attempt("unknown", detail=detail, trouble=trouble)
+        except NotSmtp as e:
+            # It may be the server's "250 ok" mangled, or its refusal: the message is in
+            # doubt, and the next one would be too.
+            self.close(polite=False)
+            return Attempt(
+                "unknown",
+                detail=f"an answer after the data that is not SMTP ({e.said!r})",
+                trouble=ServerTrouble(
+                    f"{self.where} answered a message's data with {e}: the message may have "
+                    "arrived and is left 'unknown'; sending stops, and resumes after "
+                    "[delivery] retry_after",
+                    lasting=False,
+                ),
+            )
+        self._unanswered = False
         if accepted(code):
             return _SENT
         verdict = classify("message", Reply.parse(code, text))
         if verdict.kind is Kind.CLOSING:  # 421: refused, and the connection is going
             raise _Again(str(verdict.reply))
         if verdict.kind is Kind.SERVER:
-            raise ServerTrouble(
-                f"{self.where} refused the message to {to!r} with an answer about us "
-                f"({verdict.reply}): check [delivery.smtp] username",
-                lasting=verdict.reply.permanent,
-            )
+            raise self._about_us(verdict)
         return Attempt("refused", verdict)
 
     def _ask(self, smtp: smtplib.SMTP, step: Step, args: str) -> Verdict:
@@ -307,6 +203,14 @@ class Session:
             code, text = smtp.getreply()
         except smtplib.SMTPServerDisconnected as e:
             raise _Again(str(e)) from e
+        except NotSmtp as e:
+            self.close(polite=False)
+            raise ServerTrouble(
+                f"{self.where} answered {_STEPS.get(step, step.upper())} with {e}: the "
+                "server (or something between us, such as a proxy) is not speaking SMTP; "
+                "nothing was sent, and sending resumes after [delivery] retry_after",
+                lasting=False,
+            ) from e
         if accepted(code):
             return _ACCEPTED
         verdict = classify(step, Reply.parse(code, text))
@@ -314,14 +218,31 @@ class Session:
             raise _Again(str(verdict.reply))
         return verdict
 
+    def _about_us(self, verdict: Verdict) -> ServerTrouble:
+        """The trouble to report when a step about one message (RCPT, DATA, the end of the
+        data) got an answer about us or the session, not the reader: nothing was delivered."""
+        reply = verdict.reply
+        if reply.code == 530:
+            return self._login_wanted(reply)
+        step = _STEPS.get(verdict.step, verdict.step.upper())
+        return ServerTrouble(
+            f"{self.where} answered {step} with a refusal about us or the "
+            f"session, not the reader ({reply}): check [delivery.smtp] username and security, "
+            "and the newsletter's sender; every row stays pending",
+            lasting=reply.permanent,
+        )
+
+    def _login_wanted(self, reply: Reply) -> ServerTrouble:
+        return ServerTrouble(
+            f"{self.where} wants a login (or TLS) before it takes mail ({reply}): set "
+            "[delivery.smtp] username and password_env (and security)",
+            lasting=True,
+        )
+
     def _sender_refused(self, sender: str, verdict: Verdict) -> ServerTrouble:
         reply = verdict.reply
         if reply.code == 530:
-            return ServerTrouble(
-                f"{self.where} wants a login (or TLS) before it takes mail ({reply}): set "
-                "[delivery.smtp] username and password_env (and security)",
-                lasting=True,
-            )
+            return self._login_wanted(reply)
         if reply.permanent:
             return ServerTrouble(
                 f"{self.where} refused the sender {sender!r} ({reply}): check the "
@@ -344,9 +265,20 @@ class Session:
             self.close(polite=False)
 
 
+def unanswered_again(where: str, detail: str) -> ServerTrouble:
+    """The trouble when a second message in a row got `detail` (no answer after its data):
+    each one sent now could arrive unrecorded, or be lost."""
+    return ServerTrouble(
+        f"{where}: {detail}, for a second message in a row: the server may be taking "
+        "messages and then dropping or stalling the connection; those in doubt are left "
+        "'unknown', the rest wait, and sending resumes after [delivery] retry_after",
+        lasting=False,
+    )
+
+
 def _why(error: BaseException) -> str:
-    text = str(error)
-    return text.removeprefix("Connection unexpectedly closed: ") or "connection closed"
+    text = str(error).removeprefix("Connection unexpectedly closed").removeprefix(": ")
+    return text or "connection closed"
 
 
 def _password(config: SmtpConfig, environ: Mapping[str, str]) -> str:
@@ -361,8 +293,3 @@ def _password(config: SmtpConfig, environ: Mapping[str, str]) -> str:
             f"password_env) is not set: export the SMTP password for {config.username!r} in it"
         )
     return password
-
-
-def _close(smtp: smtplib.SMTP | None) -> None:
-    if smtp is not None:
-        smtp.close()

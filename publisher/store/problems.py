@@ -1,11 +1,12 @@
 """The problems the last run found, so that a run under cron prints each one once.
 
 Cron mails whatever a run prints: a broken post printed every minute is 1,440 mails a day.
-Each problem is recorded under a key made from its text and the content of the file it
-names, if it names one (a post, a template); a later run prints only the problems whose
-key is new (so an edited file that is still wrong is printed again), and the record always
-holds the problems of the last run, for `publisher status`. A problem that goes away and
-comes back is new again.
+Each problem is recorded under a key made from its text (or, for a server's problem, the
+text without what changes from one message to the next: `Problem.same_as`) and the
+content of the file it names, if it names one (a post, a template); a later run prints
+only the problems whose key is new (so an edited file that is still wrong is printed
+again), and the record always holds the problems of the last run, for `publisher
+status`. A problem that goes away and comes back is new again.
 """
 
 from __future__ import annotations
@@ -56,8 +57,9 @@ _HASHED_BYTES = 4_000_000
 
 
 def problem_key(problem: Problem, base: Path) -> str:
-    """The problem and the content of the file it names (if it names one), hashed."""
-    digest = hashlib.sha256(str(problem).encode("utf-8"))
+    """The problem (its `same_as` if set) and the content of the file it names (if it names
+    one), hashed."""
+    digest = hashlib.sha256((problem.same_as or str(problem)).encode("utf-8"))
     path = base / problem.where
     try:
         stat = path.stat()

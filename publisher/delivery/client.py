@@ -1,0 +1,111 @@
+"""smtplib, wrapped at one place: replies read strictly, and a message framed for DATA.
+
+smtplib reads a line that is not an SMTP reply (an HTTP server's, a proxy's) as code -1
+with its first four characters cut off, and a line longer than 8192 bytes as an
+exception that looks like the server's own "500 Line too long."; our client classes raise
+`NotSmtp` for both, with what the server said, so the session can tell the user (and,
+after the data, knows the message may have arrived). A server that takes the connection
+and never greets raises `NoGreeting`, not a "timed out" that reads as an outage.
+"""
+
+from __future__ import annotations
+
+import re
+import smtplib
+from typing import Any
+
+_EOL = re.compile(rb"\r\n|\n|\r")
+
+LINE_LIMIT = 8192
+"""The longest reply line read, in bytes (smtplib's own limit)."""
+
+# "250 ok", "250-first of more", "354" alone: a code from 200 to 599, then a space, a
+# dash or the end of the line.
+_REPLY_LINE = re.compile(rb"[2-5][0-9][0-9](?:[ -]|\r?\n?$)")
+
+
+class NotSmtp(smtplib.SMTPException):
+    """The server answered with a line that is not an SMTP reply, or one too long to read.
+
+    `said`: the start of that line, one printable line of text.
+    """
+
+    def __init__(self, said: str, *, too_long: bool = False) -> None:
+        self.said = said
+        self.too_long = too_long
+        what = f"a reply line longer than {LINE_LIMIT} bytes" if too_long else "a line"
+        super().__init__(f"{what} that is not an SMTP reply ({said!r})")
+
+
+class NoGreeting(smtplib.SMTPException):
+    """The server took the connection and said nothing before the timeout: an HTTP
+    server, one that wants TLS at once, or one too busy to greet."""
+
+
+class _StrictReplies(smtplib.SMTP):
+    _greeting_due = False  # connecting, and no line read yet
+
+    def connect(
+        self, host: str = "localhost", port: int = 0, source_address: Any = None
+    ) -> tuple[int, bytes]:
+        """smtplib's; a timeout waiting for the greeting raises NoGreeting."""
+        self._greeting_due = True
+        try:
+            return super().connect(host, port, source_address)
+        finally:
+            self._greeting_due = False
+
+    def getreply(self) -> tuple[int, bytes]:
+        """smtplib's (code, text), every line of a reply joined; NotSmtp for a line that is
+        not a reply, SMTPServerDisconnected when the connection is gone."""
+        lines: list[bytes] = []
+        while True:
+            if self.file is None:
+                assert self.sock is not None
+                self.file = self.sock.makefile("rb")
+            try:
+                line: bytes = self.file.readline(LINE_LIMIT + 1)
+            except OSError as e:
+                self.close()
+                if self._greeting_due and isinstance(e, TimeoutError):
+                    raise NoGreeting(str(e)) from e
+                raise smtplib.SMTPServerDisconnected(f"Connection unexpectedly closed: {e}") from e
+            if not line:
+                self.close()
+                raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
+            self._greeting_due = False
+            if len(line) > LINE_LIMIT or not _REPLY_LINE.match(line):
+                self.close()
+                raise NotSmtp(_shown(line), too_long=len(line) > LINE_LIMIT)
+            lines.append(line[4:].strip(b" \t\r\n"))
+            if line[3:4] != b"-":
+                return int(line[:3]), b"\n".join(lines)
+
+
+class Client(_StrictReplies, smtplib.SMTP):
+    """A plain (or STARTTLS) connection whose replies are read strictly."""
+
+
+class SslClient(_StrictReplies, smtplib.SMTP_SSL):
+    """A connection in TLS from the start whose replies are read strictly."""
+
+
+def wire(data: bytes) -> bytes:
+    """The message as DATA carries it: CRLF line ends, dot-stuffed, with the closing dot."""
+    crlf = data.count(b"\r\n")
+    if data.count(b"\n") != crlf or data.count(b"\r") != crlf:
+        data = _EOL.sub(b"\r\n", data)  # rare: our messages are built with CRLF
+    if data.startswith(b"."):
+        data = b"." + data
+    if b"\r\n." in data:  # never in base64 bodies; a header or a plain text line could
+        data = data.replace(b"\r\n.", b"\r\n..")
+    if not data.endswith(b"\r\n"):
+        data += b"\r\n"
+    return data + b".\r\n"
+
+
+def _shown(line: bytes, limit: int = 60) -> str:
+    """The start of a line as a message quotes it: printable, at most `limit` characters."""
+    text = line.decode("utf-8", "replace")
+    text = "".join(c for c in " ".join(text.split()) if c.isprintable())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
