@@ -21,7 +21,7 @@ from typing import NamedTuple
 
 from publisher import parallel
 from publisher.content.codec import Row, encode
-from publisher.content.files import SourceFile
+from publisher.content.files import SourceFile, open_regular
 from publisher.content.settle import PostProblems, SettleContext, is_unpublished, settle
 from publisher.content.source import Limits, SourceProblem, read_post
 from publisher.errors import Problem
@@ -155,7 +155,7 @@ class _ReadAhead:
 
 def _open(path: str) -> int | OSError:
     try:
-        fd = os.open(path, os.O_RDONLY)
+        fd = open_regular(path)
     except OSError as e:
         return e
     if _ADVISE:
