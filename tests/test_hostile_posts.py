@@ -93,6 +93,24 @@ LEFT_OUT = [
         "5000 di…): fix it, or quote it to keep it as text",
     ),
     (
+        "number-hex-past-the-digit-limit.md",
+        3,
+        "front matter: cannot read '0xffffffffffffffffffffffffffffffffffffff…' as a whole "
+        "number (more than 4,300 digits): fix it, or quote it to keep it as text",
+    ),
+    (
+        "number-base-60-past-the-digit-limit.md",
+        3,
+        "front matter: cannot read '59:59:59:59:59:59:59:59:59:59:59:59:59:5…' as a whole "
+        "number (more than 4,300 digits): fix it, or quote it to keep it as text",
+    ),
+    (
+        "front-matter-nested-too-deep.md",
+        3,
+        "front matter: lists and tables nest more than 32 levels inside each other here: "
+        "write the value flatter",
+    ),
+    (
         "title-a-list.md",
         2,
         "'title' must be text, got ['북한', '러시아']: write it as one line of text",

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import yaml
 
 from publisher.config import Config
+from publisher.config.yamlload import load_yaml
 from publisher.content import fields
 from publisher.content.dates import DateValueError, split_filename_date, to_datetime
 from publisher.content.files import SourceFile
@@ -35,7 +36,6 @@ from publisher.content.urls import (
     site_url,
     slugify,
 )
-from publisher.content.yamlload import load_yaml
 from publisher.errors import Problem, shown
 
 # What makes a front matter excerpt worth rendering as Markdown/HTML first: a markup

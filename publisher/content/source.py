@@ -11,8 +11,8 @@ import yaml
 from frontmatter.default_handlers import YAMLHandler
 from yaml.constructor import ConstructorError
 
+from publisher.config.yamlload import load_yaml
 from publisher.content.files import SourceFile, escaped, open_regular
-from publisher.content.yamlload import load_yaml
 from publisher.errors import ContentError
 
 # A '---' line as python-frontmatter's YAML handler finds it (trailing spaces allowed).
