@@ -149,10 +149,17 @@ def test_jekyll_config_names_the_file_or_turns_the_search_off(tmp_path: Path) ->
     [
         ("bad-timezone.yml", 3, "timezone: unknown time zone 'Mars/Olympus': use an IANA name "
          "such as 'Asia/Seoul'"),
-        ("not-yaml.yml", 3, "not valid YAML (expected <block end>, but found '<block mapping "
-         "start>'): fix this line"),
+        ("not-yaml.yml", 3, "not valid YAML (did not find expected key): fix this line"),
+        ("number-past-the-digit-limit.yml", 3, "cannot read '0xffffffffffffffffffffffffffffff"
+         "ffffffff…' as a whole number (more than 4,300 digits): fix it, or quote it to keep "
+         "it as text"),
+        ("alias-bomb.yml", 1, "its aliases (*name) stand for 490,329,068 values, for 32 written "
+         "(at most 4 times as many may be): write the values out, or use fewer aliases"),
+        ("nested-too-deep.yml", 3, "lists and tables nest more than 32 levels inside each "
+         "other here: write the value flatter"),
     ],
-    ids=["bad-timezone", "not-yaml"],
+    ids=["bad-timezone", "not-yaml", "number-past-the-digit-limit", "alias-bomb",
+         "nested-too-deep"],
 )  # fmt: skip
 def test_a_wrong_jekyll_config_is_reported_with_its_line(
     tmp_path: Path, config: str, line: int, message: str
@@ -246,3 +253,20 @@ def test_a_warm_run_renders_the_liquid_again_and_says_nothing(tmp_path: Path) ->
     assert (warm.parsed, warm.problems) == (0, ())
     assert '<a href="/blog/news/2024/06/18/first-post.html">' in post(warm, "post-url.md").body_html
     assert "{{" in post(warm, "render-with-liquid-false.md").body_html
+
+
+@pytest.mark.parametrize(
+    "front",
+    [f"permalink: {'9' * 5000}", f"x: 0x{'f' * 3600}", "x: " + "[" * 990 + "]" * 990],
+    ids=["number-past-the-digit-limit", "hex-past-the-digit-limit", "nested-990"],
+)
+def test_a_linked_page_whose_front_matter_cannot_be_read_takes_the_page_url(
+    tmp_path: Path, front: str
+) -> None:
+    root = jekyll_site(tmp_path)
+    (root / "hostile.md").write_text(f"---\n{front}\n---\n쪽\n", encoding="utf-8")
+    (root / "_posts" / "2024-06-21-link-hostile.md").write_text(
+        "---\ntitle: 링크\n---\n[쪽]({% link hostile.md %})\n", encoding="utf-8"
+    )
+    _, result = index(root)
+    assert '<a href="/blog/hostile.html">쪽</a>' in post(result, "link-hostile.md").body_html

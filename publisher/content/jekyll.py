@@ -28,6 +28,8 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from publisher.config.yamlload import load_yaml
+
 Note = tuple[int, str]
 """(line, message): something in a post's Liquid publisher could not render."""
 
@@ -254,7 +256,7 @@ def _front_matter_permalink(path: Path) -> str:
         return ""
     front = text[3:].split("\n---", 1)[0]
     try:
-        meta = yaml.safe_load(front)
+        meta = load_yaml(front)
     except yaml.YAMLError:
         return ""
     value = meta.get("permalink") if isinstance(meta, dict) else None
