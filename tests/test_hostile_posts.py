@@ -111,6 +111,18 @@ LEFT_OUT = [
         "write the value flatter",
     ),
     (
+        "draft-unclear.md",
+        3,
+        "'draft' must be true or false (or yes/no, on/off, 1/0), got 'maybe': the post is "
+        "held back until it says which; fix it",
+    ),
+    (
+        "published-a-list.md",
+        3,
+        "'published' must be true or false (or yes/no, on/off, 1/0), got [False]: the post "
+        "is held back until it says which; fix it",
+    ),
+    (
         "title-a-list.md",
         2,
         "'title' must be text, got ['북한', '러시아']: write it as one line of text",

@@ -70,8 +70,12 @@ class PostProblems(Exception):
 
 
 def is_unpublished(meta: dict[str, Any]) -> bool:
-    """`draft: true` or `published: false`."""
-    return meta.get("draft") is True or meta.get("published") is False
+    """`draft: true` or `published: false` in any spelling (`fields.flag`), or either set to
+    something else (`fields.unclear_publication` says why it is held back)."""
+    draft, published = meta.get("draft"), meta.get("published")
+    return (draft is not None and fields.flag(draft) is not False) or (
+        published is not None and fields.flag(published) is not True
+    )
 
 
 def settle(
@@ -92,7 +96,7 @@ def settle(
     meta = raw.meta
     problems: list[tuple[int, str]] = []
     notes: list[tuple[int, str]] = []
-    liquid = ctx.liquid if meta.get("render_with_liquid") is not False else None
+    liquid = ctx.liquid if fields.flag(meta.get("render_with_liquid")) is not False else None
     if liquid is not None:
         meta = _render_front(raw, liquid, liquid_notes)
 
@@ -178,7 +182,9 @@ def settle(
     post_id = site_url(front_id, ctx.site_url) if front_id else stored_id
 
     feed_options = meta.get("feed")
-    excerpt_only = isinstance(feed_options, dict) and feed_options.get("excerpt_only") is True
+    excerpt_only = (
+        isinstance(feed_options, dict) and fields.flag(feed_options.get("excerpt_only")) is True
+    )
 
     if problems:
         raise PostProblems(problems)
