@@ -270,3 +270,28 @@ def test_a_linked_page_whose_front_matter_cannot_be_read_takes_the_page_url(
     )
     _, result = index(root)
     assert '<a href="/blog/hostile.html">쪽</a>' in post(result, "link-hostile.md").body_html
+
+
+def test_post_url_and_link_read_nothing_outside_the_site(tmp_path: Path) -> None:
+    root = jekyll_site(tmp_path)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "2024-06-19-secret.md").write_text("---\ntitle: 비밀\n---\n비밀\n", "utf-8")
+    (root / "_posts" / "2024-06-19-secret.md").symlink_to(outside / "2024-06-19-secret.md")
+    (root / "secret.md").symlink_to(outside / "2024-06-19-secret.md")
+    (root / "_posts" / "2024-06-21-escape.md").write_text(
+        "---\ntitle: 탈출\n---\n"
+        "[a]({% post_url ../../outside/2024-06-19-secret %}) [b]({% post_url 2024-06-19-secret %})"
+        " [c]({% link secret.md %})\n",
+        encoding="utf-8",
+    )
+    _, result = index(root)
+    escape = post(result, "escape.md")
+    assert escape.body_html == '<p><a href="">a</a> <a href="">b</a> <a href="">c</a></p>\n'
+    said = [p.message for p in result.problems if p.where.endswith("escape.md")]
+    assert said[0] == (
+        "'{% post_url ../../outside/2024-06-19-secret %}' leads out of the posts folder: name a "
+        "post in it, such as '2024-06-19-title' or 'folder/2024-06-19-title'; the tag is left out"
+    )
+    assert said[1].startswith("'{% post_url 2024-06-19-secret %}': no published post")
+    assert said[2].startswith("'{% link secret.md %}': no file secret.md in the Jekyll site")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Iterator
 from functools import cache
 from typing import TYPE_CHECKING
 
@@ -13,7 +14,11 @@ import lxml.html
 if TYPE_CHECKING:
     from markdown_it import MarkdownIt
 
-_PARAGRAPH = re.compile(r"<p\b[^>]*>(.*?)</p\s*>", re.IGNORECASE | re.DOTALL)
+# A paragraph's start tag up to its name, and its end tag (found in turn, not by one
+# pattern: `<p>(.*?)</p>` tried at every '<p' of an unclosed body takes time that grows with
+# the square of its length).
+_PARAGRAPH_OPEN = re.compile(r"<p\b", re.IGNORECASE)
+_PARAGRAPH_CLOSE = re.compile(r"</p\s*>", re.IGNORECASE)
 
 # How deep elements may nest in a body: HTML parsers take time that grows with the square
 # of the depth (a million characters of '<div>' kept a sanitizer busy for minutes), and no
@@ -83,11 +88,26 @@ def collapse_whitespace(text: str) -> str:
 
 def first_paragraph_text(body_html: str) -> str:
     """The plain text of the first <p> that has any text, else of the whole fragment."""
-    for m in _PARAGRAPH.finditer(body_html):
-        text = html_to_text(m[1])
+    for inner in _paragraphs(body_html):
+        text = html_to_text(inner)
         if text:
             return text
     return html_to_text(body_html)
+
+
+def _paragraphs(body_html: str) -> Iterator[str]:
+    """What each <p ...>...</p> of `body_html` holds, in order, in one pass: the text from
+    the '>' ending a start tag to the next end tag."""
+    pos = 0
+    while (start := _PARAGRAPH_OPEN.search(body_html, pos)) is not None:
+        opened = body_html.find(">", start.end())
+        if opened == -1:
+            return  # no start tag after this one ends either
+        close = _PARAGRAPH_CLOSE.search(body_html, opened + 1)
+        if close is None:
+            return  # nor does any later paragraph
+        yield body_html[opened + 1 : close.start()]
+        pos = close.end()
 
 
 def truncate_words(text: str, limit: int) -> str:
