@@ -11,28 +11,26 @@ from typing import TYPE_CHECKING
 import lxml.etree
 import lxml.html
 
+from publisher.content.nesting import MAX_NESTING, too_deep
+
 if TYPE_CHECKING:
     from markdown_it import MarkdownIt
+
+__all__ = [
+    "MAX_NESTING",
+    "collapse_whitespace",
+    "first_paragraph_text",
+    "html_to_text",
+    "markdown_to_html",
+    "too_deep",
+    "truncate_words",
+]
 
 # A paragraph's start tag up to its name, and its end tag (found in turn, not by one
 # pattern: `<p>(.*?)</p>` tried at every '<p' of an unclosed body takes time that grows with
 # the square of its length).
 _PARAGRAPH_OPEN = re.compile(r"<p\b", re.IGNORECASE)
 _PARAGRAPH_CLOSE = re.compile(r"</p\s*>", re.IGNORECASE)
-
-# How deep elements may nest in a body: HTML parsers take time that grows with the square
-# of the depth (a million characters of '<div>' kept a sanitizer busy for minutes), and no
-# article nests more than a few dozen. libxml2 stops at the same depth.
-MAX_NESTING = 256
-_TAG = re.compile(r"<(/?)([A-Za-z][^\s/>]*)")
-# Elements that never hold others open: void ones, and those the next of their kind
-# closes (<p>, <li>, <td>...), often left unclosed by hand-written HTML.
-_NOT_NESTING_WORDS = (
-    "area base br col embed hr img input link meta param source track wbr keygen "
-    "p li dd dt option optgroup tr td th thead tbody tfoot colgroup caption rt rp "
-    "html head body"
-)
-_NOT_NESTING = frozenset(_NOT_NESTING_WORDS.split())
 
 
 @cache
@@ -62,23 +60,6 @@ def html_to_text(fragment: str) -> str:
     for element in root.iter("p", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "div", "td"):
         element.tail = " " + (element.tail or "")
     return collapse_whitespace(root.text_content())
-
-
-def too_deep(html: str) -> int:
-    """How deep the elements of `html` nest when that is past MAX_NESTING, else 0: closing
-    tags matched loosely, in one pass, without parsing."""
-    if html.count("<") <= MAX_NESTING:  # too few tags to nest that deep: most bodies
-        return 0
-    depth = deepest = 0
-    for m in _TAG.finditer(html):
-        if m[2].lower() in _NOT_NESTING:
-            continue
-        if m[1]:
-            depth = depth - 1 if depth else 0
-        else:
-            depth += 1
-            deepest = max(deepest, depth)
-    return deepest if deepest > MAX_NESTING else 0
 
 
 def collapse_whitespace(text: str) -> str:
