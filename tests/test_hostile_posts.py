@@ -210,6 +210,19 @@ WITHOUT_A_PIECE = [
         "post goes out without an image; fix its URL",
     ),
     (
+        "image-port-out-of-range.md",
+        3,
+        "'image': 'https://newsdao.kr:99999/a.jpg' cannot be read as a URL (Port out of range "
+        "0-65535): the post goes out without an image; fix its URL",
+    ),
+    (
+        "image-backslash.md",
+        3,
+        "'image': 'https://evil.example\\\\@newsdao.kr/a.jpg' holds a backslash, which some "
+        "readers take as '/' and others do not (another host for some): write '/', or %5C for "
+        "a backslash: the post goes out without an image; fix its URL",
+    ),
+    (
         "author-uri-javascript.md",
         3,
         "the author's uri: javascript: links are not web links: it is left out; fix it",
@@ -283,6 +296,7 @@ def test_a_post_with_an_unusable_link_goes_out_without_it(
     for name in ("atom.xml", "rss.xml", "feed.json"):
         published = (tmp_path / "public" / name).read_text(encoding="utf-8").lower()
         assert "javascript:" not in published and "[::1" not in published
+        assert "99999" not in published and "evil.example" not in published
     (sent,) = emails(tmp_path)  # one issue announces both posts
     assert GOOD_TITLE in text_of(sent)
     html = sent.get_body(("html",))

@@ -158,6 +158,8 @@ def _attribute(element: str, name: str, value: str) -> str | None:
         return url
     if name == "srcset":
         return _srcset(value, call.base_url) or None
+    if name == "usemap":  # names a <map> of the page ('#name'): never a link elsewhere
+        return value if value.startswith("#") else None
     return value
 
 
