@@ -111,7 +111,8 @@ def settle(
 
     title_html = collapse_whitespace(fields.text(meta.get("title"), "title", problem))
     title = html_to_text(title_html) if "<" in title_html or "&" in title_html else title_html
-    untitled = not title
+    # A title of only controls, format characters (U+200B, U+202E...) and spaces shows none.
+    untitled = not any(c.isprintable() and not c.isspace() for c in title)
     if untitled:
         # Jekyll: 2014-03-02-march-the-second.md -> "March The Second"
         title = " ".join(w.capitalize() for w in title_slug.replace("_", " ").split("-") if w)
