@@ -354,6 +354,12 @@ def test_excerpt_only_feed_option(site: Site) -> None:
             "convert it, e.g. 'iconv -f cp949 -t utf-8 not-utf8-cp949.md', and save it as UTF-8",
         ),
         (
+            "utf-16.md",
+            "content/utf-16.md:1: the file is UTF-16 (or another encoding with zero bytes), not "
+            "UTF-8: save it as UTF-8 in its editor, or convert it, e.g. "
+            "'iconv -f utf-16 -t utf-8 utf-16.md'",
+        ),
+        (
             "yaml-tab.md",
             "content/yaml-tab.md:5: front matter is not valid YAML (found character that "
             "cannot start any token): fix this line (a tab, an unquoted ': ' or an unclosed "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import os
 import re
 from dataclasses import dataclass, field
@@ -110,6 +111,13 @@ def _decode(data: bytes, path: str) -> str:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         line = data.count(b"\n", 0, e.start) + 1
+        if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or b"\0" in data[:512]:
+            raise SourceProblem(
+                1,
+                "the file is UTF-16 (or another encoding with zero bytes), not UTF-8: save it "
+                "as UTF-8 in its editor, or convert it, e.g. "
+                f"'iconv -f utf-16 -t utf-8 {escaped(os.path.basename(path))}'",
+            ) from e
         raise SourceProblem(
             line,
             "the file is not UTF-8 (an EUC-KR/CP949 export?): convert it, e.g. "
