@@ -153,7 +153,10 @@ def _check_port(url: str, value: str) -> None:
     authority = url.partition("//")[2]
     for stop in "/?#":
         authority = authority.partition(stop)[0]
-    port = authority.rpartition("@")[2].rpartition("]")[2].partition(":")[2]
+    host = authority.rpartition("@")[2]
+    if host.startswith("["):  # an IPv6 address: a port only after its ']'
+        host = host.partition("]")[2] if "]" in host else ""
+    port = host.partition(":")[2]
     digits = port.lstrip("0")
     if port and not (
         port.isascii() and port.isdigit() and 0 < len(digits) <= 5 and int(digits) <= 65535
