@@ -41,7 +41,10 @@ class Problem:
 
 def shown(value: object, limit: int = 60) -> str:
     """`value` as a message quotes it: its repr, cut to about `limit` characters."""
-    text = repr(value)
+    try:
+        text = repr(value)
+    except (ValueError, RecursionError):  # a number past Python's digits, a deep nest
+        return f"a {type(value).__name__} too large to show"
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

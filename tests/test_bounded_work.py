@@ -37,6 +37,7 @@ def write_bombs(content: Path) -> None:
         + '"\n---\nx\n',
         # a million characters of <div>: minutes in an HTML parser
         "div-bomb.html": "---\ntitle: div\n---\n" + "<div>" * 199_000,
+        # 990 levels of lists: what prints or walks them recurses past Python's stack
         "deep-yaml.md": "---\ntitle: 깊은 머리말\nx: " + "[" * 990 + "]" * 990 + "\n---\n깊다\n",
         "brackets-within-bounds.md": "---\ntitle: 괄호\n---\n" + "[" * 60_000,
         "big-within-bounds.html": "---\ntitle: 긴 글\n---\n"
@@ -67,6 +68,7 @@ def test_bombs_are_each_one_problem_within_a_memory_bound(tmp_path: Path) -> Non
     assert result.returncode == 1, result.stderr
     assert [line.split(": ", 2)[:2] for line in result.stderr.splitlines()] == [
         ["content/alias-bomb.md:2", "front matter"],
+        ["content/deep-yaml.md:3", "front matter"],
         ["content/div-bomb.html:1", "the body nests 199,000 HTML elements inside each other, "
          "more than 256"],
         ["content/front-matter-past-its-bound.md:1", "the front matter is 120,034 bytes, more "
@@ -78,13 +80,13 @@ def test_bombs_are_each_one_problem_within_a_memory_bound(tmp_path: Path) -> Non
          "takes"],
     ]  # fmt: skip
     assert "its aliases (*name) stand for 2,345,679,012,359 values" in result.stderr
+    assert "lists and tables nest more than 32 levels inside each other" in result.stderr
     feed = feedparser.parse((tmp_path / "public" / "atom.xml").read_bytes())
     assert not feed.bozo
     assert sorted(e.title for e in feed.entries) == sorted(
         [
             "긴 글",
             "괄호",
-            "깊은 머리말",
             "속보 0: 북·러 침략 시 상호 지원 협정 체결",
             "속보 1: 북·러 침략 시 상호 지원 협정 체결",
         ]

@@ -82,11 +82,33 @@ def test_unreadable_date_is_an_error_for_that_post_only(site: Site) -> None:
     ]
 
 
-@pytest.mark.parametrize("case", ["draft-true.md", "published-false.md"])
+UNPUBLISHED = [
+    "draft-true.md",
+    "published-false.md",
+    # YAML reads only the unquoted words as booleans: a quoted one, a number, any case too
+    "draft-yes-quoted.md",
+    "draft-one.md",
+    "draft-true-capitals.md",
+    "draft-on.md",
+    "published-false-quoted.md",
+    "published-zero.md",
+    "published-no-quoted.md",
+    "published-off.md",
+]
+
+
+@pytest.mark.parametrize("case", UNPUBLISHED)
 def test_unpublished_posts_are_left_out(site: Site, case: str) -> None:
     site.add(case, "date-only.md")
     result = site.index()
     assert [p.source for p in result.posts] == ["date-only.md"]
+    assert result.problems == ()
+
+
+def test_a_post_that_says_it_is_no_draft_is_published(site: Site) -> None:
+    site.add("draft-false-quoted.md")
+    result = site.index()
+    assert [p.title for p in result.posts] == ["공개"]
     assert result.problems == ()
 
 
@@ -330,6 +352,12 @@ def test_excerpt_only_feed_option(site: Site) -> None:
             "not-utf8-cp949.md",
             "content/not-utf8-cp949.md:2: the file is not UTF-8 (an EUC-KR/CP949 export?): "
             "convert it, e.g. 'iconv -f cp949 -t utf-8 not-utf8-cp949.md', and save it as UTF-8",
+        ),
+        (
+            "utf-16.md",
+            "content/utf-16.md:1: the file is UTF-16 (or another encoding with zero bytes), not "
+            "UTF-8: save it as UTF-8 in its editor, or convert it, e.g. "
+            "'iconv -f utf-16 -t utf-8 utf-16.md'",
         ),
         (
             "yaml-tab.md",

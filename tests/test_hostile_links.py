@@ -90,6 +90,8 @@ def test_only_web_links_reach_readers(places: dict[str, str], place: str) -> Non
     assert "javascript" not in flat and "vbscript" not in flat and "alert(" not in flat
     assert ("href", "https://newsdao.kr/ok/") in urls
     assert ("href", "mailto:desk@newsdao.kr") in urls
+    usemaps = [e.get("usemap") for e in root.iter("img") if e.get("usemap")]
+    assert usemaps == ["#m"]
     assert ("href", "https://newsdao.kr/relative/") in urls
     if place != "email":  # the email shows the feature text: the body's image is not in it
         assert ("srcset", "https://newsdao.kr/ok-3x.jpg") in urls

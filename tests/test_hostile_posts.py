@@ -93,6 +93,36 @@ LEFT_OUT = [
         "5000 di…): fix it, or quote it to keep it as text",
     ),
     (
+        "number-hex-past-the-digit-limit.md",
+        3,
+        "front matter: cannot read '0xffffffffffffffffffffffffffffffffffffff…' as a whole "
+        "number (more than 4,300 digits): fix it, or quote it to keep it as text",
+    ),
+    (
+        "number-base-60-past-the-digit-limit.md",
+        3,
+        "front matter: cannot read '59:59:59:59:59:59:59:59:59:59:59:59:59:5…' as a whole "
+        "number (more than 4,300 digits): fix it, or quote it to keep it as text",
+    ),
+    (
+        "front-matter-nested-too-deep.md",
+        3,
+        "front matter: lists and tables nest more than 32 levels inside each other here: "
+        "write the value flatter",
+    ),
+    (
+        "draft-unclear.md",
+        3,
+        "'draft' must be true or false (or yes/no, on/off, 1/0), got 'maybe': the post is "
+        "held back until it says which; fix it",
+    ),
+    (
+        "published-a-list.md",
+        3,
+        "'published' must be true or false (or yes/no, on/off, 1/0), got [False]: the post "
+        "is held back until it says which; fix it",
+    ),
+    (
         "title-a-list.md",
         2,
         "'title' must be text, got ['북한', '러시아']: write it as one line of text",
@@ -151,6 +181,12 @@ LEFT_OUT = [
         "the body nests 300 HTML elements inside each other, more than 256: the post is left "
         "out; close the elements it opens (a missing </div>?)",
     ),
+    (
+        "body-stray-end-tags.html",
+        1,
+        "the body nests 300 HTML elements inside each other, more than 256: the post is left "
+        "out; close the elements it opens (a missing </div>?)",
+    ),
 ]
 
 # Posts published without a piece: the case file, its line, and the message.
@@ -172,6 +208,19 @@ WITHOUT_A_PIECE = [
         3,
         "'image': 'https://[::1/photo.jpg' cannot be read as a URL (Invalid IPv6 URL): the "
         "post goes out without an image; fix its URL",
+    ),
+    (
+        "image-port-out-of-range.md",
+        3,
+        "'image': 'https://newsdao.kr:99999/a.jpg' cannot be read as a URL (Port out of range "
+        "0-65535): the post goes out without an image; fix its URL",
+    ),
+    (
+        "image-backslash.md",
+        3,
+        "'image': 'https://evil.example\\\\@newsdao.kr/a.jpg' holds a backslash, which some "
+        "readers take as '/' and others do not (another host for some): write '/', or %5C for "
+        "a backslash: the post goes out without an image; fix its URL",
     ),
     (
         "author-uri-javascript.md",
@@ -247,6 +296,7 @@ def test_a_post_with_an_unusable_link_goes_out_without_it(
     for name in ("atom.xml", "rss.xml", "feed.json"):
         published = (tmp_path / "public" / name).read_text(encoding="utf-8").lower()
         assert "javascript:" not in published and "[::1" not in published
+        assert "99999" not in published and "evil.example" not in published
     (sent,) = emails(tmp_path)  # one issue announces both posts
     assert GOOD_TITLE in text_of(sent)
     html = sent.get_body(("html",))
@@ -256,7 +306,7 @@ def test_a_post_with_an_unusable_link_goes_out_without_it(
     assert expected in check.stderr.splitlines()
 
 
-@pytest.mark.parametrize("case", ["title-empty.md", "title-markup-only.md"])
+@pytest.mark.parametrize("case", ["title-empty.md", "title-markup-only.md", "title-invisible.md"])
 def test_a_post_without_a_title_is_in_the_feeds_but_announced_only_once_titled(
     tmp_path: Path, case: str
 ) -> None:

@@ -149,10 +149,17 @@ def test_jekyll_config_names_the_file_or_turns_the_search_off(tmp_path: Path) ->
     [
         ("bad-timezone.yml", 3, "timezone: unknown time zone 'Mars/Olympus': use an IANA name "
          "such as 'Asia/Seoul'"),
-        ("not-yaml.yml", 3, "not valid YAML (expected <block end>, but found '<block mapping "
-         "start>'): fix this line"),
+        ("not-yaml.yml", 3, "not valid YAML (did not find expected key): fix this line"),
+        ("number-past-the-digit-limit.yml", 3, "cannot read '0xffffffffffffffffffffffffffffff"
+         "ffffffff…' as a whole number (more than 4,300 digits): fix it, or quote it to keep "
+         "it as text"),
+        ("alias-bomb.yml", 1, "its aliases (*name) stand for 490,329,068 values, for 32 written "
+         "(at most 4 times as many may be): write the values out, or use fewer aliases"),
+        ("nested-too-deep.yml", 3, "lists and tables nest more than 32 levels inside each "
+         "other here: write the value flatter"),
     ],
-    ids=["bad-timezone", "not-yaml"],
+    ids=["bad-timezone", "not-yaml", "number-past-the-digit-limit", "alias-bomb",
+         "nested-too-deep"],
 )  # fmt: skip
 def test_a_wrong_jekyll_config_is_reported_with_its_line(
     tmp_path: Path, config: str, line: int, message: str
@@ -257,3 +264,45 @@ def test_a_warm_run_renders_the_liquid_again_and_says_nothing(tmp_path: Path) ->
     assert (warm.parsed, warm.problems) == (0, ())
     assert '<a href="/blog/news/2024/06/18/first-post.html">' in post(warm, "post-url.md").body_html
     assert "{{" in post(warm, "render-with-liquid-false.md").body_html
+
+
+@pytest.mark.parametrize(
+    "front",
+    [f"permalink: {'9' * 5000}", f"x: 0x{'f' * 3600}", "x: " + "[" * 990 + "]" * 990],
+    ids=["number-past-the-digit-limit", "hex-past-the-digit-limit", "nested-990"],
+)
+def test_a_linked_page_whose_front_matter_cannot_be_read_takes_the_page_url(
+    tmp_path: Path, front: str
+) -> None:
+    root = jekyll_site(tmp_path)
+    (root / "hostile.md").write_text(f"---\n{front}\n---\n쪽\n", encoding="utf-8")
+    (root / "_posts" / "2024-06-21-link-hostile.md").write_text(
+        "---\ntitle: 링크\n---\n[쪽]({% link hostile.md %})\n", encoding="utf-8"
+    )
+    _, result = index(root)
+    assert '<a href="/blog/hostile.html">쪽</a>' in post(result, "link-hostile.md").body_html
+
+
+def test_post_url_and_link_read_nothing_outside_the_site(tmp_path: Path) -> None:
+    root = jekyll_site(tmp_path)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "2024-06-19-secret.md").write_text("---\ntitle: 비밀\n---\n비밀\n", "utf-8")
+    (root / "_posts" / "2024-06-19-secret.md").symlink_to(outside / "2024-06-19-secret.md")
+    (root / "secret.md").symlink_to(outside / "2024-06-19-secret.md")
+    (root / "_posts" / "2024-06-21-escape.md").write_text(
+        "---\ntitle: 탈출\n---\n"
+        "[a]({% post_url ../../outside/2024-06-19-secret %}) [b]({% post_url 2024-06-19-secret %})"
+        " [c]({% link secret.md %})\n",
+        encoding="utf-8",
+    )
+    _, result = index(root)
+    escape = post(result, "escape.md")
+    assert escape.body_html == '<p><a href="">a</a> <a href="">b</a> <a href="">c</a></p>\n'
+    said = [p.message for p in result.problems if p.where.endswith("escape.md")]
+    assert said[0] == (
+        "'{% post_url ../../outside/2024-06-19-secret %}' leads out of the posts folder: name a "
+        "post in it, such as '2024-06-19-title' or 'folder/2024-06-19-title'; the tag is left out"
+    )
+    assert said[1].startswith("'{% post_url 2024-06-19-secret %}': no published post")
+    assert said[2].startswith("'{% link secret.md %}': no file secret.md in the Jekyll site")

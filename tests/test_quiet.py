@@ -517,6 +517,9 @@ def test_the_walk_finds_what_the_indexer_finds(tmp_path: Path) -> None:
     (content / "out-folder").symlink_to(outside)
     (content / "loop").symlink_to(content)
     (content / "broken.md").symlink_to(tmp_path / "nowhere.md")
+    os.mkfifo(content / "pipe.md")
+    (content / os.fsdecode(b"\xff.md")).write_text("x", "utf-8")
+    (content / os.fsdecode(b"\xfe")).mkdir()
     files, unreadable = discover(content, drafts=False)
     seen, problems = set(), set()
     for block in stamp_posts(str(content), drafts=False):
@@ -526,7 +529,8 @@ def test_the_walk_finds_what_the_indexer_finds(tmp_path: Path) -> None:
             (problems if rest.startswith("!") else seen).add(prefix + name)
     assert seen == {f.rel for f in files} - {u.rel for u in unreadable}
     assert problems == {u.rel for u in unreadable}
-    assert problems == {"broken.md", "loop", "out-folder", "out-link.md"}
+    names = {"broken.md", "loop", "out-folder", "out-link.md", "pipe.md"}
+    assert problems == names | {os.fsdecode(b"\xff.md"), os.fsdecode(b"\xfe/")}
 
 
 def test_the_check_reads_places_and_secrets_as_the_config_does(tmp_path: Path) -> None:

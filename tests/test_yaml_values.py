@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from publisher.content.yamlload import load_yaml
+from publisher.config.yamlload import MAX_DEPTH, load_yaml
 
 # Each a front matter as people write it, or as YAML 1.1 reads it in ways that surprise.
 DOCUMENTS = {
@@ -44,7 +44,8 @@ DOCUMENTS = {
     "impossible-date": "date: 2024-02-30\n",
     "tab": "title: a\n\tbody: b\n",
     "unhashable-key": "? [a, b]\n: c\n",
-    "deep": "a: " + "[" * 200 + "]" * 200 + "\n",
+    "deep": "a: " + "[" * 31 + "]" * 31 + "\n",  # MAX_DEPTH with the table around it
+    "long-numbers": f"a: {'9' * 4000}\nb: 0x{'f' * 3000}\nc: 0b{'1' * 13000}\n",
     "many-documents": "a: 1\n---\nb: 2\n",
 }
 
@@ -66,3 +67,45 @@ def test_front_matter_reads_as_the_safe_loader_reads_it(text: str) -> None:
     except yaml.YAMLError:
         got = "error", ""
     assert got == expected(text)
+
+
+# Past the bounds: (document, line, message). Each value would break what prints it.
+DIGITS = "(more than 4,300 digits): fix it, or quote it to keep it as text"
+TOO_DEEP = (
+    f"lists and tables nest more than {MAX_DEPTH} levels inside each other here: write the "
+    "value flatter"
+)
+REFUSED = {
+    "hex": ("title: t\nn: 0x" + "f" * 3600, 2, f"cannot read '0x{'f' * 38}…' as a whole number"),
+    "binary": ("n: 0b" + "1" * 14300, 1, f"cannot read '0b{'1' * 38}…' as a whole number"),
+    "octal": ("n: 0" + "7" * 4800, 1, f"cannot read '0{'7' * 39}…' as a whole number"),
+    "base-60": (
+        "n: " + ":".join(["59"] * 2500),
+        1,
+        f"cannot read '{':'.join(['59'] * 13)}:5…' as a whole number",
+    ),
+    "base-60-long": ("n: " + ":".join(["59"] * 20000), 1, "cannot read '59:59"),
+    "in-a-key": ("? 0x" + "f" * 3600 + "\n: x\n", 1, "cannot read '0xfff"),
+    "in-a-list": ("a: [1, 0x" + "f" * 3600 + "]\n", 1, "cannot read '0xfff"),
+    "nested-990": ("title: " + "[" * 990 + "]" * 990, 1, TOO_DEEP),
+    "nested-tables": ("a:\n" + "".join("  " * n + f"k{n}:\n" for n in range(1, 40)), 33, TOO_DEEP),
+    "nested-through-an-alias": (
+        "a: &x " + "[" * 20 + "]" * 20 + "\nb: " + "[" * 12 + "*x" + "]" * 12,
+        1,
+        TOO_DEEP,
+    ),
+}
+
+
+@pytest.mark.parametrize(("text", "line", "message"), REFUSED.values(), ids=REFUSED.keys())
+def test_values_past_the_bounds_are_refused_where_written(
+    text: str, line: int, message: str
+) -> None:
+    with pytest.raises(yaml.MarkedYAMLError) as caught:
+        load_yaml(text)
+    problem = caught.value.problem or ""
+    assert problem.startswith(message)
+    if "whole number" in problem:
+        assert problem.endswith(DIGITS)
+    assert caught.value.problem_mark is not None
+    assert caught.value.problem_mark.line + 1 == line

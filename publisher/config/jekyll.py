@@ -22,7 +22,9 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
+from yaml.constructor import ConstructorError
 
+from publisher.config.yamlload import load_yaml_node
 from publisher.errors import Problem
 
 CONFIG_NAME = "_config.yml"
@@ -78,19 +80,16 @@ def _read(path: Path) -> tuple[dict[str, str], list[Problem]]:
     """The settings `_config.yml` at `path` supplies, named as in publisher's config."""
     try:
         text = path.read_text(encoding="utf-8-sig")
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        data, node = load_yaml_node(text)
     except (OSError, UnicodeDecodeError) as e:
         return {}, [Problem(str(path), f"cannot read the Jekyll config ({e}): fix it")]
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
-        return {}, [
-            Problem(
-                str(path),
-                f"not valid YAML ({e.problem or 'syntax error'}): fix this line",
-                line=mark.line + 1 if mark else None,
-            )
-        ]
+        if isinstance(e, ConstructorError):  # a value past the bounds: it says what to do
+            message = e.problem or "a value that cannot be read: fix it"
+        else:
+            message = f"not valid YAML ({e.problem or 'syntax error'}): fix this line"
+        return {}, [Problem(str(path), message, line=mark.line + 1 if mark else None)]
     except yaml.YAMLError as e:
         return {}, [Problem(str(path), f"not valid YAML ({e}): fix it")]
     if data is None:

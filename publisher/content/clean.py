@@ -17,6 +17,7 @@ from __future__ import annotations
 import html
 import re
 import threading
+from collections.abc import Iterator
 from functools import cache
 from typing import Any
 
@@ -157,6 +158,8 @@ def _attribute(element: str, name: str, value: str) -> str | None:
         return url
     if name == "srcset":
         return _srcset(value, call.base_url) or None
+    if name == "usemap":  # names a <map> of the page ('#name'): never a link elsewhere
+        return value if value.startswith("#") else None
     return value
 
 
@@ -167,9 +170,9 @@ def _srcset(value: str, base_url: str) -> str:
     URLs do), and its descriptors run to the next comma.
     """
     candidates = []
-    for url, descriptors in _CANDIDATE.findall(value):
+    for url, descriptors in _candidates(value):
         try:
-            url = web_url(url.rstrip(","), base_url)
+            url = web_url(url, base_url)
         except ValueError:
             continue
         descriptors = " ".join(descriptors.split())
@@ -177,8 +180,29 @@ def _srcset(value: str, base_url: str) -> str:
     return ", ".join(candidates)
 
 
-# One srcset candidate: its URL (no spaces; commas only inside), then its descriptors.
-_CANDIDATE = re.compile(r"[\s,]*([^\s,][^\s]*)(?<!,)((?:\s+[^,]*)?)")
+def _candidates(value: str) -> Iterator[tuple[str, str]]:
+    """(URL, descriptors) of each srcset candidate, in one pass: a URL has no spaces and ends
+    in no comma (commas after it end the candidate); its descriptors run to the next comma."""
+    pos, end = 0, len(value)
+    while True:
+        start = _CANDIDATE_START.search(value, pos)
+        if start is None:
+            return
+        url_end = _SPACE.search(value, start.start())
+        stop = url_end.start() if url_end else end
+        url = value[start.start() : stop].rstrip(",")
+        if len(url) < stop - start.start() or url_end is None:  # commas ended it, or the text
+            yield url, ""
+            pos = stop
+            continue
+        comma = value.find(",", stop)
+        comma = end if comma == -1 else comma
+        yield url, value[stop:comma]
+        pos = comma
+
+
+_CANDIDATE_START = re.compile(r"[^\s,]")
+_SPACE = re.compile(r"\s")
 
 
 _HTML_PARSER = lxml.etree.HTMLParser(

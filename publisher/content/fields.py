@@ -38,6 +38,40 @@ _MIME = {
 _SCALARS = (str, int, float, date)
 
 
+# A yes or no as people write it (YAML 1.1 reads the unquoted words as true and false).
+_YES = frozenset({"true", "yes", "on", "1"})
+_NO = frozenset({"false", "no", "off", "0"})
+
+
+def flag(value: Any) -> bool | None:
+    """A yes/no field's value: true, yes, on, 1 (any case, quoted or not) or their opposites
+    false, no, off, 0; None for anything else."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str):
+        word = value.strip().lower()
+        if word in _YES:
+            return True
+        if word in _NO:
+            return False
+    return None
+
+
+def unclear_publication(meta: dict[str, Any]) -> tuple[str, str] | None:
+    """(key, message) when `draft` or `published` is set to something neither yes nor no:
+    such a post is held back (publishing a draft cannot be taken back)."""
+    for key in ("draft", "published"):
+        value = meta.get(key)
+        if value is not None and flag(value) is None:
+            return key, (
+                f"'{key}' must be true or false (or yes/no, on/off, 1/0), got {shown(value)}: "
+                "the post is held back until it says which; fix it"
+            )
+    return None
+
+
 def text(value: Any, key: str, problem: Report) -> str:
     """A text field's value as text ('' for none); a list, table or bytes is a problem."""
     if value is None:

@@ -7,6 +7,7 @@ loading the parsers.
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 from typing import NamedTuple
@@ -61,15 +62,23 @@ def discover(content_dir: Path, *, drafts: bool) -> tuple[list[SourceFile], list
                                 unreadable.append(_not_followed(prefix + name, entry.path, root))
                         elif entry.is_dir():
                             if name != DRAFTS_DIR or drafts:
-                                stack.append((entry.path, f"{prefix}{name}/"))
+                                if not name.isascii() and not _utf8(name):
+                                    unreadable.append(_not_utf8(f"{prefix}{name}/"))
+                                else:
+                                    stack.append((entry.path, f"{prefix}{name}/"))
                         elif name[name.rfind(".") :].lower() in POST_SUFFIXES:
                             st = entry.stat()
-                            found.append(
-                                new(
-                                    SourceFile,
-                                    (prefix + name, entry.path, st.st_size, st.st_mtime_ns),
+                            if not stat.S_ISREG(st.st_mode):
+                                unreadable.append(_not_a_file(prefix + name, st.st_mode))
+                            elif not name.isascii() and not _utf8(name):
+                                unreadable.append(_not_utf8(prefix + name))
+                            else:
+                                found.append(
+                                    new(
+                                        SourceFile,
+                                        (prefix + name, entry.path, st.st_size, st.st_mtime_ns),
+                                    )
                                 )
-                            )
                     except OSError as e:
                         unreadable.append(_unreadable(prefix + name, entry.path, e))
         except OSError as e:
@@ -122,6 +131,78 @@ def _not_followed(rel: str, path: str, root: str) -> Unreadable:
         f"the {what} is a link to {target!r}, outside the content folder: it is not "
         "followed; move what it links to into the content folder, or remove the link",
     )
+
+
+def _utf8(name: str) -> bool:
+    """Whether a name from the file system is UTF-8 (Python gives other bytes as lone
+    surrogates: no database, page or terminal can take them)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _not_utf8(rel: str) -> Unreadable:
+    folder = rel.endswith("/")
+    what, left_out = ("folder", "the posts in it are") if folder else ("file", "it is")
+    return Unreadable(
+        rel,
+        f"the {what} name is not UTF-8 (an EUC-KR/CP949 name?): {left_out} left out; rename "
+        f"it, e.g. 'convmv -f cp949 -t utf-8 --notest NAME'",
+    )
+
+
+_KINDS = {
+    stat.S_IFIFO: "a named pipe (FIFO)",
+    stat.S_IFSOCK: "a socket",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+}
+
+
+def _not_a_file(rel: str, mode: int) -> Unreadable:
+    kind = _KINDS.get(stat.S_IFMT(mode), "not a regular file")
+    return Unreadable(
+        rel,
+        f"is {kind}, not a regular file: it is not read; remove it or move it out of the "
+        "content folder",
+    )
+
+
+def open_regular(path: str) -> int:
+    """`path` opened for reading; OSError when it cannot be, or is not a regular file.
+
+    Opened without blocking, so a named pipe put in a post's place after the folder was
+    listed cannot hold the run (reading a regular file is the same either way).
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        mode = os.fstat(fd).st_mode
+    except OSError:
+        os.close(fd)
+        raise
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        kind = _KINDS.get(stat.S_IFMT(mode), "not a regular file")
+        raise OSError(0, f"it is {kind}, not a regular file", path)
+    return fd
+
+
+def escaped(name: str) -> str:
+    """A file name as problems show it: as it is when every character prints, else each
+    control, format or undecodable character written as an escape ('\\n', '\\u202e',
+    '\\xff'), so a name cannot forge a line of output or turn the text around."""
+    if name.isprintable():
+        return name
+    return "".join(c if c.isprintable() else _escape(c) for c in name)
+
+
+def _escape(char: str) -> str:
+    code = ord(char)
+    if 0xDC80 <= code <= 0xDCFF:  # a byte that was not UTF-8 (surrogateescape)
+        return f"\\x{code - 0xDC00:02x}"
+    return repr(char)[1:-1]
 
 
 def _unreadable(rel: str, path: str, error: OSError, *, folder: bool = False) -> Unreadable:
@@ -181,13 +262,21 @@ def stamp_posts(content_dir: str, *, drafts: bool) -> Iterator[str]:
                                 continue
                         if entry.is_dir():
                             if name != DRAFTS_DIR or drafts:
-                                stack.append((os.path.join(folder, name), f"{prefix}{name}/"))
+                                if not name.isascii() and not _utf8(name):
+                                    block.append(f"{name}/\0!{_not_utf8(name + '/').message}")
+                                else:
+                                    stack.append((os.path.join(folder, name), f"{prefix}{name}/"))
                         elif name[name.rfind(".") :].lower() in POST_SUFFIXES:
                             st = entry.stat()
-                            block.append(
-                                f"{name}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ctime_ns}"
-                                f"\0{st.st_ino}"
-                            )
+                            if not stat.S_ISREG(st.st_mode):
+                                block.append(f"{name}\0!{_not_a_file(name, st.st_mode).message}")
+                            elif not name.isascii() and not _utf8(name):
+                                block.append(f"{name}\0!{_not_utf8(name).message}")
+                            else:
+                                block.append(
+                                    f"{name}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ctime_ns}"
+                                    f"\0{st.st_ino}"
+                                )
                     except OSError as e:
                         path = os.path.join(folder, name)
                         block.append(f"{name}\0!{_unreadable(prefix + name, path, e).message}")

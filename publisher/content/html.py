@@ -4,30 +4,33 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Iterator
 from functools import cache
 from typing import TYPE_CHECKING
 
 import lxml.etree
 import lxml.html
 
+from publisher.content.nesting import MAX_NESTING, too_deep
+
 if TYPE_CHECKING:
     from markdown_it import MarkdownIt
 
-_PARAGRAPH = re.compile(r"<p\b[^>]*>(.*?)</p\s*>", re.IGNORECASE | re.DOTALL)
+__all__ = [
+    "MAX_NESTING",
+    "collapse_whitespace",
+    "first_paragraph_text",
+    "html_to_text",
+    "markdown_to_html",
+    "too_deep",
+    "truncate_words",
+]
 
-# How deep elements may nest in a body: HTML parsers take time that grows with the square
-# of the depth (a million characters of '<div>' kept a sanitizer busy for minutes), and no
-# article nests more than a few dozen. libxml2 stops at the same depth.
-MAX_NESTING = 256
-_TAG = re.compile(r"<(/?)([A-Za-z][^\s/>]*)")
-# Elements that never hold others open: void ones, and those the next of their kind
-# closes (<p>, <li>, <td>...), often left unclosed by hand-written HTML.
-_NOT_NESTING_WORDS = (
-    "area base br col embed hr img input link meta param source track wbr keygen "
-    "p li dd dt option optgroup tr td th thead tbody tfoot colgroup caption rt rp "
-    "html head body"
-)
-_NOT_NESTING = frozenset(_NOT_NESTING_WORDS.split())
+# A paragraph's start tag up to its name, and its end tag (found in turn, not by one
+# pattern: `<p>(.*?)</p>` tried at every '<p' of an unclosed body takes time that grows with
+# the square of its length).
+_PARAGRAPH_OPEN = re.compile(r"<p\b", re.IGNORECASE)
+_PARAGRAPH_CLOSE = re.compile(r"</p\s*>", re.IGNORECASE)
 
 
 @cache
@@ -59,23 +62,6 @@ def html_to_text(fragment: str) -> str:
     return collapse_whitespace(root.text_content())
 
 
-def too_deep(html: str) -> int:
-    """How deep the elements of `html` nest when that is past MAX_NESTING, else 0: closing
-    tags matched loosely, in one pass, without parsing."""
-    if html.count("<") <= MAX_NESTING:  # too few tags to nest that deep: most bodies
-        return 0
-    depth = deepest = 0
-    for m in _TAG.finditer(html):
-        if m[2].lower() in _NOT_NESTING:
-            continue
-        if m[1]:
-            depth = depth - 1 if depth else 0
-        else:
-            depth += 1
-            deepest = max(deepest, depth)
-    return deepest if deepest > MAX_NESTING else 0
-
-
 def collapse_whitespace(text: str) -> str:
     """Runs of whitespace (newlines included) become one space; ends trimmed."""
     return " ".join(text.split())
@@ -83,11 +69,26 @@ def collapse_whitespace(text: str) -> str:
 
 def first_paragraph_text(body_html: str) -> str:
     """The plain text of the first <p> that has any text, else of the whole fragment."""
-    for m in _PARAGRAPH.finditer(body_html):
-        text = html_to_text(m[1])
+    for inner in _paragraphs(body_html):
+        text = html_to_text(inner)
         if text:
             return text
     return html_to_text(body_html)
+
+
+def _paragraphs(body_html: str) -> Iterator[str]:
+    """What each <p ...>...</p> of `body_html` holds, in order, in one pass: the text from
+    the '>' ending a start tag to the next end tag."""
+    pos = 0
+    while (start := _PARAGRAPH_OPEN.search(body_html, pos)) is not None:
+        opened = body_html.find(">", start.end())
+        if opened == -1:
+            return  # no start tag after this one ends either
+        close = _PARAGRAPH_CLOSE.search(body_html, opened + 1)
+        if close is None:
+            return  # nor does any later paragraph
+        yield body_html[opened + 1 : close.start()]
+        pos = close.end()
 
 
 def truncate_words(text: str, limit: int) -> str:

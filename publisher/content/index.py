@@ -13,7 +13,7 @@ from pathlib import Path
 from publisher import __version__
 from publisher.config import Config
 from publisher.content.codec import LAYOUT, Row, decode, loader
-from publisher.content.files import SourceFile, discover
+from publisher.content.files import SourceFile, discover, escaped
 from publisher.content.parse import Job, parse_files, parse_one
 from publisher.content.post import Post
 from publisher.content.settle import SettleContext, settle_context
@@ -215,7 +215,8 @@ _by_source = operator.attrgetter("source")
 
 
 class _Shown:
-    """A post file as the user knows it: relative to the config file's folder when inside."""
+    """A post file as the user knows it: relative to the config file's folder when inside,
+    escaped where it does not print (`files.escaped`)."""
 
     def __init__(self, base: Path, content_dir: Path) -> None:
         self.content_dir = content_dir
@@ -228,8 +229,8 @@ class _Shown:
 
     def __call__(self, rel: str) -> str:
         if self.prefix is not None:
-            return self.prefix + rel
-        return str(self.content_dir / rel)
+            return escaped(self.prefix + rel)
+        return escaped(str(self.content_dir / rel))
 
 
 def _without_duplicates(posts: list[Post], shown: _Shown, problems: list[Problem]) -> list[Post]:

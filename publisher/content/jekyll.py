@@ -24,17 +24,23 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 import yaml
 
+from publisher.config.yamlload import load_yaml
+
 Note = tuple[int, str]
 """(line, message): something in a post's Liquid publisher could not render."""
 
-_TOKEN = re.compile(r"\{\{(-?)(.*?)(-?)\}\}|\{%(-?)(.*?)(-?)%\}", re.DOTALL)
+# Where an output ({{) or a tag ({%) starts, and what ends each.
+_OPENING = re.compile(r"\{[{%]")
+_CLOSING = {"{{": "}}", "{%": "%}"}
 _QUOTED = re.compile(r"""^(['"])(.*)\1$""", re.DOTALL)
-# Jekyll's PostComparer: [path/]YYYY-MM-DD-slug
-_POST_NAME = re.compile(r"^(.+/)*?(\d{2,4}-\d{1,2}-\d{1,2})-([^/]*)$")
+# Jekyll's PostComparer: [path/]YYYY-MM-DD-slug (the folder is split off first: a pattern
+# repeating `(.+/)` backtracks for a time that doubles with each '/')
+_POST_NAME = re.compile(r"(\d{2,4}-\d{1,2}-\d{1,2})-([^/]*)")
 _PAGE_SUFFIXES = (".md", ".markdown", ".html", ".htm")
 
 
@@ -77,25 +83,26 @@ class Liquid:
         notes: list[Note] = []
         pos = 0
         strip_next = False
+        tokens = _Tokens(text, line)
         while True:
-            m = _TOKEN.search(text, pos)
-            chunk = text[pos : m.start() if m else len(text)]
+            m = tokens.next(pos)
+            chunk = text[pos : m.start if m else len(text)]
             out.append(chunk.lstrip() if strip_next else chunk)
             if m is None:
                 break
-            if m[1] or m[4]:  # {{- or {%-: whitespace before goes
+            if m.strip_before:  # {{- or {%-: whitespace before goes
                 out[-1] = out[-1].rstrip()
-            strip_next = bool(m[3] or m[6])
-            at = line + text.count("\n", 0, m.start())
-            pos = m.end()
-            if m[2] is not None:  # an output: {{ ... }}
-                value = self._output(m[2].strip())
+            strip_next = m.strip_after
+            at = tokens.line_at(m.start)
+            pos = m.end
+            if m.output:  # an output: {{ ... }}
+                value = self._output(m.inner.strip())
                 if value is None:
-                    notes.append((at, _left_out(m[0])))
+                    notes.append((at, _left_out(m.text)))
                 else:
                     out.append(value)
                 continue
-            name, *rest = m[5].split(None, 1) or [""]
+            name, *rest = m.inner.split(None, 1) or [""]
             args = rest[0].strip() if rest else ""
             if name in ("raw", "comment", "highlight"):
                 end = re.compile(r"\{%-?\s*end" + name + r"\s*-?%\}").search(text, pos)
@@ -115,7 +122,7 @@ class Liquid:
             elif problem:
                 notes.append((at, problem))
             else:
-                notes.append((at, _left_out(m[0])))
+                notes.append((at, _left_out(m.text)))
         return "".join(out), notes
 
     def _output(self, expr: str) -> str | None:
@@ -160,16 +167,24 @@ class Liquid:
         return None, ""
 
     def _post_url(self, name: str) -> tuple[str | None, str]:
-        found = _POST_NAME.match(name.strip().lstrip("/"))
+        folder, slash, file_name = name.strip().lstrip("/").rpartition("/")
+        found = _POST_NAME.fullmatch(file_name)
         if found is None:
             return None, (
                 f"'{{% post_url {name} %}}' does not name a post: give its file name without "
                 "the extension, such as '2024-06-19-title'; the tag is left out"
             )
-        folder, date, slug = found[1] or "", found[2], found[3]
+        if ".." in folder.split("/"):
+            return None, (
+                f"'{{% post_url {name} %}}' leads out of the posts folder: name a post in it, "
+                "such as '2024-06-19-title' or 'folder/2024-06-19-title'; the tag is left out"
+            )
+        folder += slash
+        date, slug = found[1], found[2]
         for base in (self.posts_dir / folder, self.root / folder / "_posts"):
             for path in sorted(base.glob(f"{glob_escape(date)}-{glob_escape(slug)}.*")):
-                url = self.post_url(path) if path.is_file() else None
+                inside = self._inside(path)
+                url = self.post_url(path) if inside and path.is_file() else None
                 if url is not None:
                     return self.relative_url(self._in_site(url)), ""
         return None, (
@@ -184,7 +199,7 @@ class Liquid:
             f"'{{% link {given} %}}': no file {rel} in the Jekyll site {self.root}: fix the "
             "path (it starts at the folder of _config.yml); the tag is left out"
         )
-        if not rel or ".." in Path(rel).parts or not path.is_file():
+        if not rel or ".." in Path(rel).parts or not self._inside(path) or not path.is_file():
             return None, missing
         try:
             path.relative_to(self.posts_dir)
@@ -212,12 +227,77 @@ class Liquid:
             return f"{prefix}/{stem}/"
         return f"{prefix}/{stem}.html"
 
+    def _inside(self, path: Path) -> bool:
+        """Whether `path`, links followed, is in the Jekyll site or the posts folder: a link
+        in them that leads elsewhere is not read."""
+        real = path.resolve()
+        return real.is_relative_to(self.root.resolve()) or real.is_relative_to(
+            self.posts_dir.resolve()
+        )
+
     def _in_site(self, url: str) -> str:
         """A post's absolute URL as Jekyll's `post.url`: its path under the base path."""
         if url.startswith(self.site_url):
             return "/" + url[len(self.site_url) :]
         parts = urlsplit(url)
         return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+class _Token(NamedTuple):
+    """An output ({{ inner }}) or a tag ({% inner %}) at text[start:end]; `strip_before` and
+    `strip_after` for a '-' inside its braces."""
+
+    start: int
+    end: int
+    text: str
+    output: bool
+    inner: str
+    strip_before: bool
+    strip_after: bool
+
+
+class _Tokens:
+    """The outputs and tags of a text in order, and their lines, in one pass over it.
+
+    (One pattern such as `\\{\\{(.*?)\\}\\}` tried at each '{{' of a text that never closes
+    them takes time that grows with the square of its length: here, once an opening has no
+    closing after it, no later opening of its kind is tried.)
+    """
+
+    def __init__(self, text: str, line: int) -> None:
+        self.text = text
+        self.unclosed: set[str] = set()
+        self.line, self.counted = line, 0
+
+    def next(self, pos: int) -> _Token | None:
+        """The first token starting at or after `pos`."""
+        text = self.text
+        while (m := _OPENING.search(text, pos)) is not None:
+            opening = m[0]
+            pos = m.start() + 1
+            if opening in self.unclosed:
+                continue
+            close = text.find(_CLOSING[opening], m.end())
+            if close == -1:
+                self.unclosed.add(opening)
+                continue
+            inner = text[m.end() : close]
+            before = inner.startswith("-")
+            inner = inner[1:] if before else inner
+            after = inner.endswith("-")
+            inner = inner[:-1] if after else inner
+            end = close + 2
+            return _Token(
+                m.start(), end, text[m.start() : end], opening == "{{", inner, before, after
+            )
+        return None
+
+    def line_at(self, at: int) -> int:
+        """The file line of `at` (asked in increasing order)."""
+        if at > self.counted:
+            self.line += self.text.count("\n", self.counted, at)
+            self.counted = at
+        return self.line
 
 
 def glob_escape(text: str) -> str:
@@ -254,7 +334,7 @@ def _front_matter_permalink(path: Path) -> str:
         return ""
     front = text[3:].split("\n---", 1)[0]
     try:
-        meta = yaml.safe_load(front)
+        meta = load_yaml(front)
     except yaml.YAMLError:
         return ""
     value = meta.get("permalink") if isinstance(meta, dict) else None

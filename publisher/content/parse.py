@@ -21,7 +21,8 @@ from typing import NamedTuple
 
 from publisher import parallel
 from publisher.content.codec import Row, encode
-from publisher.content.files import SourceFile
+from publisher.content.fields import unclear_publication
+from publisher.content.files import SourceFile, open_regular
 from publisher.content.settle import PostProblems, SettleContext, is_unpublished, settle
 from publisher.content.source import Limits, SourceProblem, read_post
 from publisher.errors import Problem
@@ -155,7 +156,7 @@ class _ReadAhead:
 
 def _open(path: str) -> int | OSError:
     try:
-        fd = os.open(path, os.O_RDONLY)
+        fd = open_regular(path)
     except OSError as e:
         return e
     if _ADVISE:
@@ -186,7 +187,13 @@ def parse_one(
     finally:
         if isinstance(opened, int):
             os.close(opened)
-    if raw is None or is_unpublished(raw.meta):
+    if raw is None:
+        return True, None, ()
+    unclear = unclear_publication(raw.meta)
+    if unclear is not None:  # held back, and read again next run
+        key, message = unclear
+        return False, None, (Problem(shown(source.rel), message, line=raw.line_of(key)),)
+    if is_unpublished(raw.meta):
         return True, None, ()
     notes: list[tuple[int, str]] = []
     try:

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import yaml
 
 from publisher.config import Config
+from publisher.config.yamlload import load_yaml
 from publisher.content import fields
 from publisher.content.dates import DateValueError, split_filename_date, to_datetime
 from publisher.content.files import SourceFile
@@ -35,7 +36,6 @@ from publisher.content.urls import (
     site_url,
     slugify,
 )
-from publisher.content.yamlload import load_yaml
 from publisher.errors import Problem, shown
 
 # What makes a front matter excerpt worth rendering as Markdown/HTML first: a markup
@@ -70,8 +70,12 @@ class PostProblems(Exception):
 
 
 def is_unpublished(meta: dict[str, Any]) -> bool:
-    """`draft: true` or `published: false`."""
-    return meta.get("draft") is True or meta.get("published") is False
+    """`draft: true` or `published: false` in any spelling (`fields.flag`), or either set to
+    something else (`fields.unclear_publication` says why it is held back)."""
+    draft, published = meta.get("draft"), meta.get("published")
+    return (draft is not None and fields.flag(draft) is not False) or (
+        published is not None and fields.flag(published) is not True
+    )
 
 
 def settle(
@@ -92,7 +96,7 @@ def settle(
     meta = raw.meta
     problems: list[tuple[int, str]] = []
     notes: list[tuple[int, str]] = []
-    liquid = ctx.liquid if meta.get("render_with_liquid") is not False else None
+    liquid = ctx.liquid if fields.flag(meta.get("render_with_liquid")) is not False else None
     if liquid is not None:
         meta = _render_front(raw, liquid, liquid_notes)
 
@@ -107,7 +111,8 @@ def settle(
 
     title_html = collapse_whitespace(fields.text(meta.get("title"), "title", problem))
     title = html_to_text(title_html) if "<" in title_html or "&" in title_html else title_html
-    untitled = not title
+    # A title of only controls, format characters (U+200B, U+202E...) and spaces shows none.
+    untitled = not any(c.isprintable() and not c.isspace() for c in title)
     if untitled:
         # Jekyll: 2014-03-02-march-the-second.md -> "March The Second"
         title = " ".join(w.capitalize() for w in title_slug.replace("_", " ").split("-") if w)
@@ -178,7 +183,9 @@ def settle(
     post_id = site_url(front_id, ctx.site_url) if front_id else stored_id
 
     feed_options = meta.get("feed")
-    excerpt_only = isinstance(feed_options, dict) and feed_options.get("excerpt_only") is True
+    excerpt_only = (
+        isinstance(feed_options, dict) and fields.flag(feed_options.get("excerpt_only")) is True
+    )
 
     if problems:
         raise PostProblems(problems)

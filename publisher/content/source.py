@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
+import codecs
 import os
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, NamedTuple
 
 import yaml
 from frontmatter.default_handlers import YAMLHandler
 from yaml.constructor import ConstructorError
 
-from publisher.content.files import SourceFile
-from publisher.content.yamlload import load_yaml
+from publisher.config.yamlload import load_yaml
+from publisher.content.files import SourceFile, escaped, open_regular
 from publisher.errors import ContentError
 
 # A '---' line as python-frontmatter's YAML handler finds it (trailing spaces allowed).
@@ -51,9 +51,16 @@ class SourceProblem(Exception):
 def read_body(path: str) -> str:
     """The body of a post file, read again (front matter split off, not parsed)."""
     try:
-        text = _decode(Path(path).read_bytes(), path)
+        fd = open_regular(path)
+        try:
+            data = _read(fd, 1 << 62)  # to its end, as it is now
+        finally:
+            os.close(fd)
+        text = _decode(data, path)
     except (OSError, SourceProblem) as e:
-        raise ContentError(f"{path}: cannot read the post body any more ({e}): run again") from e
+        raise ContentError(
+            f"{escaped(path)}: cannot read the post body any more ({e}): run again"
+        ) from e
     try:
         parts = split_front(text)
     except ValueError:
@@ -104,10 +111,17 @@ def _decode(data: bytes, path: str) -> str:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         line = data.count(b"\n", 0, e.start) + 1
+        if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or b"\0" in data[:512]:
+            raise SourceProblem(
+                1,
+                "the file is UTF-16 (or another encoding with zero bytes), not UTF-8: save it "
+                "as UTF-8 in its editor, or convert it, e.g. "
+                f"'iconv -f utf-16 -t utf-8 {escaped(os.path.basename(path))}'",
+            ) from e
         raise SourceProblem(
             line,
             "the file is not UTF-8 (an EUC-KR/CP949 export?): convert it, e.g. "
-            f"'iconv -f cp949 -t utf-8 {os.path.basename(path)}', and save it as UTF-8",
+            f"'iconv -f cp949 -t utf-8 {escaped(os.path.basename(path))}', and save it as UTF-8",
         ) from e
     return text.replace("\r\n", "\n") if "\r" in text else text
 
@@ -142,7 +156,7 @@ def read_post(source: SourceFile, limits: Limits, opened: int | None = None) -> 
     SourceProblem, read no further than it takes to know."""
     if source.size > limits.file:
         raise SourceProblem(1, _too_big("file", source.size, limits))
-    fd = os.open(source.path, os.O_RDONLY) if opened is None else opened
+    fd = open_regular(source.path) if opened is None else opened
     try:
         # Read what it held when listed; more only if it has grown since, to the bound.
         data = _read(fd, source.size + 1)

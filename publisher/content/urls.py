@@ -103,7 +103,7 @@ _WEB = ("http://", "https://")
 # (Only characters a URI may hold as they are: '"', '<', '>', '\\', '^', '`', '{', '|', '}'
 # take the long way, and are percent-encoded there.)
 _PLAIN_WEB = re.compile(
-    r"https?://[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*(?::\d{1,5})?"
+    r"https?://[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*"  # a port is checked: not here
     r"(?:[/?#][A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]*)?"
 )
 _ENTITY_OR_SPACE = re.compile(r"[&\s]")
@@ -136,9 +136,32 @@ def web_url(value: str, base: str, *, mailto: bool = False, strict: bool = False
     if scheme not in ("http", "https") or not rest.startswith("//"):
         raise NotAWebLink(f"{shown(value)} is not an http or https link")
     resolved = scheme + ":" + rest
+    if "\\" in resolved:
+        raise NotAWebLink(
+            f"{shown(value)} holds a backslash, which some readers take as '/' and others "
+            "do not (another host for some): write '/', or %5C for a backslash"
+        )
     if strict:
         _check_parses(resolved, value)
+    else:
+        _check_port(resolved, value)
     return resolved
+
+
+def _check_port(url: str, value: str) -> None:
+    """NotAWebLink when `url` names a port that is not one (0, or past 65535)."""
+    authority = url.partition("//")[2]
+    for stop in "/?#":
+        authority = authority.partition(stop)[0]
+    host = authority.rpartition("@")[2]
+    if host.startswith("["):  # an IPv6 address: a port only after its ']'
+        host = host.partition("]")[2] if "]" in host else ""
+    port = host.partition(":")[2]
+    digits = port.lstrip("0")
+    if port and not (
+        port.isascii() and port.isdigit() and 0 < len(digits) <= 5 and int(digits) <= 65535
+    ):
+        raise NotAWebLink(f"{shown(value)} names a port that is not one ({port[:10]!r})")
 
 
 def _scheme_as_read(text: str) -> str:
@@ -164,6 +187,7 @@ def _check_parses(url: str, value: str) -> None:
         parts.port  # noqa: B018 (raises ValueError for a port that is not a number)
     except ValueError as e:
         raise NotAWebLink(f"{shown(value)} cannot be read as a URL ({e})") from e
+    _check_port(url, value)
     host = parts.hostname or ""
     if not host or "%" in host or not host.isascii() or ".." in host or " " in host:
         raise NotAWebLink(f"{shown(value)} has no usable host name")

@@ -1,13 +1,18 @@
-"""Front matter YAML read with bounded work: any value becomes data or a marked error.
+"""YAML read with bounded work (front matter, Jekyll's `_config.yml`, authors files): any
+value becomes data or a marked error.
 
 PyYAML's safe loader (libyaml's parser when present) does all the reading; this module
-adds two guards around it:
+adds these guards around it:
 
 - **Aliases are bounded.** An alias (`*name`) stands for the whole value of its anchor
   (`&name`), so nine lines of anchors can stand for a billion values ("billion laughs").
   Loading shares one object per anchor, but anything that walks or prints the result
   pays for every copy. A document whose values, aliases counted out, number more than a
   small multiple of the values written is refused, and so is one that refers to itself.
+- **Values are bounded.** Lists and tables may nest at most `MAX_DEPTH` levels (what
+  prints or walks them recurses: 990 levels broke them), aliases counted in; a whole
+  number may have at most as many digits as Python prints (in any base: `0x`, `0b` and
+  YAML 1.1's base 60 `1:2:3` too), so every value can be shown in a message.
 - **Construction never escapes.** A scalar YAML resolves to a type it cannot build (a
   date no calendar has, an offset beyond a day, a number past Python's digit limit, a
   `!!timestamp` tag on text) raises a `ConstructorError` marked at that value, like any
@@ -26,10 +31,11 @@ from __future__ import annotations
 
 import contextlib
 import re
+import sys
 from typing import Any
 
 import yaml
-from yaml.constructor import ConstructorError
+from yaml.constructor import ConstructorError, SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 try:
@@ -41,6 +47,12 @@ except AttributeError:  # PyYAML built without libyaml
 # few, so a short document may reuse a table once or twice).
 ALIAS_FACTOR = 4
 _ALIAS_SLACK = 64
+
+# How deep lists and tables may nest in one document (front matter needs two or three).
+MAX_DEPTH = 32
+# The most digits a whole number may have: what str() writes (Python's limit, 4,300).
+MAX_DIGITS = sys.get_int_max_str_digits() or 4300
+_LOG10_2 = 0.30103
 
 _KINDS = {
     "tag:yaml.org,2002:timestamp": "a date",
@@ -99,13 +111,12 @@ class _BoundedLoader(_SafeLoader):  # type: ignore[misc,valid-type]
             return _SEQ if kind is SequenceNode else _MAP
 
     def construct_document(self, node: Node) -> Any:
-        if self.anchored:
-            _check_aliases(node)
-        else:
+        if not self.anchored:
             # _Unusual, or a value that cannot be built: the library builds it below and
             # says why.
             with contextlib.suppress(Exception):
                 return _walk(self, node)
+        _check_shape(node)
         return super().construct_document(node)
 
     def construct_object(self, node: Node, deep: bool = False) -> Any:
@@ -117,9 +128,9 @@ class _BoundedLoader(_SafeLoader):  # type: ignore[misc,valid-type]
             raise ConstructorError(None, None, _why(node, e), node.start_mark) from e
 
 
-def _walk(loader: _BoundedLoader, node: Node) -> Any:
-    """The value of `node` for plain tables, lists and scalars (_Unusual for anything else),
-    as the library's constructor would build it."""
+def _walk(loader: _BoundedLoader, node: Node, room: int = MAX_DEPTH) -> Any:
+    """The value of `node` for plain tables, lists and scalars nesting at most `room` deep
+    (_Unusual for anything else), as the library's constructor would build it."""
     tag = node.tag
     kind = type(node)
     if kind is ScalarNode:
@@ -127,16 +138,29 @@ def _walk(loader: _BoundedLoader, node: Node) -> Any:
             return node.value
         if tag in _SCALAR_TAGS:
             return loader.yaml_constructors[tag](loader, node)
+    elif room <= 0:
+        raise _Unusual  # too deep: _check_shape says where
     elif kind is MappingNode and tag == _MAP:
         table = {}
         for key, value in node.value:
             if key.tag != _STR or type(key) is not ScalarNode:  # merge keys, '=', numbers
                 raise _Unusual
-            table[key.value] = _walk(loader, value)
+            table[key.value] = _walk(loader, value, room - 1)
         return table
     elif kind is SequenceNode and tag == _SEQ:
-        return [_walk(loader, item) for item in node.value]
+        return [_walk(loader, item, room - 1) for item in node.value]
     raise _Unusual
+
+
+def _whole_number(loader: _BoundedLoader, node: ScalarNode) -> int:
+    """A YAML 1.1 int, refused (ValueError) past MAX_DIGITS digits: str() and repr() of a
+    longer one raise, and base 60 takes time that grows with the square of its length."""
+    if isinstance(node.value, str) and len(node.value) > 4 * MAX_DIGITS:
+        raise ValueError(f"more than {MAX_DIGITS:,} digits")
+    value: int = SafeConstructor.construct_yaml_int(loader, node)
+    if value.bit_length() * _LOG10_2 >= MAX_DIGITS:
+        raise ValueError(f"more than {MAX_DIGITS:,} digits")
+    return value
 
 
 def _undefined(loader: _BoundedLoader, node: Node) -> Any:
@@ -149,14 +173,23 @@ def _undefined(loader: _BoundedLoader, node: Node) -> Any:
 
 
 _BoundedLoader.add_constructor(None, _undefined)
+_BoundedLoader.add_constructor("tag:yaml.org,2002:int", _whole_number)
 
 
 def load_yaml(text: str) -> Any:
     """The value of the YAML document `text`; yaml.YAMLError (marked where it can be) when
-    it cannot be read, has too many aliases or refers to itself."""
+    it cannot be read, has too many aliases, refers to itself, nests too deep or holds a
+    value past the bounds."""
+    return load_yaml_node(text)[0]
+
+
+def load_yaml_node(text: str) -> tuple[Any, Node | None]:
+    """The value of the YAML document `text` and its node (where each value was written),
+    as `load_yaml` reads it."""
     loader = _BoundedLoader(text)
     try:
-        return loader.get_single_data()
+        node = loader.get_single_node()
+        return (None if node is None else loader.construct_document(node)), node
     finally:
         loader.dispose()
 
@@ -182,12 +215,14 @@ def _why(node: Node, error: Exception) -> str:
     return f"cannot read {shown} as {kind} ({reason}): fix it, or quote it to keep it as text"
 
 
-def _check_aliases(root: Node) -> None:
-    """Refuse a document whose aliases expand past the bound, or that contains itself."""
+def _check_shape(root: Node) -> None:
+    """Refuse a document whose aliases expand past the bound, that contains itself, or whose
+    values nest deeper than MAX_DEPTH (aliases expanded)."""
     written = 0
     sizes: dict[int, int] = {}  # id(node) -> values it stands for, aliases expanded
-    # Depth-first, children before parents, without recursion; libyaml already refuses
-    # nesting past 1,000 levels, and a loop is found by a node met again on its own path.
+    heights: dict[int, int] = {}  # id(node) -> levels of lists and tables it holds, itself in
+    # Depth-first, children before parents, without recursion; a loop is found by a node
+    # met again on its own path.
     on_path: set[int] = set()
     stack: list[tuple[Node, bool]] = [(root, False)]
     while stack:
@@ -195,10 +230,17 @@ def _check_aliases(root: Node) -> None:
         key = id(node)
         if children_done:
             on_path.discard(key)
-            sizes[key] = 1 + sum(sizes[id(c)] for c in _children(node))
+            children = _children(node)
+            sizes[key] = 1 + sum(sizes[id(c)] for c in children)
+            scalar = isinstance(node, ScalarNode)
+            heights[key] = 0 if scalar else 1 + max((heights[id(c)] for c in children), default=0)
             continue
-        if key in sizes:
-            continue  # an alias of a value already counted
+        if key in sizes:  # an alias of a value already counted
+            if len(on_path) + heights[key] > MAX_DEPTH:
+                raise _too_deep(node)
+            continue
+        if not isinstance(node, ScalarNode) and len(on_path) >= MAX_DEPTH:
+            raise _too_deep(node)
         if key in on_path:
             raise ConstructorError(
                 None,
@@ -222,6 +264,16 @@ def _check_aliases(root: Node) -> None:
             "use fewer aliases",
             root.start_mark,
         )
+
+
+def _too_deep(node: Node) -> ConstructorError:
+    return ConstructorError(
+        None,
+        None,
+        f"lists and tables nest more than {MAX_DEPTH} levels inside each other here: write "
+        "the value flatter",
+        node.start_mark,
+    )
 
 
 def _children(node: Node) -> list[Node]:
