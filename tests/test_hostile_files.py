@@ -95,3 +95,17 @@ def test_a_name_cannot_forge_a_line_of_output(tmp_path: Path) -> None:
             "got [1]: write it as one line of text"
         ],
     )
+
+
+def test_the_index_listing_shows_a_name_escaped(tmp_path: Path) -> None:
+    """`publisher index` prints one line a post: a name cannot add another."""
+    config = make_site(tmp_path, subscribers=1, posts=1)
+    name = "2024-06-20-a\nforged line\u202e.md"
+    (tmp_path / "content" / name).write_bytes(POST)
+
+    listed = invoke(config, "index", "--now", RUN_AT)
+
+    assert listed.exit_code == 0, listed.output
+    lines = listed.stdout.splitlines()
+    assert len(lines) == 2
+    assert any(line.endswith("  2024-06-20-a\\nforged line\\u202e.md") for line in lines)

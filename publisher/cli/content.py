@@ -10,6 +10,7 @@ import click
 
 from publisher.checks import check_site
 from publisher.cli import Context, cli, now_option, pass_context, report_problems, resolve_now
+from publisher.content.files import escaped
 from publisher.content.index import index_site
 from publisher.errors import PublisherError
 from publisher.options import RunOptions
@@ -49,7 +50,7 @@ def index_command(ctx: Context, drafts: bool, as_json: bool, now: datetime | Non
             cats = ",".join(p.categories) or "-"
             click.echo(
                 f"{p.date.astimezone(tz).isoformat()}  {p.date_source:<12}  {cats:<16}  "
-                f"{p.url}  {p.source}"
+                f"{p.url}  {escaped(p.source)}"
             )
     report_problems(result.problems)
     if any(not p.warning for p in result.problems):
