@@ -5,6 +5,8 @@ STYLE_TO_PERMALINK and defaults, Tags::PostUrl, Tags::Link, Filters::URLFilters)
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -208,6 +210,30 @@ def test_each_tag_is_rendered_as_jekyll_does(tmp_path: Path, name: str, html: st
     assert html in post(result, name).body_html
     warned = [p for p in result.problems if name in p.where]
     assert warned == ([] if name != "highlight.md" else warned)
+
+
+def test_a_huge_linked_page_is_read_only_for_its_front_matter(tmp_path: Path) -> None:
+    """{% link %} looks for a page's permalink in its first bytes: a page of 3 GB (sparse
+    here) is not read whole, in a process given 1 GB of address space."""
+    root = jekyll_site(tmp_path)
+    with (root / "contact.md").open("r+b") as page:
+        page.truncate(3 * 2**30)
+    code = (
+        "import resource\n"
+        "from datetime import datetime\n"
+        "from pathlib import Path\n"
+        "resource.setrlimit(resource.RLIMIT_AS, (2**30, 2**30))\n"
+        "from publisher.config import load_config\n"
+        "from publisher.content.index import index_site\n"
+        f"config = load_config(Path({str(root / 'publisher.toml')!r}))\n"
+        f"result = index_site(config, datetime.fromisoformat({NOW.isoformat()!r}))\n"
+        "print(next(p for p in result.posts if p.source.endswith('link-page.md')).body_html)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert '<a href="/blog/contact-us/">연락처</a>' in done.stdout
 
 
 def test_other_liquid_is_left_out_and_reported_with_its_line(tmp_path: Path) -> None:

@@ -30,11 +30,13 @@ from urllib.parse import urlsplit
 import yaml
 
 from publisher.config.yamlload import load_yaml
+from publisher.content.files import open_regular
 
 Note = tuple[int, str]
 """(line, message): something in a post's Liquid publisher could not render."""
 
 # Where an output ({{) or a tag ({%) starts, and what ends each.
+_PAGE_HEAD = 256 * 1024  # a linked page's front matter is looked for in this much of it
 _OPENING = re.compile(r"\{[{%]")
 _CLOSING = {"{{": "}}", "{%": "%}"}
 _QUOTED = re.compile(r"""^(['"])(.*)\1$""", re.DOTALL)
@@ -325,10 +327,15 @@ def _code_block(code: str, lang: str, html_body: bool) -> str:
 
 
 def _front_matter_permalink(path: Path) -> str:
-    """The `permalink` in a page's front matter, or ''."""
+    """The `permalink` in a page's front matter (within its first `_PAGE_HEAD` bytes), or ''."""
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError):
+        fd = open_regular(str(path))
+        try:
+            head = os.read(fd, _PAGE_HEAD)
+        finally:
+            os.close(fd)
+        text = head.decode("utf-8-sig", errors="ignore")
+    except OSError:
         return ""
     if not text.startswith("---"):
         return ""
