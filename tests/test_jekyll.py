@@ -212,6 +212,18 @@ def test_each_tag_is_rendered_as_jekyll_does(tmp_path: Path, name: str, html: st
     assert warned == ([] if name != "highlight.md" else warned)
 
 
+def test_a_post_of_many_unknown_tags_is_told_ten_times_then_counted(tmp_path: Path) -> None:
+    root = jekyll_site(tmp_path)
+    (root / "_posts" / "2024-06-21-tags.md").write_text(
+        "---\ntitle: 태그\n---\n" + "{{ page.x }}\n" * 1000, encoding="utf-8"
+    )
+    _, result = index(root)
+    said = [(p.line, p.message) for p in result.problems if "2024-06-21-tags" in p.where]
+    assert [line for line, _ in said] == [*range(4, 14), 14]
+    assert all(m.startswith("Liquid '{{ page.x }}' is left out") for _, m in said[:10])
+    assert said[10][1] == "and 990 more Liquid tags left out in the same way"
+
+
 def test_a_huge_linked_page_is_read_only_for_its_front_matter(tmp_path: Path) -> None:
     """{% link %} looks for a page's permalink in its first bytes: a page of 3 GB (sparse
     here) is not read whole, in a process given 1 GB of address space."""

@@ -154,6 +154,9 @@ class _ReadAhead:
         self._opened.clear()
 
 
+_NOTES_SHOWN = 10  # Liquid left out of one post: told up to this many times, then counted
+
+
 def _open(path: str) -> int | OSError:
     try:
         fd = open_regular(path)
@@ -210,6 +213,18 @@ def parse_one(
         return False, None, tuple(Problem(where, m, line=n) for n, m in e.problems)
     if not notes:
         return True, encode(post), ()
-    # What the post's Liquid held that publisher leaves out: said once, when the file is read.
+    # What the post's Liquid held that publisher leaves out: said once, when the file is read,
+    # the first few of them (a post of a thousand tags is not a thousand lines).
     where = shown(source.rel)
-    return True, encode(post), tuple(Problem(where, m, line=n, warning=True) for n, m in notes)
+    said = [Problem(where, m, line=n, warning=True) for n, m in notes[:_NOTES_SHOWN]]
+    if len(notes) > _NOTES_SHOWN:
+        more = len(notes) - _NOTES_SHOWN
+        said.append(
+            Problem(
+                where,
+                f"and {more:,} more Liquid tag{'s' if more != 1 else ''} left out in the same way",
+                line=notes[_NOTES_SHOWN][0],
+                warning=True,
+            )
+        )
+    return True, encode(post), tuple(said)
