@@ -145,24 +145,18 @@ CASES = [
         "output-is-templates",
         '[feeds]\noutput_dir = "email_templates"\n',
         (),
-        "[feeds] output_dir: {root}/email_templates is also [email] templates_dir: what a run "
-        "writes there could replace a template; give each its own folder, side by side",
+        "[feeds] output_dir: {root}/email_templates is also [email] templates_dir: a run's "
+        "files would land among the templates (one could replace a template, and every run "
+        "would find the templates changed); give each its own folder, side by side",
     ),
     (
         "outbox-in-templates",
         "",
         (('outbox_dir = "outbox"', 'outbox_dir = "email_templates/outbox"'),),
         "[delivery] outbox_dir: {root}/email_templates/outbox is inside [email] templates_dir "
-        "({root}/email_templates): what a run writes there could replace a template; give "
-        "each its own folder, side by side",
-    ),
-    (
-        "output-in-content",
-        '[feeds]\noutput_dir = "content/public"\n',
-        (),
-        "[feeds] output_dir: {root}/content/public is inside [content] dir ({root}/content): "
-        "the index would read the pages a build writes there as posts; give it a folder "
-        "outside the content folder",
+        "({root}/email_templates): a run's files would land among the templates (one could "
+        "replace a template, and every run would find the templates changed); give each its "
+        "own folder, side by side",
     ),
     (
         "smtp-password-is-the-secret",

@@ -5,9 +5,8 @@ The schema checks each key alone; this looks at the places and values together:
 - **Folders of their own.** The output, outbox, state and template folders may not be the
   content folder (the discovery snippet once overwrote a post), the root of the file
   system or the home folder.
-- **Folders apart.** Nothing is written into the template folder (the output and outbox
-  folders are neither it nor inside it), and the output folder is not inside the content
-  folder (the index would read the pages a build writes as posts).
+- **Folders apart.** Nothing is written into the template folder: the output and outbox
+  folders are neither it nor inside it.
 - **Private data stays private.** The state file and the outbox hold addresses and
   unsubscribe links: neither may be inside the output folder, which is published.
 - **One name, one output** (see `outputs`).
@@ -107,13 +106,6 @@ def _own_folders(config: Config, home: Path) -> list[str]:
 
 def _folders_apart(config: Config) -> list[str]:
     found = []
-    output, content = _real(config.feeds.output_dir), _real(config.content.dir)
-    if output != content and _inside(output, content):
-        found.append(
-            f"[feeds] output_dir: {config.feeds.output_dir} is inside [content] dir "
-            f"({config.content.dir}): the index would read the pages a build writes there as "
-            "posts; give it a folder outside the content folder"
-        )
     templates = _real(config.email.templates_dir)
     writers = [("[feeds] output_dir", config.feeds.output_dir)]
     if config.delivery.method == "outbox":
@@ -127,8 +119,9 @@ def _folders_apart(config: Config) -> list[str]:
                 else f"is inside [email] templates_dir ({config.email.templates_dir})"
             )
             found.append(
-                f"{key}: {folder} {where}: what a run writes "
-                "there could replace a template; give each its own folder, side by side"
+                f"{key}: {folder} {where}: a run's files would land among the templates (one "
+                "could replace a template, and every run would find the templates changed); "
+                "give each its own folder, side by side"
             )
     return found
 
