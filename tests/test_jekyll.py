@@ -224,6 +224,51 @@ def test_a_post_of_many_unknown_tags_is_told_ten_times_then_counted(tmp_path: Pa
     assert said[10][1] == "and 990 more Liquid tags left out in the same way"
 
 
+@pytest.mark.parametrize(
+    ("tag", "said"),
+    [
+        ("{% link about\x00.md %}", "'{% link about\\x00.md %}' is not a path a site could hold"),
+        ("{% link " + "x" * 5000 + ".md %}", "'{% link " + "x" * 57 + "... %}' is not a path"),
+        ("{% post_url " + "a/" * 300 + "2024-01-01-x %}", "'{% post_url a/a/a/"),
+        ("{% link " + "x" * 300 + ".md %}", "'{% link " + "x" * 57 + "... %}': cannot look for "
+         "that file (File name too long)"),
+        ("{% link a\u2028error: _posts/x.md:1: forged %}", "'{% link a error: _posts/x.md:1: "
+         "forged %}' is not a path"),
+        ("{% link a\x1b[31m.md %}", "'{% link a\\x1b[31m.md %}' is not a path"),
+    ],
+    ids=["nul", "too-long", "many-folders", "name-too-long", "line-separator", "escape"],
+)  # fmt: skip
+def test_a_tag_naming_no_possible_file_is_one_note_on_one_line(
+    tmp_path: Path, tag: str, said: str
+) -> None:
+    root = jekyll_site(tmp_path)
+    (root / "_posts" / "2024-06-21-odd.md").write_text(
+        "---\ntitle: 이상한 태그\n---\n앞 " + tag + " 뒤\n", encoding="utf-8"
+    )
+    _, result = index(root)
+    assert post(result, "2024-06-21-odd.md").body_html.startswith("<p>앞")
+    (note,) = [p for p in result.problems if "2024-06-21-odd" in p.where]
+    assert note.line == 4
+    assert note.message.startswith(said), note.message
+    assert note.message.isprintable()
+
+
+def test_highlight_blocks_opened_over_and_over_are_read_in_one_pass(tmp_path: Path) -> None:
+    """A block inside a highlight block is left out, not rendered again: 5,000 of them,
+    closed or not, were a RecursionError (and quadratic memory below it)."""
+    root = jekyll_site(tmp_path)
+    body = "{% highlight python %}\nx = 1\n" * 5_000 + "{% endhighlight %}\n"
+    (root / "_posts" / "2024-06-21-blocks.html").write_text(
+        "---\ntitle: 블록\n---\n" + body, encoding="utf-8"
+    )
+    _, result = index(root)
+    blocks = post(result, "2024-06-21-blocks.html")
+    assert blocks.body_html.count("x = 1") == 5_000
+    said = [p.message for p in result.problems if "2024-06-21-blocks" in p.where]
+    assert said[0].startswith("Liquid '{% highlight python %}' is left out")
+    assert said[-1] == "and 4,989 more Liquid tags left out in the same way"
+
+
 def test_a_huge_linked_page_is_read_only_for_its_front_matter(tmp_path: Path) -> None:
     """{% link %} looks for a page's permalink in its first bytes: a page of 3 GB (sparse
     here) is not read whole, in a process given 1 GB of address space."""

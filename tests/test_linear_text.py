@@ -67,7 +67,7 @@ def test_many_liquid_tags_are_each_given_their_line_in_one_pass(tmp_path: Path) 
 
 
 def test_a_post_url_of_many_folders_is_read_in_one_pass(tmp_path: Path) -> None:
-    name = "a/" * 5_000 + "b"  # each '/' doubled the time: 40 of them took a day
+    name = "a/" * 500 + "b"  # each '/' doubled the time: 40 of them took a day
     rendered, notes = liquid(tmp_path).render("{% post_url " + name + " %}")
     assert rendered == ""
-    assert notes[0][1].startswith(f"'{{% post_url {name} %}}' does not name a post")
+    assert notes[0][1].startswith(f"'{{% post_url {name[:57]}... %}}' does not name a post")

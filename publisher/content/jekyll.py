@@ -30,12 +30,13 @@ from urllib.parse import urlsplit
 import yaml
 
 from publisher.config.yamlload import load_yaml
-from publisher.content.files import open_regular
+from publisher.content.files import escaped, open_regular
 
 Note = tuple[int, str]
 """(line, message): something in a post's Liquid publisher could not render."""
 
 # Where an output ({{) or a tag ({%) starts, and what ends each.
+_LONGEST_PATH = 1024  # a post_url or link argument longer than this names no file
 _PAGE_HEAD = 256 * 1024  # a linked page's front matter is looked for in this much of it
 _OPENING = re.compile(r"\{[{%]")
 _CLOSING = {"{{": "}}", "{%": "%}"}
@@ -75,10 +76,12 @@ class Liquid:
         return urlsplit(self.site_url).path.rstrip("/")
 
     def render(
-        self, text: str, *, html_body: bool = False, line: int = 1
+        self, text: str, *, html_body: bool = False, line: int = 1, in_block: bool = False
     ) -> tuple[str, list[Note]]:
         """`text` with its Liquid rendered, and a note for each tag left out. `line` is the
-        file line `text` starts on; `html_body` says how a code block is written."""
+        file line `text` starts on; `html_body` says how a code block is written;
+        `in_block`: `text` is a highlight block's, where another block is left out (so the
+        work stays one pass, however many blocks a post opens)."""
         if "{" not in text:
             return text, []
         out: list[str] = []
@@ -106,7 +109,7 @@ class Liquid:
                 continue
             name, *rest = m.inner.split(None, 1) or [""]
             args = rest[0].strip() if rest else ""
-            if name in ("raw", "comment", "highlight"):
+            if name in ("raw", "comment", "highlight") and not in_block:
                 end = re.compile(r"\{%-?\s*end" + name + r"\s*-?%\}").search(text, pos)
                 inner = text[pos : end.start() if end else len(text)]
                 pos = end.end() if end else len(text)
@@ -114,7 +117,7 @@ class Liquid:
                 if name == "raw":
                     out.append(inner)
                 elif name == "highlight":  # a Liquid block: what it holds is rendered too
-                    code, found = self.render(inner, line=at)
+                    code, found = self.render(inner, line=at, in_block=True)
                     notes.extend(found)
                     out.append(_code_block(code, args.split(" ")[0], html_body))
                 continue
@@ -162,24 +165,36 @@ class Liquid:
 
     def _tag(self, name: str, args: str) -> tuple[str | None, str]:
         """A tag's value, or (None, why it could not be rendered) ('' for an unknown tag)."""
-        if name == "post_url":
-            return self._post_url(args)
-        if name == "link":
-            return self._link(args)
-        return None, ""
+        if name not in ("post_url", "link"):
+            return None, ""
+        if len(args) > _LONGEST_PATH or not args.isprintable():
+            return None, (
+                f"'{{% {name} {_quoted(args)} %}}' is not a path a site could hold (a control "
+                f"character, or longer than {_LONGEST_PATH} characters): fix it; the tag is "
+                "left out"
+            )
+        try:
+            return self._post_url(args) if name == "post_url" else self._link(args)
+        except (OSError, ValueError) as e:  # a name the file system refuses to look up
+            return None, (
+                f"'{{% {name} {_quoted(args)} %}}': cannot look for that file "
+                f"({e.strerror if isinstance(e, OSError) else e}): fix the path; the tag is "
+                "left out"
+            )
 
     def _post_url(self, name: str) -> tuple[str | None, str]:
         folder, slash, file_name = name.strip().lstrip("/").rpartition("/")
         found = _POST_NAME.fullmatch(file_name)
         if found is None:
             return None, (
-                f"'{{% post_url {name} %}}' does not name a post: give its file name without "
-                "the extension, such as '2024-06-19-title'; the tag is left out"
+                f"'{{% post_url {_quoted(name)} %}}' does not name a post: give its file name "
+                "without the extension, such as '2024-06-19-title'; the tag is left out"
             )
         if ".." in folder.split("/"):
             return None, (
-                f"'{{% post_url {name} %}}' leads out of the posts folder: name a post in it, "
-                "such as '2024-06-19-title' or 'folder/2024-06-19-title'; the tag is left out"
+                f"'{{% post_url {_quoted(name)} %}}' leads out of the posts folder: name a post "
+                "in it, such as '2024-06-19-title' or 'folder/2024-06-19-title'; the tag is left "
+                "out"
             )
         folder += slash
         date, slug = found[1], found[2]
@@ -190,7 +205,7 @@ class Liquid:
                 if url is not None:
                     return self.relative_url(self._in_site(url)), ""
         return None, (
-            f"'{{% post_url {name} %}}': no published post {folder}{date}-{slug}.* in "
+            f"'{{% post_url {_quoted(name)} %}}': no published post {folder}{date}-{slug}.* in "
             f"{self.posts_dir}: fix the name; the tag is left out"
         )
 
@@ -198,8 +213,9 @@ class Liquid:
         rel = given.strip().strip("'\"").lstrip("/")
         path = self.root / rel
         missing = (
-            f"'{{% link {given} %}}': no file {rel} in the Jekyll site {self.root}: fix the "
-            "path (it starts at the folder of _config.yml); the tag is left out"
+            f"'{{% link {_quoted(given)} %}}': no file {_quoted(rel)} in the Jekyll site "
+            f"{self.root}: fix the path (it starts at the folder of _config.yml); the tag is "
+            "left out"
         )
         if not rel or ".." in Path(rel).parts or not self._inside(path) or not path.is_file():
             return None, missing
@@ -307,10 +323,15 @@ def glob_escape(text: str) -> str:
     return re.sub(r"([*?\[])", r"[\1]", text)
 
 
+def _quoted(text: str, limit: int = 60) -> str:
+    """Text from a post as a message quotes it: on one line, every character that does not
+    print escaped (a tag cannot add a line to the output), cut to about `limit`."""
+    shown = escaped(" ".join(text.split()))
+    return shown if len(shown) <= limit else shown[: limit - 3] + "..."
+
+
 def _left_out(token: str) -> str:
-    shown = " ".join(token.split())
-    if len(shown) > 60:
-        shown = shown[:57] + "..."
+    shown = _quoted(token)
     return (
         f"Liquid '{shown}' is left out of feeds and emails: publisher renders only site.url, "
         "site.baseurl, relative_url, absolute_url, post_url, link, highlight and raw; write "
