@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from publisher.config import Config
 from publisher.content.index import index_site
 from publisher.delivery import check_delivery
-from publisher.errors import ContentError, Problem
+from publisher.errors import ContentError, Problem, StoreError
 from publisher.newsletters.render import check_templates
 from publisher.newsletters.tokens import check_secret
 from publisher.options import RunOptions
@@ -34,9 +34,9 @@ def check_site(config: Config, now: datetime, environ: Mapping[str, str]) -> Che
     found: tuple[Problem, ...]
     try:
         index = index_site(config, now, RunOptions(drafts=True, dry_run=True))
-    except ContentError as e:  # no content to read at all: the rest can still be checked
-        where, _, what = str(e).partition(": ")  # "<content folder>: what is wrong: the fix"
-        found, posts = (Problem(where, what),), 0
+    except (ContentError, StoreError) as e:  # no content or state to read: check the rest
+        key = "[content] dir" if isinstance(e, ContentError) else "[store] path"
+        found, posts = (Problem(key, str(e)),), 0
     else:
         found, posts = index.problems, len(index.posts) + len(index.future)
     problems = [

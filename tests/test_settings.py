@@ -284,7 +284,16 @@ def test_check_lists_bad_settings_with_the_posts_and_secrets_problems(tmp_path: 
     lines = CliRunner().invoke(cli, ["-c", str(config), "check"], env={}).stderr.splitlines()
     assert lines[:3] == [
         lines[0],
-        f"{tmp_path}/content: the content folder does not exist: create it or fix [content] dir",
+        f"[content] dir: {tmp_path}/content: the content folder does not exist: create it or "
+        "fix [content] dir",
         lines[2],
     ]
+    assert lines[-1] == "Error: 3 problems found: fix them and run 'publisher check' again"
+
+    # A state file that is not one does not hide the rest either.
+    (tmp_path / "content").mkdir()
+    (tmp_path / "state").mkdir(exist_ok=True)
+    (tmp_path / "state" / "publisher.sqlite3").write_text("garbage", encoding="utf-8")
+    lines = CliRunner().invoke(cli, ["-c", str(config), "check"], env={}).stderr.splitlines()
+    assert lines[1].startswith(f"[store] path: {tmp_path}/state/publisher.sqlite3: ")
     assert lines[-1] == "Error: 3 problems found: fix them and run 'publisher check' again"
