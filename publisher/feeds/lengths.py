@@ -24,6 +24,7 @@ import queue
 import socket
 import sqlite3
 import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterable, Mapping
@@ -176,23 +177,33 @@ def head_lengths(
     for job in answers.items():
         jobs.put(job)
 
+    over = threading.Event()  # the time is up: no request is begun any more
+
     def ask() -> None:
         while True:
             try:
                 url, answer = jobs.get_nowait()
             except queue.Empty:
                 return
-            if answer.set_running_or_notify_cancel():
-                try:
-                    answer.set_result(_head(opener, url, timeout, private))
-                except Exception as e:  # one server's oddity, not the run's
-                    answer.set_exception(e)
+            if over.is_set() or not answer.set_running_or_notify_cancel():
+                continue
+            try:
+                answer.set_result(_head(opener, url, timeout, private))
+            except Exception as e:  # one server's oddity, not the run's
+                answer.set_exception(e)
 
-    workers = min(_AT_ONCE, len(wanted))
-    for _ in range(workers):
-        threading.Thread(target=ask, name="image-head", daemon=True).start()
-    rounds = -(-len(wanted) // workers)
-    wait(answers.values(), timeout=timeout * (rounds + 1))
+    workers = [
+        threading.Thread(target=ask, name="image-head", daemon=True)
+        for _ in range(min(_AT_ONCE, len(wanted)))
+    ]
+    for worker in workers:
+        worker.start()
+    budget = timeout * (-(-len(wanted) // len(workers)) + 1)
+    deadline = time.monotonic() + budget
+    wait(answers.values(), timeout=budget)
+    over.set()
+    for worker in workers:  # those done end at once: none is left when all answered
+        worker.join(max(0.0, deadline - time.monotonic()))
     lengths: dict[str, int | None] = {}
     for url, answer in answers.items():
         lengths[url] = None
