@@ -27,6 +27,9 @@ DEEP = {
     "in-a-textarea": "<div><textarea></div></textarea>" * N,
     "in-svg-style": "<svg><style>" + "<div>" * N + "</style>",
     "plain": "<div>" * N,
+    # a formatting end tag through a block: the parser takes it out and opens a copy
+    "formatting-through-an-unclosed-block": "<strong><div>x</strong>" * N,
+    "svg-groups": "<svg>" + "<g>" * N + "</svg>",
 }
 
 
@@ -44,6 +47,14 @@ SHALLOW = {
     "scripts-with-markup": "<script>var a = '<div>';</script>" * 10_000,
     "tables": "<table><tr><td><div>x</div></td></tr></table>" * 10_000,
     "deep-but-within": "<div>" * MAX_NESTING + "</div>" * MAX_NESTING,
+    # a chart or a map: self-closed shapes in SVG hold nothing
+    "inline-svg": "<figure><svg viewBox='0 0 9 9'>" + "<path d='M0 0h1'/>" * 10_000 + "</svg>"
+    "</figure>",
+    "math": "<math>" + "<mi>x</mi><mspace/>" * 10_000 + "</math>",
+    # end tags the parser's adoption agency and heading rules close
+    "formatting-around-a-block": "<strong><div>x</strong></div>" * 10_000,
+    "font-around-center": "<font><center>x</font></center>" * 10_000,
+    "headings-closed-by-another-level": "<h2>x</h3>" * 10_000,
 }
 
 

@@ -56,6 +56,10 @@ _SPECIAL_WORDS = (
     "script select source style tbody td textarea tfoot th thead title tr track wbr xmp"
 )
 _SPECIAL = _BLOCK_END | frozenset(_SPECIAL_WORDS.split())
+# An end tag of these with special elements above its element takes it out from under them
+# and opens a copy of it on top (the parser's adoption agency), each element above staying.
+_FORMATTING = frozenset("a b big code em font i nobr s small strike strong tt u".split())  # noqa: SIM905
+_HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")  # an end tag of one closes any of them
 
 
 def too_deep(html: str) -> int:
@@ -79,8 +83,10 @@ def too_deep(html: str) -> int:
         if name in _NOT_NESTING:
             continue
         if m[1]:
-            nesting.close(name)
+            deepest = max(deepest, nesting.close(name))
             continue
+        if html[pos - 2] == "/" and (name in _FOREIGN or nesting.foreign()):
+            continue  # '<path/>' in SVG or MathML closes itself (in HTML '/' means nothing)
         deepest = max(deepest, nesting.open(name))
         if name == "plaintext":
             break  # the rest is text
@@ -122,6 +128,7 @@ class _Nesting:
         self.at: dict[str, list[int]] = {}  # name -> where it is open in `names`
         self.special: list[int] = []  # where special elements are open
         self.boundaries: list[int] = []  # where scope boundaries are open
+        self.taken_out: set[int] = set()  # formatting elements taken from under others
 
     def open(self, name: str) -> int:
         """Open `name`; how deep it is."""
@@ -132,26 +139,36 @@ class _Nesting:
             self.special.append(index)
         if name in _SCOPE_BOUNDARY:
             self.boundaries.append(index)
-        return index + 1
+        return index + 1 - len(self.taken_out)
 
     def foreign(self) -> bool:
         """Whether an SVG or MathML element is open."""
         return any(self.at.get(name) for name in _FOREIGN)
 
-    def close(self, name: str) -> None:
-        """An end tag `name`: closes what a parser's would, or nothing."""
+    def close(self, name: str) -> int:
+        """An end tag `name`: closes what a parser's would, or nothing; how deep a copy it
+        opens is (0 when it opens none)."""
+        if name in _HEADINGS:  # the latest heading open, whichever its level
+            name = max(_HEADINGS, key=lambda h: self.at[h][-1] if self.at.get(h) else -1)
         where = self.at.get(name)
         if not where:
-            return  # a stray end tag
+            return 0  # a stray end tag
         index = where[-1]
         above = self.boundaries if name in _BLOCK_END else self.special
         if above and above[-1] > index:
-            return
+            if name in _FORMATTING and not (self.boundaries and self.boundaries[-1] > index):
+                where.pop()  # taken out from under the elements above it, and a copy on top
+                self.taken_out.add(index)
+                return self.open(name)
+            return 0
         while len(self.names) > index:
             gone = self.names.pop()
             at = len(self.names)
-            self.at[gone].pop()
+            self.taken_out.discard(at)
+            if self.at[gone] and self.at[gone][-1] == at:
+                self.at[gone].pop()
             if self.special and self.special[-1] == at:
                 self.special.pop()
             if self.boundaries and self.boundaries[-1] == at:
                 self.boundaries.pop()
+        return 0
