@@ -306,7 +306,10 @@ def test_a_post_with_an_unusable_link_goes_out_without_it(
     assert expected in check.stderr.splitlines()
 
 
-@pytest.mark.parametrize("case", ["title-empty.md", "title-markup-only.md", "title-invisible.md"])
+@pytest.mark.parametrize(
+    "case",
+    ["title-empty.md", "title-markup-only.md", "title-invisible.md", "title-blank-letters.md"],
+)
 def test_a_post_without_a_title_is_in_the_feeds_but_announced_only_once_titled(
     tmp_path: Path, case: str
 ) -> None:

@@ -69,6 +69,11 @@ class PostProblems(Exception):
         self.problems = problems
 
 
+# Characters that print as nothing though Unicode calls them printable: the Hangul fillers
+# (U+115F, U+1160, U+3164, U+FFA0) and the Braille pattern blank (U+2800).
+_BLANK = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+
+
 def is_unpublished(meta: dict[str, Any]) -> bool:
     """`draft: true` or `published: false` in any spelling (`fields.flag`), or either set to
     something else (`fields.unclear_publication` says why it is held back)."""
@@ -111,8 +116,9 @@ def settle(
 
     title_html = collapse_whitespace(fields.text(meta.get("title"), "title", problem))
     title = html_to_text(title_html) if "<" in title_html or "&" in title_html else title_html
-    # A title of only controls, format characters (U+200B, U+202E...) and spaces shows none.
-    untitled = not any(c.isprintable() and not c.isspace() for c in title)
+    # A title of only controls, format characters (U+200B, U+202E...), spaces and blank
+    # letters (the Hangul fillers Korean users type as a blank, the Braille blank) shows none.
+    untitled = not any(c.isprintable() and not c.isspace() and c not in _BLANK for c in title)
     if untitled:
         # Jekyll: 2014-03-02-march-the-second.md -> "March The Second"
         title = " ".join(w.capitalize() for w in title_slug.replace("_", " ").split("-") if w)
