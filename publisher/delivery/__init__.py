@@ -45,7 +45,7 @@ from publisher.delivery.report import DeliveryReport
 from publisher.delivery.smtp import SmtpSender
 from publisher.errors import DeliveryError, Problem
 from publisher.options import DEFAULTS, RunOptions
-from publisher.store import Store, journal
+from publisher.store import Store, holds, journal
 from publisher.store.journal import PendingSend
 
 __all__ = [
@@ -55,6 +55,7 @@ __all__ = [
     "OutgoingMessage",
     "check_delivery",
     "deliver",
+    "held_back",
     "open_sender",
 ]
 
@@ -147,6 +148,17 @@ def send_one(
         sender.send_batch([message])
     finally:
         sender.close()
+
+
+def held_back(store: Store, now: datetime) -> tuple[Problem, ...]:
+    """The server problem holding every row back at `now`, if one is: a run during the hold
+    carries it among its problems, so that it stays reported (printed once) until the
+    hold ends and a run finds the server well or not."""
+    hold = holds.holding(store, now)
+    if hold is None:
+        return ()
+    where, _, message = hold.problem.partition(": ")  # as `Ledger.stop` recorded it
+    return (Problem(where, message, warning=True, same_as=hold.same_as),)
 
 
 def recover_in_flight(store: Store, now: datetime) -> tuple[Problem, ...]:

@@ -160,9 +160,9 @@ class Ledger:
         # Told once however many runs it stops, whichever reader the server's answer names.
         self.stopped = problem = replace(problem, same_as=steady(str(problem)))
         until = self.now + self.config.retry_after if problem.warning else None
-        text = str(problem)
+        text, same_as = str(problem), problem.same_as
         self._writes.append(
-            lambda s: holds.record_problem(s, text, self.newsletters, self.now, until)
+            lambda s: holds.record_problem(s, text, self.newsletters, self.now, until, same_as)
         )
 
     def commit(self) -> bool:
