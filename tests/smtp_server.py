@@ -194,6 +194,9 @@ class SmtpServer:
         self._sessions = 0
         self.most_sessions = 0
         self.logins: list[tuple[str, bool]] = []
+        # The answer to a wrong login, "{n}" replaced by the login's number (as big
+        # providers quote a session id); '' for aiosmtpd's own.
+        self.login_refusal = ""
         self._controller: Controller | None = None
 
     # -- running ------------------------------------------------------------------------
@@ -420,4 +423,5 @@ class SmtpServer:
         with self._lock:
             name = auth_data.login.decode() if isinstance(auth_data, LoginPassword) else ""
             self.logins.append((name, ok))
-        return AuthResult(success=ok, handled=False)
+            refusal = self.login_refusal.replace("{n}", str(len(self.logins)))
+        return AuthResult(success=ok, handled=False, message=None if ok else refusal or None)

@@ -325,7 +325,7 @@ def _untried(ledger: Ledger, pool: Pool, done: Done, todo: deque[PendingSend]) -
     trouble = done.trouble
     if trouble is not None:
         pool.alive -= 1
-        problem = Problem(ledger.where, str(trouble), warning=not trouble.lasting)
+        problem = trouble.problem(ledger.where)
         if trouble.lasting or pool.alive == 0:
             ledger.stop(problem)
         else:

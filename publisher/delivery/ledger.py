@@ -147,7 +147,7 @@ class Ledger:
             if trouble is None and self._in_doubt > 1:  # on another connection, at once
                 trouble = unanswered_again(self.server, done.detail)
             if trouble is not None:
-                self.stop(Problem(self.where, str(trouble), warning=not trouble.lasting))
+                self.stop(trouble.problem(self.where))
         else:
             self._refused(done)
 
@@ -158,7 +158,7 @@ class Ledger:
             log.debug("also: %s", problem)
             return
         # Told once however many runs it stops, whichever reader the server's answer names.
-        self.stopped = problem = replace(problem, same_as=steady(str(problem)))
+        self.stopped = problem = replace(problem, same_as=problem.same_as or steady(str(problem)))
         until = self.now + self.config.retry_after if problem.warning else None
         text, same_as = str(problem), problem.same_as
         self._writes.append(
@@ -271,7 +271,8 @@ class Ledger:
                     f"{self.server} {same}: sending resumes after [delivery] retry_after; "
                     "every row stays pending"
                 )
-            self.stop(Problem(self.where, message, warning=not reply.permanent))
+            same_as = steady(f"{self.where}: {message}", reply)
+            self.stop(Problem(self.where, message, warning=not reply.permanent, same_as=same_as))
 
     def _settle(self) -> None:
         """The refusals held are about their readers: record each by its kind."""

@@ -12,20 +12,29 @@ import ssl
 
 from publisher.config import SmtpConfig
 from publisher.delivery.client import Client, NoGreeting, NotSmtp, SslClient
-from publisher.delivery.replies import Reply, Step, Verdict, classify
-from publisher.errors import DeliveryError
+from publisher.delivery.replies import Reply, Step, Verdict, classify, steady
+from publisher.errors import DeliveryError, Problem
 
 
 class ServerTrouble(DeliveryError):
     """The server, the connection or a setting failed, not one message.
 
     `lasting`: nothing changes until a setting or the server does (a 5xx, a refused login);
-    otherwise it may pass on its own (the server down or busy, a timeout).
+    otherwise it may pass on its own (the server down or busy, a timeout). `reply`: the
+    server's answer the message quotes, if any: the problem is the same next time when
+    our message and the reply's codes are, whatever free text the server adds.
     """
 
-    def __init__(self, message: str, *, lasting: bool) -> None:
+    def __init__(self, message: str, *, lasting: bool, reply: Reply | None = None) -> None:
         super().__init__(message)
         self.lasting = lasting
+        self.same_as = steady(message, reply)
+
+    def problem(self, where: str) -> Problem:
+        """The problem to report, about the settings `where`."""
+        return Problem(
+            where, str(self), warning=not self.lasting, same_as=f"{where}: {self.same_as}"
+        )
 
 
 def open_connection(c: SmtpConfig, password: str, where: str) -> smtplib.SMTP:
@@ -68,11 +77,13 @@ def open_connection(c: SmtpConfig, password: str, where: str) -> smtplib.SMTP:
         ) from e
     except smtplib.SMTPAuthenticationError as e:
         _close(smtp)
+        reply = Reply.parse(e.smtp_code, e.smtp_error)
         raise ServerTrouble(
-            f"{where} refused the login ({Reply.parse(e.smtp_code, e.smtp_error)}): "
+            f"{where} refused the login ({reply}): "
             f"check [delivery.smtp] username ({c.username!r}) and the password in the "
             f"environment variable {c.password_env}",
             lasting=e.smtp_code >= 500,  # 454: the server's login service is down for now
+            reply=reply,
         ) from e
     except smtplib.SMTPNotSupportedError as e:
         _close(smtp)
@@ -121,11 +132,13 @@ def _refused(where: str, verdict: Verdict) -> ServerTrouble:
             f"{where} refused the session at {verdict.step.upper()} ({reply}): check "
             "[delivery.smtp] host, port and security",
             lasting=True,
+            reply=reply,
         )
     return ServerTrouble(
         f"{where} is not accepting mail now ({reply}): sending resumes after "
         "[delivery] retry_after",
         lasting=False,
+        reply=reply,
     )
 
 

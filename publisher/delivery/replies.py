@@ -107,10 +107,13 @@ def accepted(code: int) -> bool:
     return 200 <= code < 400
 
 
-def steady(text: str) -> str:
-    """`text` with what differs from one message to the next blanked: addresses, queue
-    and session ids, long numbers (a server's answer quotes them), so that one server
-    problem reads the same for every message it stops."""
+def steady(text: str, reply: Reply | None = None) -> str:
+    """`text`, a message of ours that may quote `reply`, as it reads every time the same
+    problem comes back: the server's free text in the reply (where big providers put a
+    host, a time and a session id, different in every answer) left out for its codes,
+    and addresses, queue ids and long numbers elsewhere blanked."""
+    if reply is not None and reply.text:
+        text = text.replace(str(reply), f"{reply.code} {reply.enhanced}".strip())
     text = _ADDRESS.sub("<address>", text)
     return _VARYING.sub("#", text)
 

@@ -48,7 +48,12 @@ class Abandoned(Exception):
 
 
 class _Again(Exception):
-    """The connection went away before the message was delivered: safe to send it again."""
+    """The connection went away before the message was delivered: safe to send it again.
+    `reply`: the server's 421, when it said why."""
+
+    def __init__(self, message: str, reply: Reply | None = None) -> None:
+        super().__init__(message)
+        self.reply = reply
 
 
 @dataclass(frozen=True)
@@ -113,6 +118,7 @@ class Session:
                         "server may be overloaded or restarting; sending resumes after "
                         "[delivery] retry_after",
                         lasting=False,
+                        reply=e.reply,
                     ) from e
                 log.debug("%s dropped the connection (%s); reconnecting", self.where, e)
         raise AssertionError("unreachable")
@@ -190,7 +196,7 @@ class Session:
             return _SENT
         verdict = classify("message", Reply.parse(code, text))
         if verdict.kind is Kind.CLOSING:  # 421: refused, and the connection is going
-            raise _Again(str(verdict.reply))
+            raise _Again(str(verdict.reply), verdict.reply)
         if verdict.kind is Kind.SERVER:
             raise self._about_us(verdict)
         return Attempt("refused", verdict)
@@ -215,7 +221,7 @@ class Session:
             return _ACCEPTED
         verdict = classify(step, Reply.parse(code, text))
         if verdict.kind is Kind.CLOSING:
-            raise _Again(str(verdict.reply))
+            raise _Again(str(verdict.reply), verdict.reply)
         return verdict
 
     def _about_us(self, verdict: Verdict) -> ServerTrouble:
@@ -230,6 +236,7 @@ class Session:
             f"session, not the reader ({reply}): check [delivery.smtp] username and security, "
             "and the newsletter's sender; every row stays pending",
             lasting=reply.permanent,
+            reply=reply,
         )
 
     def _login_wanted(self, reply: Reply) -> ServerTrouble:
@@ -237,6 +244,7 @@ class Session:
             f"{self.where} wants a login (or TLS) before it takes mail ({reply}): set "
             "[delivery.smtp] username and password_env (and security)",
             lasting=True,
+            reply=reply,
         )
 
     def _sender_refused(self, sender: str, verdict: Verdict) -> ServerTrouble:
@@ -249,11 +257,13 @@ class Session:
                 "newsletter's sender address and [delivery.smtp] username (a relay may take "
                 "only its own addresses)",
                 lasting=True,
+                reply=reply,
             )
         return ServerTrouble(
             f"{self.where} deferred the sender {sender!r} ({reply}): sending resumes after "
             "[delivery] retry_after",
             lasting=False,
+            reply=reply,
         )
 
     def _reset(self, smtp: smtplib.SMTP) -> None:
