@@ -183,6 +183,7 @@ class SmtpServer:
         self._data_replies: dict[str, str] = {}
         self._arriving: set[str] = set()
         self._hang_after_data: set[str] = set()
+        self._trickle_after_data: set[str] = set()
         self._drop_after_data: set[str] = set()
         self._drop_mid_data: set[str] = set()
         self._greeting = ""
@@ -298,6 +299,12 @@ class SmtpServer:
         with self._lock:
             self._hang_after_data.add(address.lower())
 
+    def trickle_after_data(self, address: str) -> None:
+        """Record each message to `address` ('*': to anyone) as arrived, and answer its data
+        with "250-still thinking" lines, one every tenth of a second, never ending."""
+        with self._lock:
+            self._trickle_after_data.add(address.lower())
+
     def drop_after_data(self, address: str) -> None:
         """Record each message to `address` ('*': to anyone) as arrived, and close the
         connection instead of answering its data."""
@@ -403,10 +410,14 @@ class SmtpServer:
             hold = count == self._hold_at
             drop = count == self._drop_at or bool({to, "*"} & self._drop_after_data)
             hang = bool({to, "*"} & self._hang_after_data)
+            trickle = bool({to, "*"} & self._trickle_after_data)
         if drop:
             server.transport.close()
             return "421 4.3.2 going away"
-        if hang:
+        while trickle and not server.transport.is_closing():
+            await server.push("250-still thinking")
+            await asyncio.sleep(0.1)
+        if hang or trickle:
             await asyncio.sleep(3600)  # cancelled when the client gives up or the server stops
         if hold:
             await server.loop.run_in_executor(None, self._released.wait)

@@ -320,3 +320,35 @@ def test_a_server_that_takes_the_connection_and_never_greets_is_named_for_what_i
         )
     ]
     assert set(after.values()) == {("pending", 0)}
+
+
+@pytest.mark.parametrize(
+    ("answer", "detail"),
+    [
+        ("trickle", "no answer after the data (timed out)"),
+        (
+            "250-still thinking\r\n" * 100 + "250 2.0.0 accepted",
+            "no answer after the data (timed out (a reply of more than 100 lines or 64 KiB))",
+        ),
+        (
+            "250-" + "x" * 8000 + "\r\n" + ("250-" + "x" * 8000 + "\r\n") * 8 + "250 ok",
+            "no answer after the data (timed out (a reply of more than 100 lines or 64 KiB))",
+        ),
+    ],
+    ids=["lines-trickling-past-the-timeout", "too-many-lines", "too-many-bytes"],
+)
+def test_an_answer_after_the_data_that_never_ends_is_a_timeout_and_leaves_it_unknown(
+    tmp_path: Path, server: SmtpServer, answer: str, detail: str
+) -> None:
+    if answer == "trickle":
+        server.trickle_after_data(address(0))  # "250-still thinking" ten times a second
+    else:
+        server.answer_data(address(0), answer, arrived=True)
+    config = smtp_config(tmp_path, server.port, connections=1, timeout=1)
+    with Store.open(tmp_path / "s.sqlite3") as store:
+        seed(store, 2)
+        report = run(config, store)  # the run ends: the timeout is for the whole answer
+        after = rows(store)
+    assert (report.sent, report.unknown) == (1, 1)
+    assert after == {address(0): ("unknown", 1), address(1): ("sent", 1)}
+    assert f"'reader0@example.com' ({detail})" in report.problems[0].message
