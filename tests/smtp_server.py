@@ -436,3 +436,49 @@ class SmtpServer:
             self.logins.append((name, ok))
             refusal = self.login_refusal.replace("{n}", str(len(self.logins)))
         return AuthResult(success=ok, handled=False, message=None if ok else refusal or None)
+
+
+class ScriptedServer:
+    """A bare SMTP server on 127.0.0.1 for what aiosmtpd will not say: it greets, answers
+    EHLO with `ehlo` (lines without their code) and AUTH with `auth`, anything else with
+    250, and QUIT with 221."""
+
+    def __init__(self, ehlo: list[str], auth: str = "235 2.7.0 ok") -> None:
+        self.ehlo = ehlo
+        self.auth = auth
+        self._listener = socket.socket()
+        self._listener.bind(("127.0.0.1", 0))
+        self._listener.listen()
+        self.port = int(self._listener.getsockname()[1])
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def __enter__(self) -> ScriptedServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._listener.close()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self._listener.accept()
+            except OSError:
+                return  # closed
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        with conn, conn.makefile("rb") as lines:
+            conn.sendall(b"220 scripted ESMTP\r\n")
+            for line in lines:
+                verb = line.split(b" ", 1)[0].strip().upper()
+                if verb == b"EHLO":
+                    head = [f"250-{e}" for e in ["scripted", *self.ehlo[:-1]]]
+                    reply = "\r\n".join([*head, f"250 {self.ehlo[-1]}"])
+                elif verb == b"AUTH":
+                    reply = self.auth
+                elif verb == b"QUIT":
+                    conn.sendall(b"221 bye\r\n")
+                    return
+                else:
+                    reply = "250 ok"
+                conn.sendall(reply.encode() + b"\r\n")

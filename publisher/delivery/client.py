@@ -15,9 +15,13 @@ data, the message is in doubt), never for ever while the run holds its lock.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hmac
 import re
 import smtplib
 import time
+from collections.abc import Callable
 from typing import Any
 
 _EOL = re.compile(rb"\r\n|\n|\r")
@@ -52,6 +56,14 @@ class NotSmtp(smtplib.SMTPException):
 class NoGreeting(smtplib.SMTPException):
     """The server took the connection and said nothing before the timeout: an HTTP
     server, one that wants TLS at once, or one too busy to greet."""
+
+
+class BadChallenge(smtplib.SMTPException):
+    """The server's AUTH challenge (a 334 reply) is not base64. `said`: its start."""
+
+    def __init__(self, said: str) -> None:
+        self.said = said
+        super().__init__(f"an AUTH challenge that is not base64 ({said!r})")
 
 
 class _StrictReplies(smtplib.SMTP):
@@ -118,6 +130,47 @@ class _StrictReplies(smtplib.SMTP):
                 raise NoGreeting(str(e)) from e
             raise smtplib.SMTPServerDisconnected(f"Connection unexpectedly closed: {e}") from e
         return line
+
+    def auth(
+        self,
+        mechanism: str,
+        authobject: Callable[..., str | None],
+        *,
+        initial_response_ok: bool = True,
+    ) -> tuple[int, bytes]:
+        """smtplib's, with the credentials sent as UTF-8 (RFC 4616; smtplib's ASCII fails
+        on a password such as 'pässwort'), and BadChallenge for a challenge not base64."""
+        mechanism = mechanism.upper()
+        initial = authobject() if initial_response_ok else None
+        if initial is not None:
+            code, resp = self.docmd("AUTH", f"{mechanism} {_b64(initial)}")
+            self._auth_challenge_count = 1
+        else:
+            code, resp = self.docmd("AUTH", mechanism)
+            self._auth_challenge_count = 0
+        while code == 334:
+            self._auth_challenge_count += 1
+            try:
+                challenge = base64.b64decode(resp, validate=True)
+            except binascii.Error as e:
+                raise BadChallenge(_shown(resp)) from e
+            code, resp = self.docmd(_b64(authobject(challenge) or ""))
+            if self._auth_challenge_count > 5:
+                raise smtplib.SMTPAuthenticationError(code, resp)
+        if code in (235, 503):
+            return code, resp
+        raise smtplib.SMTPAuthenticationError(code, resp)
+
+    def auth_cram_md5(self, challenge: bytes | None = None) -> str | None:  # type: ignore[override]
+        """smtplib's, with the password as UTF-8."""
+        if challenge is None:
+            return None
+        digest = hmac.HMAC(self.password.encode("utf-8"), challenge, "md5").hexdigest()
+        return f"{self.user} {digest}"
+
+
+def _b64(text: str) -> str:
+    return base64.b64encode(text.encode("utf-8")).decode("ascii")
 
 
 class Client(_StrictReplies, smtplib.SMTP):

@@ -11,7 +11,7 @@ import smtplib
 import ssl
 
 from publisher.config import SmtpConfig
-from publisher.delivery.client import Client, NoGreeting, NotSmtp, SslClient
+from publisher.delivery.client import BadChallenge, Client, NoGreeting, NotSmtp, SslClient
 from publisher.delivery.replies import Reply, Step, Verdict, classify, steady
 from publisher.errors import DeliveryError, Problem
 
@@ -105,15 +105,52 @@ def open_connection(c: SmtpConfig, password: str, where: str) -> smtplib.SMTP:
             "security",
             lasting=True,
         ) from e
-    except (OSError, smtplib.SMTPException) as e:
+    except BadChallenge as e:
         _close(smtp)
         raise ServerTrouble(
-            f"cannot connect to {where} ({e or type(e).__name__}): check "
-            "[delivery.smtp] host and port, or wait for the server; sending resumes "
-            "after [delivery] retry_after",
-            lasting=False,
+            f"{where} answered the login with {e}: check [delivery.smtp] host, port and "
+            "security (is it an SMTP server?)",
+            lasting=True,
         ) from e
+    except UnicodeError as e:  # a name our client cannot write; never quote the password
+        _close(smtp)
+        raise ServerTrouble(
+            f"cannot log in to {where}: [delivery.smtp] username or the password in "
+            f"{c.password_env} holds a character that cannot be sent: check both",
+            lasting=True,
+        ) from e
+    except (OSError, smtplib.SMTPException) as e:
+        _close(smtp)
+        raise _failed(e, c, where, smtp) from e
     return smtp
+
+
+def _failed(
+    e: OSError | smtplib.SMTPException, c: SmtpConfig, where: str, smtp: smtplib.SMTP | None
+) -> ServerTrouble:
+    """The trouble when the connection, TLS or the login failed in another way."""
+    if isinstance(e, ssl.SSLError) and not isinstance(e, ssl.SSLEOFError | ssl.SSLZeroReturnError):
+        return ServerTrouble(
+            f"the TLS handshake with {where} failed ({e.reason or type(e).__name__}): check "
+            f"[delivery.smtp] security ({c.security!r}) and port ({c.port}): 'ssl' is for a "
+            "port that speaks TLS at once (465), 'starttls' for one that starts plain (587)",
+            lasting=True,
+        )
+    if smtp is not None and str(e).startswith("No suitable authentication method"):
+        offered = smtp.esmtp_features.get("auth", "").strip() or "none"
+        return ServerTrouble(
+            f"{where} offers no login method publisher can use (it offers {offered}; "
+            "publisher logs in with PLAIN, LOGIN or CRAM-MD5): check [delivery.smtp] host "
+            "and username, or use the provider's relay that takes a password (an app "
+            "password)",
+            lasting=True,
+        )
+    return ServerTrouble(
+        f"cannot connect to {where} ({e or type(e).__name__}): check "
+        "[delivery.smtp] host and port, or wait for the server; sending resumes "
+        "after [delivery] retry_after",
+        lasting=False,
+    )
 
 
 def _hello(smtp: smtplib.SMTP, where: str) -> None:
