@@ -320,9 +320,13 @@ def _compose_ahead(
 
 
 def _untried(ledger: Ledger, pool: Pool, done: Done, todo: deque[PendingSend]) -> None:
-    """A row a connection gave back: sending stops, or another connection takes it."""
-    ledger.release([done.row])
+    """A row a connection gave back: sending stops, or another connection takes it (unless
+    the trouble came at its own RCPT TO: then it waits for the others)."""
     trouble = done.trouble
+    if trouble is not None and trouble.suspect:
+        ledger.set_aside(done, trouble)
+    else:
+        ledger.release([done.row])
     if trouble is not None:
         pool.alive -= 1
         problem = trouble.problem(ledger.where)
@@ -330,7 +334,7 @@ def _untried(ledger: Ledger, pool: Pool, done: Done, todo: deque[PendingSend]) -
             ledger.stop(problem)
         else:
             log.info("%s; going on with %d connection(s)", problem, pool.alive)
-    if ledger.stopped is None and pool.alive > 0:
+    if ledger.stopped is None and pool.alive > 0 and not (trouble and trouble.suspect):
         todo.appendleft(done.row)
 
 

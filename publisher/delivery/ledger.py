@@ -39,6 +39,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from publisher.config import DeliveryConfig
+from publisher.delivery.opening import ServerTrouble
 from publisher.delivery.pool import Done, Work
 from publisher.delivery.replies import Kind, steady
 from publisher.delivery.report import DeliveryReport, told
@@ -48,6 +49,10 @@ from publisher.store import Store, holds, journal, subscribers
 from publisher.store.journal import PendingSend
 
 log = logging.getLogger(__name__)
+
+SUSPECT_LIMIT = 3
+"""Runs a row's own RCPT TO may break the session (a timeout, an answer not SMTP) before it
+is taken for that row's own temporary failure."""
 
 
 @dataclass
@@ -132,6 +137,18 @@ class Ledger:
         """These rows were handed out and not tried: back as they were."""
         if rows:
             self._writes.append(lambda s: journal.release(s, rows, self.now, suspect=suspect))
+
+    def set_aside(self, done: Done, trouble: ServerTrouble) -> None:
+        """A row whose own RCPT TO met `trouble` (a timeout, an answer not SMTP): tried after
+        the others next time; after SUSPECT_LIMIT times, a temporary failure of its own
+        (an attempt counted, its wait doubling), so that it cannot stop every run."""
+        row = done.row
+        if row.suspect + 1 < SUSPECT_LIMIT:
+            self.release([row], suspect=True)
+            self._note("set_aside", row.recipient, f"{row.suspect + 1} of {SUSPECT_LIMIT}")
+            return
+        detail = f"{self.server} failed at its RCPT TO {row.suspect + 1} times: {trouble}"
+        self._retry(replace(done, detail=detail[:500]), note="deferred")
 
     def record(self, done: Done) -> None:
         """One answer from a connection (anything but `untried`)."""
@@ -327,7 +344,7 @@ class Ledger:
 
     def _retry(self, done: Done, *, note: str) -> None:
         self._tally(None)  # deferred, or failed past max_attempts: its write tells
-        row, reply = done.row, str(done.verdict.reply if done.verdict else "")
+        row, reply = done.row, str(done.verdict.reply) if done.verdict else done.detail
         config = self.config
 
         def write(s: Store) -> None:
@@ -350,6 +367,9 @@ class Ledger:
         self._notes.setdefault(what, []).append(f"{recipient!r} ({reply})")
 
     def _problems(self) -> list[Problem]:
-        found = told(self.where, self.server, self._notes, self.config)
+        notes = self._notes
+        if self.stopped is not None:  # its problem says it: told once, not each run
+            notes = {what: listed for what, listed in notes.items() if what != "set_aside"}
+        found = told(self.where, self.server, notes, self.config)
         found += [p for p in (self.stopped, self._broken) if p is not None]
         return list(dict.fromkeys(found))  # the store's trouble may be what stopped sending

@@ -23,12 +23,17 @@ class ServerTrouble(DeliveryError):
     otherwise it may pass on its own (the server down or busy, a timeout). `reply`: the
     server's answer the message quotes, if any: the problem is the same next time when
     our message and the reply's codes are, whatever free text the server adds.
+    `suspect`: it came at the message's RCPT TO, so it may be about that one reader (an
+    address the server chokes on): that row is tried after the others.
     """
 
-    def __init__(self, message: str, *, lasting: bool, reply: Reply | None = None) -> None:
+    def __init__(
+        self, message: str, *, lasting: bool, reply: Reply | None = None, suspect: bool = False
+    ) -> None:
         super().__init__(message)
         self.lasting = lasting
         self.same_as = steady(message, reply)
+        self.suspect = suspect
 
     def problem(self, where: str) -> Problem:
         """The problem to report, about the settings `where`."""

@@ -49,11 +49,12 @@ class Abandoned(Exception):
 
 class _Again(Exception):
     """The connection went away before the message was delivered: safe to send it again.
-    `reply`: the server's 421, when it said why."""
+    `reply`: the server's 421, when it said why; `step`: the command it answered."""
 
-    def __init__(self, message: str, reply: Reply | None = None) -> None:
+    def __init__(self, message: str, reply: Reply | None = None, step: Step = "message") -> None:
         super().__init__(message)
         self.reply = reply
+        self.step = step
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,7 @@ class Session:
     def send(self, message: OutgoingMessage, ready: Callable[[], bool] = lambda: True) -> Attempt:
         """Hand one message over. `ready()` is asked just before its data goes out; False
         abandons it (Abandoned), nothing sent. Raises ServerTrouble."""
+        steps: list[Step] = []
         for tries in (1, 2):
             if self._smtp is None:
                 self._smtp = self._open()
@@ -112,6 +114,7 @@ class Session:
                 return self._transaction(self._smtp, message, ready)
             except _Again as e:
                 self.close(polite=False)
+                steps.append(e.step)
                 if tries == 2:
                     raise ServerTrouble(
                         f"{self.where} closed the connection twice in a row ({e}): the "
@@ -119,6 +122,7 @@ class Session:
                         "[delivery] retry_after",
                         lasting=False,
                         reply=e.reply,
+                        suspect=steps == ["rcpt", "rcpt"],  # both times at its RCPT TO
                     ) from e
                 log.debug("%s dropped the connection (%s); reconnecting", self.where, e)
         raise AssertionError("unreachable")
@@ -208,7 +212,7 @@ class Session:
             smtp.putcmd(step, args)
             code, text = smtp.getreply()
         except smtplib.SMTPServerDisconnected as e:
-            raise _Again(str(e)) from e
+            raise _Again(str(e), step=step) from e
         except NotSmtp as e:
             self.close(polite=False)
             raise ServerTrouble(
@@ -216,12 +220,13 @@ class Session:
                 "server (or something between us, such as a proxy) is not speaking SMTP; "
                 "nothing was sent, and sending resumes after [delivery] retry_after",
                 lasting=False,
+                suspect=step == "rcpt",
             ) from e
         if accepted(code):
             return _ACCEPTED
         verdict = classify(step, Reply.parse(code, text))
         if verdict.kind is Kind.CLOSING:
-            raise _Again(str(verdict.reply), verdict.reply)
+            raise _Again(str(verdict.reply), verdict.reply, step)
         return verdict
 
     def _about_us(self, verdict: Verdict) -> ServerTrouble:
