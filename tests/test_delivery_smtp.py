@@ -582,3 +582,29 @@ def test_ssl_on_a_port_that_starts_plain_names_security_and_port(
         "port that speaks TLS at once (465), 'starttls' for one that starts plain (587)"
     )
     assert counts == {"pending": 2}
+
+
+def test_the_same_4xx_for_everyone_charges_nobody_and_names_nobody(
+    tmp_path: Path, server: SmtpServer
+) -> None:
+    # a server that will not take mail from us at all, saying so at each RCPT TO
+    server.refuse_everyone("450 4.7.1 Client host rejected: cannot find your hostname")
+    config = smtp_config(tmp_path, server.port)
+    with Store.open(tmp_path / "s.sqlite3") as store:
+        seed(store, 30)
+        first = run(config, store)
+        after_first = rows(store)
+        second = run(config, store, T0 + timedelta(minutes=6))
+        after_second = rows(store)
+    assert [(p.message, p.warning) for p in first.problems] == [
+        (
+            f"127.0.0.1:{server.port} gave 10 different recipients in a row the same answer "
+            "(450 4.7.1 Client host rejected: cannot find your hostname): sending resumes "
+            "after [delivery] retry_after; every row stays pending",
+            True,
+        )
+    ]
+    assert (first.sent, first.deferred, second.sent) == (0, 30, 0)
+    # no attempt charged to anyone, run after run: the fault is the server's
+    assert set(after_first.values()) == set(after_second.values()) == {("pending", 0)}
+    assert server.messages == []

@@ -11,14 +11,14 @@ What an answer does (the kinds are `replies.Kind`):
   it has been unknown at most `unknown_retries` times. A second one with no message
   accepted in between (or on the same connection), or an answer that is not SMTP, is
   the server's fault: sending stops as for a server problem;
-- a temporary refusal: the row alone waits, `retry_after` doubling with each attempt,
-  `failed` after `max_attempts`;
-- a permanent refusal is *held*, not written, until the next answer: an acceptance or a
-  different answer settles it (hard: the row and the reader bounce; soft: the row
-  bounces, the reader after `soft_bounce_limit` in a row; refused: the row fails; policy:
-  the row waits like a temporary refusal). When `stop_after_same_refusals` different
-  recipients in a row get the same answer, the server is at fault: the held rows go back
-  untouched (tried after the others next time), sending stops, and nobody is bounced.
+- a refusal, temporary or permanent, is *held*, not written, until the next answer: an
+  acceptance or a different answer settles it (temporary: the row alone waits,
+  `retry_after` doubling with each attempt, `failed` after `max_attempts`; hard: the row
+  and the reader bounce; soft: the row bounces, the reader after `soft_bounce_limit` in
+  a row; refused: the row fails; policy: the row waits like a temporary refusal). When
+  `stop_after_same_refusals` different recipients in a row get the same answer, the
+  server is at fault: the held rows go back untouched (no attempt counted, tried after
+  the others next time), sending stops, and nobody is bounced or named.
   A pass that ends with refusals held and no acceptance at all bounces nobody either:
   the rows wait like temporary refusals.
 
@@ -215,7 +215,8 @@ class Ledger:
             else:
                 held, self._streak = self._streak.held, _Streak()
                 for done in held:
-                    self._retry(done, note="unanswered")
+                    temporary = done.verdict is not None and done.verdict.kind is Kind.TEMPORARY
+                    self._retry(done, note="deferred" if temporary else "unanswered")
         if self._begun:
             self._writes.append(journal.end_pass)
         self.commit()
@@ -266,10 +267,7 @@ class Ledger:
             self._settle()
             streak = self._streak = _Streak(verdict.key)
         streak.recipients.add(done.row.recipient.lower())
-        if verdict.kind is Kind.TEMPORARY:
-            self._retry(done, note="deferred")
-        else:
-            streak.held.append(done)
+        streak.held.append(done)  # a 4xx too: the same one for everyone is the server's
         limit = self.config.stop_after_same_refusals
         if len(streak.recipients) >= limit:
             self._faulted = True
@@ -306,7 +304,7 @@ class Ledger:
             elif kind is Kind.REFUSED:
                 self._fail(done)
             else:
-                self._retry(done, note="policy")
+                self._retry(done, note="deferred" if kind is Kind.TEMPORARY else "policy")
 
     def _bounce(self, done: Done) -> None:
         self._tally("bounced")
