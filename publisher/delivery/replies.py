@@ -149,8 +149,10 @@ def _kind(step: Step, reply: Reply) -> Kind:
         return _by_basic_code(step, code)
     if subject == 1:  # addressing
         return Kind.SERVER if detail in (7, 8) else Kind.HARD  # 5.1.7/5.1.8: our sender
-    if subject == 2:  # mailbox
-        return {2: Kind.SOFT, 3: Kind.REFUSED}.get(detail, Kind.HARD)  # full; too long
+    if subject == 2:  # mailbox: disabled; full; message too long
+        # 5.2.0 (the mailbox exists, something else is wrong) and 5.2.4 (a list's
+        # expansion failed) say nothing of the address being gone: nobody is bounced.
+        return {1: Kind.HARD, 2: Kind.SOFT, 3: Kind.REFUSED}.get(detail, Kind.POLICY)
     if subject == 3:  # mail system
         return Kind.REFUSED if detail == 4 else Kind.POLICY  # too big; the system's trouble
     if subject == 6:  # content
