@@ -103,6 +103,7 @@ class Ledger:
         self._begun = False  # rows were handed out: the journal knows a pass is going on
         self._gone: set[PendingSend] = set()  # handed out, but cancelled meanwhile
         self._notes: dict[str, list[str]] = {}
+        self._unsaved_notes: list[tuple[str, str]] = []  # told once their writes commit
 
     # -- what happened ---------------------------------------------------------------
 
@@ -197,11 +198,14 @@ class Ledger:
                 self.stopped = self.stopped or self._broken
         unsaved, self._unsaved = self._unsaved, Counter()
         rows, self._unsaved_rows = self._unsaved_rows, 0
-        if self._broken is not None:
+        notes, self._unsaved_notes = self._unsaved_notes, []
+        if self._broken is not None:  # what those writes would have made is not told
             # Those rows stay `sending` (the next run counts them unknown): so does this one.
             self._counts["unknown"] += rows
             return False
         self._counts.update(unsaved)
+        for what, note in notes:
+            self._notes.setdefault(what, []).append(note)
         for fence in fences:
             fence.set()
         return True
@@ -362,7 +366,8 @@ class Ledger:
     # -- what to report ----------------------------------------------------------------
 
     def _note(self, what: str, recipient: str, reply: str) -> None:
-        self._notes.setdefault(what, []).append(f"{recipient!r} ({reply})")
+        """Name a reader in the pass's report, once the writes queued with it commit."""
+        self._unsaved_notes.append((what, f"{recipient!r} ({reply})"))
 
     def _problems(self) -> list[Problem]:
         notes = self._notes
