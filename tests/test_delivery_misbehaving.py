@@ -381,3 +381,17 @@ def test_a_reader_whose_rcpt_breaks_the_session_waits_for_the_others_then_for_it
     assert third.sent == 0
     assert after_third[address(1)] == ("pending", 1)
     assert sorted(server.recipients()) == [address(n) for n in (0, 2, 3, 4)]
+
+
+def test_a_421_at_every_rcpt_sets_nobody_aside(tmp_path: Path, server: SmtpServer) -> None:
+    server.refuse_everyone("421 4.7.0 too busy, closing")  # about the server, not a reader
+    config = smtp_config(tmp_path, server.port, connections=1)
+    with Store.open(tmp_path / "s.sqlite3") as store:
+        seed(store, 3)
+        report = run(config, store)
+        suspects = store.conn.execute("SELECT sum(suspect), sum(attempts) FROM sends").fetchone()
+    assert report.problems[-1].message.startswith(
+        f"127.0.0.1:{server.port} closed the connection twice in a row (421 4.7.0 too busy"
+    )
+    assert "set aside" not in str(report.problems)
+    assert suspects == (0, 0)

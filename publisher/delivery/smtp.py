@@ -106,7 +106,7 @@ class Session:
     def send(self, message: OutgoingMessage, ready: Callable[[], bool] = lambda: True) -> Attempt:
         """Hand one message over. `ready()` is asked just before its data goes out; False
         abandons it (Abandoned), nothing sent. Raises ServerTrouble."""
-        steps: list[Step] = []
+        steps: list[str] = []  # where each try broke off
         for tries in (1, 2):
             if self._smtp is None:
                 self._smtp = self._open()
@@ -114,7 +114,7 @@ class Session:
                 return self._transaction(self._smtp, message, ready)
             except _Again as e:
                 self.close(polite=False)
-                steps.append(e.step)
+                steps.append(e.step if e.reply is None else "closing")  # a 421 is for all
                 if tries == 2:
                     raise ServerTrouble(
                         f"{self.where} closed the connection twice in a row ({e}): the "
@@ -122,7 +122,7 @@ class Session:
                         "[delivery] retry_after",
                         lasting=False,
                         reply=e.reply,
-                        suspect=steps == ["rcpt", "rcpt"],  # both times at its RCPT TO
+                        suspect=steps == ["rcpt", "rcpt"],  # no answer to its RCPT TO, twice
                     ) from e
                 log.debug("%s dropped the connection (%s); reconnecting", self.where, e)
         raise AssertionError("unreachable")
