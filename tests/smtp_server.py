@@ -26,6 +26,7 @@ come back on the same port.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email
 import email.policy
 import socket
@@ -441,7 +442,8 @@ class SmtpServer:
 class ScriptedServer:
     """A bare SMTP server on 127.0.0.1 for what aiosmtpd will not say: it greets, answers
     EHLO with `ehlo` (lines without their code) and AUTH with `auth`, anything else with
-    250, and QUIT with 221."""
+    250, and QUIT with 221. Its threads are all ended on leaving the `with` block (a
+    build forks only when no other thread runs)."""
 
     def __init__(self, ehlo: list[str], auth: str = "235 2.7.0 ok") -> None:
         self.ehlo = ehlo
@@ -450,12 +452,19 @@ class ScriptedServer:
         self._listener.bind(("127.0.0.1", 0))
         self._listener.listen()
         self.port = int(self._listener.getsockname()[1])
-        threading.Thread(target=self._accept, daemon=True).start()
+        self._connections: list[socket.socket] = []
+        self._threads = [threading.Thread(target=self._accept, daemon=True)]
+        self._threads[0].start()
 
     def __enter__(self) -> ScriptedServer:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        for sock in [self._listener, *self._connections]:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)  # wakes the thread blocked on it
+        for thread in list(self._threads):
+            thread.join()
         self._listener.close()
 
     def _accept(self) -> None:
@@ -463,22 +472,28 @@ class ScriptedServer:
             try:
                 conn, _ = self._listener.accept()
             except OSError:
-                return  # closed
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+                return  # shut down
+            self._connections.append(conn)
+            thread = threading.Thread(target=self._serve, args=(conn,), daemon=True)
+            self._threads.append(thread)
+            thread.start()
 
     def _serve(self, conn: socket.socket) -> None:
-        with conn, conn.makefile("rb") as lines:
-            conn.sendall(b"220 scripted ESMTP\r\n")
-            for line in lines:
-                verb = line.split(b" ", 1)[0].strip().upper()
-                if verb == b"EHLO":
-                    head = [f"250-{e}" for e in ["scripted", *self.ehlo[:-1]]]
-                    reply = "\r\n".join([*head, f"250 {self.ehlo[-1]}"])
-                elif verb == b"AUTH":
-                    reply = self.auth
-                elif verb == b"QUIT":
-                    conn.sendall(b"221 bye\r\n")
-                    return
-                else:
-                    reply = "250 ok"
-                conn.sendall(reply.encode() + b"\r\n")
+        with conn, conn.makefile("rb") as lines, contextlib.suppress(OSError):  # shut down
+            self._converse(conn, lines)
+
+    def _converse(self, conn: socket.socket, lines: Any) -> None:
+        conn.sendall(b"220 scripted ESMTP\r\n")
+        for line in lines:
+            verb = line.split(b" ", 1)[0].strip().upper()
+            if verb == b"EHLO":
+                head = [f"250-{e}" for e in ["scripted", *self.ehlo[:-1]]]
+                reply = "\r\n".join([*head, f"250 {self.ehlo[-1]}"])
+            elif verb == b"AUTH":
+                reply = self.auth
+            elif verb == b"QUIT":
+                conn.sendall(b"221 bye\r\n")
+                return
+            else:
+                reply = "250 ok"
+            conn.sendall(reply.encode() + b"\r\n")
