@@ -26,6 +26,7 @@ come back on the same port.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email
 import email.policy
 import socket
@@ -183,6 +184,7 @@ class SmtpServer:
         self._data_replies: dict[str, str] = {}
         self._arriving: set[str] = set()
         self._hang_after_data: set[str] = set()
+        self._trickle_after_data: set[str] = set()
         self._drop_after_data: set[str] = set()
         self._drop_mid_data: set[str] = set()
         self._greeting = ""
@@ -194,6 +196,9 @@ class SmtpServer:
         self._sessions = 0
         self.most_sessions = 0
         self.logins: list[tuple[str, bool]] = []
+        # The answer to a wrong login, "{n}" replaced by the login's number (as big
+        # providers quote a session id); '' for aiosmtpd's own.
+        self.login_refusal = ""
         self._controller: Controller | None = None
 
     # -- running ------------------------------------------------------------------------
@@ -294,6 +299,12 @@ class SmtpServer:
         its data."""
         with self._lock:
             self._hang_after_data.add(address.lower())
+
+    def trickle_after_data(self, address: str) -> None:
+        """Record each message to `address` ('*': to anyone) as arrived, and answer its data
+        with "250-still thinking" lines, one every tenth of a second, never ending."""
+        with self._lock:
+            self._trickle_after_data.add(address.lower())
 
     def drop_after_data(self, address: str) -> None:
         """Record each message to `address` ('*': to anyone) as arrived, and close the
@@ -400,10 +411,14 @@ class SmtpServer:
             hold = count == self._hold_at
             drop = count == self._drop_at or bool({to, "*"} & self._drop_after_data)
             hang = bool({to, "*"} & self._hang_after_data)
+            trickle = bool({to, "*"} & self._trickle_after_data)
         if drop:
             server.transport.close()
             return "421 4.3.2 going away"
-        if hang:
+        while trickle and not server.transport.is_closing():
+            await server.push("250-still thinking")
+            await asyncio.sleep(0.1)
+        if hang or trickle:
             await asyncio.sleep(3600)  # cancelled when the client gives up or the server stops
         if hold:
             await server.loop.run_in_executor(None, self._released.wait)
@@ -420,4 +435,65 @@ class SmtpServer:
         with self._lock:
             name = auth_data.login.decode() if isinstance(auth_data, LoginPassword) else ""
             self.logins.append((name, ok))
-        return AuthResult(success=ok, handled=False)
+            refusal = self.login_refusal.replace("{n}", str(len(self.logins)))
+        return AuthResult(success=ok, handled=False, message=None if ok else refusal or None)
+
+
+class ScriptedServer:
+    """A bare SMTP server on 127.0.0.1 for what aiosmtpd will not say: it greets, answers
+    EHLO with `ehlo` (lines without their code) and AUTH with `auth`, anything else with
+    250, and QUIT with 221. Its threads are all ended on leaving the `with` block (a
+    build forks only when no other thread runs)."""
+
+    def __init__(self, ehlo: list[str], auth: str = "235 2.7.0 ok") -> None:
+        self.ehlo = ehlo
+        self.auth = auth
+        self._listener = socket.socket()
+        self._listener.bind(("127.0.0.1", 0))
+        self._listener.listen()
+        self.port = int(self._listener.getsockname()[1])
+        self._connections: list[socket.socket] = []
+        self._threads = [threading.Thread(target=self._accept, daemon=True)]
+        self._threads[0].start()
+
+    def __enter__(self) -> ScriptedServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sock in [self._listener, *self._connections]:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)  # wakes the thread blocked on it
+        for thread in list(self._threads):
+            thread.join()
+        self._listener.close()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self._listener.accept()
+            except OSError:
+                return  # shut down
+            self._connections.append(conn)
+            thread = threading.Thread(target=self._serve, args=(conn,), daemon=True)
+            self._threads.append(thread)
+            thread.start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        with conn, conn.makefile("rb") as lines, contextlib.suppress(OSError):  # shut down
+            self._converse(conn, lines)
+
+    def _converse(self, conn: socket.socket, lines: Any) -> None:
+        conn.sendall(b"220 scripted ESMTP\r\n")
+        for line in lines:
+            verb = line.split(b" ", 1)[0].strip().upper()
+            if verb == b"EHLO":
+                head = [f"250-{e}" for e in ["scripted", *self.ehlo[:-1]]]
+                reply = "\r\n".join([*head, f"250 {self.ehlo[-1]}"])
+            elif verb == b"AUTH":
+                reply = self.auth
+            elif verb == b"QUIT":
+                conn.sendall(b"221 bye\r\n")
+                return
+            else:
+                reply = "250 ok"
+            conn.sendall(reply.encode() + b"\r\n")

@@ -320,3 +320,78 @@ def test_a_server_that_takes_the_connection_and_never_greets_is_named_for_what_i
         )
     ]
     assert set(after.values()) == {("pending", 0)}
+
+
+@pytest.mark.parametrize(
+    ("answer", "detail"),
+    [
+        ("trickle", "no answer after the data (timed out)"),
+        (
+            "250-still thinking\r\n" * 100 + "250 2.0.0 accepted",
+            "no answer after the data (timed out (a reply of more than 100 lines or 64 KiB))",
+        ),
+        (
+            "250-" + "x" * 8000 + "\r\n" + ("250-" + "x" * 8000 + "\r\n") * 8 + "250 ok",
+            "no answer after the data (timed out (a reply of more than 100 lines or 64 KiB))",
+        ),
+    ],
+    ids=["lines-trickling-past-the-timeout", "too-many-lines", "too-many-bytes"],
+)
+def test_an_answer_after_the_data_that_never_ends_is_a_timeout_and_leaves_it_unknown(
+    tmp_path: Path, server: SmtpServer, answer: str, detail: str
+) -> None:
+    if answer == "trickle":
+        server.trickle_after_data(address(0))  # "250-still thinking" ten times a second
+    else:
+        server.answer_data(address(0), answer, arrived=True)
+    config = smtp_config(tmp_path, server.port, connections=1, timeout=1)
+    with Store.open(tmp_path / "s.sqlite3") as store:
+        seed(store, 2)
+        report = run(config, store)  # the run ends: the timeout is for the whole answer
+        after = rows(store)
+    assert (report.sent, report.unknown) == (1, 1)
+    assert after == {address(0): ("unknown", 1), address(1): ("sent", 1)}
+    assert f"'reader0@example.com' ({detail})" in report.problems[0].message
+
+
+def test_a_reader_whose_rcpt_breaks_the_session_waits_for_the_others_then_for_itself(
+    tmp_path: Path, server: SmtpServer
+) -> None:
+    # The server chokes on one address alone: its RCPT TO answer is too long to be SMTP.
+    server.refuse(address(1), "550 " + "x" * 9000)
+    config = smtp_config(tmp_path, server.port, connections=1)
+    with Store.open(tmp_path / "s.sqlite3") as store:
+        seed(store, 5)
+        first = run(config, store)
+        after_first = rows(store)
+        second = run(config, store, T0 + timedelta(minutes=6))
+        after_second = rows(store)
+        third = run(config, store, T0 + timedelta(minutes=12))
+        after_third = rows(store)
+    assert first.sent == 1 and first.problems[-1].warning
+    assert "answered RCPT TO with a reply line longer than 8192" in first.problems[-1].message
+    assert after_first[address(1)] == ("pending", 0)  # no attempt counted: maybe the server's
+    # the next run sends to the others before trying that reader again
+    assert second.sent == 3
+    assert after_second == {
+        **{address(n): ("sent", 1) for n in (0, 2, 3, 4)},
+        address(1): ("pending", 0),
+    }
+    # the third time, it is that row's own temporary failure: it waits its own backoff
+    assert third.sent == 0
+    assert after_third[address(1)] == ("pending", 1)
+    assert sorted(server.recipients()) == [address(n) for n in (0, 2, 3, 4)]
+
+
+def test_a_421_at_every_rcpt_sets_nobody_aside(tmp_path: Path, server: SmtpServer) -> None:
+    server.refuse_everyone("421 4.7.0 too busy, closing")  # about the server, not a reader
+    config = smtp_config(tmp_path, server.port, connections=1)
+    with Store.open(tmp_path / "s.sqlite3") as store:
+        seed(store, 3)
+        report = run(config, store)
+        suspects = store.conn.execute("SELECT sum(suspect), sum(attempts) FROM sends").fetchone()
+    assert report.problems[-1].message.startswith(
+        f"127.0.0.1:{server.port} closed the connection twice in a row (421 4.7.0 too busy"
+    )
+    assert "set aside" not in str(report.problems)
+    assert suspects == (0, 0)

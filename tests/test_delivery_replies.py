@@ -49,7 +49,8 @@ TABLE: list[tuple[Step, int, str, Kind]] = [
     ("rcpt", 556, "5.1.10 Recipient address has null MX", HARD),
     ("rcpt", 550, "5.2.1 The email account that you tried to reach is disabled", HARD),
     ("rcpt", 550, "5.2.1 mailbox disabled, not accepting messages", HARD),
-    ("rcpt", 550, "5.2.0 mailbox unavailable", HARD),
+    ("rcpt", 550, "5.2.0 mailbox unavailable", POLICY),  # RFC 3463: the mailbox exists
+    ("rcpt", 550, "5.2.4 mailing list expansion problem", POLICY),
     ("rcpt", 550, "Requested action not taken: mailbox unavailable", HARD),
     ("rcpt", 551, "User not local; please try <forward-path>", HARD),
     ("rcpt", 553, "Requested action not taken: mailbox name not allowed", HARD),

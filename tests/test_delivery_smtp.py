@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from delivery_helpers import T0, address, compose, rows, run, seed, smtp_config, statuses
-from smtp_server import SmtpServer, free_port, self_signed_cert
+from smtp_server import ScriptedServer, SmtpServer, free_port, self_signed_cert
 
 from publisher.delivery import DeliveryReport, deliver, open_sender
 from publisher.errors import AuthenticationError
@@ -494,3 +494,117 @@ def test_an_untrusted_certificate_is_not_accepted(tmp_path: Path) -> None:
         "certificate): check [delivery.smtp] host (it must be the name on the certificate) "
         "and security"
     )
+
+
+@pytest.mark.parametrize("password", ["pässwort", "비밀번호-秘密"], ids=["german", "korean"])
+def test_a_password_beyond_ascii_logs_in(tmp_path: Path, password: str) -> None:
+    with SmtpServer(username="news", password=password) as server:
+        config = smtp_config(tmp_path, server.port, username="news", password_env="PW")
+        with Store.open(tmp_path / "s.sqlite3") as store:
+            seed(store, 2)
+            report = deliver(
+                config.delivery,
+                store,
+                compose,
+                T0,
+                sender=open_sender(config.delivery, {"PW": password}),
+            )
+        logins = server.logins
+    assert (report.sent, report.problems) == (2, ())
+    assert logins and set(logins) == {("news", True)}
+
+
+def test_a_wrong_password_beyond_ascii_is_a_refused_login_and_never_shown(tmp_path: Path) -> None:
+    secret = "pässwort-ß"
+    with SmtpServer(username="news", password="right") as server:
+        config = smtp_config(tmp_path, server.port, username="news", password_env="PW")
+        with Store.open(tmp_path / "s.sqlite3") as store:
+            seed(store, 2)
+            sender = open_sender(config.delivery, {"PW": secret})
+            report = deliver(config.delivery, store, compose, T0, sender=sender)
+            counts = statuses(store)
+    (problem,) = report.problems
+    assert "refused the login (535" in problem.message
+    assert secret not in str(report.problems)
+    assert counts == {"pending": 2}
+    for state in tmp_path.glob("s.sqlite3*"):
+        assert secret.encode() not in state.read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("ehlo", "auth", "said"),
+    [
+        (
+            ["AUTH XOAUTH2 OAUTHBEARER"],
+            "",
+            "offers no login method publisher can use (it offers XOAUTH2 OAUTHBEARER; "
+            "publisher logs in with PLAIN, LOGIN or CRAM-MD5): check [delivery.smtp] host "
+            "and username, or use the provider's relay that takes a password (an app password)",
+        ),
+        (
+            ["AUTH LOGIN"],
+            "334 this is not base64!",
+            "answered the login with an AUTH challenge that is not base64 ('this is not "
+            "base64!'): check [delivery.smtp] host, port and security (is it an SMTP server?)",
+        ),
+    ],
+    ids=["only-oauth", "challenge-not-base64"],
+)
+def test_a_login_that_cannot_be_made_names_the_setting(
+    tmp_path: Path, ehlo: list[str], auth: str, said: str
+) -> None:
+    with ScriptedServer(ehlo, auth) as server:
+        config = smtp_config(tmp_path, server.port, username="news", password_env="PW")
+        with Store.open(tmp_path / "s.sqlite3") as store:
+            seed(store, 2)
+            sender = open_sender(config.delivery, {"PW": "pässwort"})
+            report = deliver(config.delivery, store, compose, T0, sender=sender)
+            counts = statuses(store)
+    assert [(p.message, p.warning) for p in report.problems] == [
+        (f"127.0.0.1:{server.port} {said}", False)
+    ]
+    assert counts == {"pending": 2}
+
+
+def test_ssl_on_a_port_that_starts_plain_names_security_and_port(
+    tmp_path: Path, server: SmtpServer
+) -> None:
+    config = smtp_config(tmp_path, server.port, security="ssl")
+    with Store.open(tmp_path / "s.sqlite3") as store:
+        seed(store, 2)
+        report = run(config, store)
+        counts = statuses(store)
+    (problem,) = report.problems
+    assert not problem.warning
+    assert problem.message.startswith(f"the TLS handshake with 127.0.0.1:{server.port} failed (")
+    assert problem.message.endswith(
+        f"check [delivery.smtp] security ('ssl') and port ({server.port}): 'ssl' is for a "
+        "port that speaks TLS at once (465), 'starttls' for one that starts plain (587)"
+    )
+    assert counts == {"pending": 2}
+
+
+def test_the_same_4xx_for_everyone_charges_nobody_and_names_nobody(
+    tmp_path: Path, server: SmtpServer
+) -> None:
+    # a server that will not take mail from us at all, saying so at each RCPT TO
+    server.refuse_everyone("450 4.7.1 Client host rejected: cannot find your hostname")
+    config = smtp_config(tmp_path, server.port)
+    with Store.open(tmp_path / "s.sqlite3") as store:
+        seed(store, 30)
+        first = run(config, store)
+        after_first = rows(store)
+        second = run(config, store, T0 + timedelta(minutes=6))
+        after_second = rows(store)
+    assert [(p.message, p.warning) for p in first.problems] == [
+        (
+            f"127.0.0.1:{server.port} gave 10 different recipients in a row the same answer "
+            "(450 4.7.1 Client host rejected: cannot find your hostname): sending resumes "
+            "after [delivery] retry_after; every row stays pending",
+            True,
+        )
+    ]
+    assert (first.sent, first.deferred, second.sent) == (0, 30, 0)
+    # no attempt charged to anyone, run after run: the fault is the server's
+    assert set(after_first.values()) == set(after_second.values()) == {("pending", 0)}
+    assert server.messages == []

@@ -8,6 +8,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner, Result
 from content_site import DATA
 from delivery_helpers import RUN_AT, SECRET_ENV, make_site
@@ -128,3 +129,42 @@ def test_a_server_problem_is_the_same_whatever_message_queue_id_it_quotes() -> N
     second = key("mx:25 refused DATA (554 5.7.1 id=1sJK9Z-0007Cd-Rt from <b@example.org>)")
     other = key("mx:25 refused DATA (530 5.7.0 id=1sJK9Z-0007Cd-Rt from <b@example.org>)")
     assert first == second != other
+
+
+@pytest.mark.parametrize(
+    "refusal",
+    [
+        pytest.param(
+            "535-5.7.8 Username and Password not accepted. For more information, go to\r\n"
+            "535 5.7.8  https://support.google.com/mail/?p=BadCredentials "
+            "d9443c01a7336-1f6e4d5a1b2sm12345{n}ad.{n} - gsmtp",
+            id="gmail",
+        ),
+        pytest.param(
+            "535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled "
+            "for the Tenant. Visit https://aka.ms/smtp_auth_disabled for more information. "
+            "[MN2PR15CA00{n}.namprd15.prod.outlook.com 2024-06-19T02:0{n}:1{n}.511Z "
+            "08DC8F1A2B3C4D{n}E]",
+            id="microsoft-365",
+        ),
+        pytest.param("535 5.7.8 try again at 10:17:4{n} (session {n}.{n})", id="a-time"),
+    ],
+)
+def test_a_refused_login_is_printed_once_whatever_the_server_quotes_each_time(
+    tmp_path: Path, refusal: str
+) -> None:
+    with SmtpServer(username="news", password="right") as server:
+        server.login_refusal = refusal
+        config = make_site(
+            tmp_path,
+            subscribers=1,
+            smtp_port=server.port,
+            smtp='username = "news"\npassword_env = "TEST_SMTP_PASSWORD"\n',
+        )
+        env = {**SECRET_ENV, "TEST_SMTP_PASSWORD": "wrong"}
+        runs = [invoke(config, "run", "--now", at(minute), env=env) for minute in range(3)]
+
+    assert [r.exit_code for r in runs] == [1, 1, 1]
+    (line,) = runs[0].stderr.splitlines()
+    assert line.startswith(f"[delivery.smtp]: 127.0.0.1:{server.port} refused the login (535 ")
+    assert [r.stderr for r in runs[1:]] == ["", ""]  # a lasting problem: told once

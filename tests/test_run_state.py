@@ -222,3 +222,24 @@ def test_answers_a_full_disk_kept_from_the_record_are_not_counted_sent(
     assert [line for line in summary if " emails sent" in line or " email sent" in line] == [
         "2 posts, 9 feed files written, 1 new issue, 2 emails sent, 1 unknown"
     ]
+
+
+def test_a_bounce_the_full_disk_kept_from_the_record_is_not_told(
+    tmp_path: Path, server: SmtpServer, small_disk: Path
+) -> None:
+    people = 3
+    server.refuse(address(1), "550 5.1.1 no such user")
+    config = make_site(
+        tmp_path, subscribers=people, smtp_port=server.port, smtp="connections = 1\n"
+    )
+    server.hold_at(2)  # reader2's message arrives; its answer (which settles reader1) waits
+    run = start_publisher(config, "run", "--now", RUN_AT)
+    server.wait_for(2)
+    fill(small_disk)
+    server.release()
+    _, err = run.communicate(timeout=120)
+
+    assert run.returncode == 1
+    assert "sending stopped" in err
+    # reader1's bounce was never recorded: it is not said to be marked bounced
+    assert "reader1@example.com" not in err

@@ -45,7 +45,7 @@ from publisher.delivery.report import DeliveryReport
 from publisher.delivery.smtp import SmtpSender
 from publisher.errors import DeliveryError, Problem
 from publisher.options import DEFAULTS, RunOptions
-from publisher.store import Store, journal
+from publisher.store import Store, holds, journal
 from publisher.store.journal import PendingSend
 
 __all__ = [
@@ -55,6 +55,7 @@ __all__ = [
     "OutgoingMessage",
     "check_delivery",
     "deliver",
+    "held_back",
     "open_sender",
 ]
 
@@ -147,6 +148,17 @@ def send_one(
         sender.send_batch([message])
     finally:
         sender.close()
+
+
+def held_back(store: Store, now: datetime) -> tuple[Problem, ...]:
+    """The server problem holding every row back at `now`, if one is: a run during the hold
+    carries it among its problems, so that it stays reported (printed once) until the
+    hold ends and a run finds the server well or not."""
+    hold = holds.holding(store, now)
+    if hold is None:
+        return ()
+    where, _, message = hold.problem.partition(": ")  # as `Ledger.stop` recorded it
+    return (Problem(where, message, warning=True, same_as=hold.same_as),)
 
 
 def recover_in_flight(store: Store, now: datetime) -> tuple[Problem, ...]:
@@ -308,17 +320,21 @@ def _compose_ahead(
 
 
 def _untried(ledger: Ledger, pool: Pool, done: Done, todo: deque[PendingSend]) -> None:
-    """A row a connection gave back: sending stops, or another connection takes it."""
-    ledger.release([done.row])
+    """A row a connection gave back: sending stops, or another connection takes it (unless
+    the trouble came at its own RCPT TO: then it waits for the others)."""
     trouble = done.trouble
+    if trouble is not None and trouble.suspect:
+        ledger.set_aside(done, trouble)
+    else:
+        ledger.release([done.row])
     if trouble is not None:
         pool.alive -= 1
-        problem = Problem(ledger.where, str(trouble), warning=not trouble.lasting)
+        problem = trouble.problem(ledger.where)
         if trouble.lasting or pool.alive == 0:
             ledger.stop(problem)
         else:
             log.info("%s; going on with %d connection(s)", problem, pool.alive)
-    if ledger.stopped is None and pool.alive > 0:
+    if ledger.stopped is None and pool.alive > 0 and not (trouble and trouble.suspect):
         todo.appendleft(done.row)
 
 

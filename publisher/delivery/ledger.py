@@ -11,14 +11,14 @@ What an answer does (the kinds are `replies.Kind`):
   it has been unknown at most `unknown_retries` times. A second one with no message
   accepted in between (or on the same connection), or an answer that is not SMTP, is
   the server's fault: sending stops as for a server problem;
-- a temporary refusal: the row alone waits, `retry_after` doubling with each attempt,
-  `failed` after `max_attempts`;
-- a permanent refusal is *held*, not written, until the next answer: an acceptance or a
-  different answer settles it (hard: the row and the reader bounce; soft: the row
-  bounces, the reader after `soft_bounce_limit` in a row; refused: the row fails; policy:
-  the row waits like a temporary refusal). When `stop_after_same_refusals` different
-  recipients in a row get the same answer, the server is at fault: the held rows go back
-  untouched (tried after the others next time), sending stops, and nobody is bounced.
+- a refusal, temporary or permanent, is *held*, not written, until the next answer: an
+  acceptance or a different answer settles it (temporary: the row alone waits,
+  `retry_after` doubling with each attempt, `failed` after `max_attempts`; hard: the row
+  and the reader bounce; soft: the row bounces, the reader after `soft_bounce_limit` in
+  a row; refused: the row fails; policy: the row waits like a temporary refusal). When
+  `stop_after_same_refusals` different recipients in a row get the same answer, the
+  server is at fault: the held rows go back untouched (no attempt counted, tried after
+  the others next time), sending stops, and nobody is bounced or named.
   A pass that ends with refusals held and no acceptance at all bounces nobody either:
   the rows wait like temporary refusals.
 
@@ -39,6 +39,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from publisher.config import DeliveryConfig
+from publisher.delivery.opening import ServerTrouble
 from publisher.delivery.pool import Done, Work
 from publisher.delivery.replies import Kind, steady
 from publisher.delivery.report import DeliveryReport, told
@@ -48,6 +49,10 @@ from publisher.store import Store, holds, journal, subscribers
 from publisher.store.journal import PendingSend
 
 log = logging.getLogger(__name__)
+
+SUSPECT_LIMIT = 3
+"""Runs a row's own RCPT TO may break the session (a timeout, an answer not SMTP) before it
+is taken for that row's own temporary failure."""
 
 
 @dataclass
@@ -98,6 +103,7 @@ class Ledger:
         self._begun = False  # rows were handed out: the journal knows a pass is going on
         self._gone: set[PendingSend] = set()  # handed out, but cancelled meanwhile
         self._notes: dict[str, list[str]] = {}
+        self._unsaved_notes: list[tuple[str, str]] = []  # told once their writes commit
 
     # -- what happened ---------------------------------------------------------------
 
@@ -133,6 +139,18 @@ class Ledger:
         if rows:
             self._writes.append(lambda s: journal.release(s, rows, self.now, suspect=suspect))
 
+    def set_aside(self, done: Done, trouble: ServerTrouble) -> None:
+        """A row whose own RCPT TO met `trouble` (a timeout, an answer not SMTP): tried after
+        the others next time; after SUSPECT_LIMIT times, a temporary failure of its own
+        (an attempt counted, its wait doubling), so that it cannot stop every run."""
+        row = done.row
+        if row.suspect + 1 < SUSPECT_LIMIT:
+            self.release([row], suspect=True)
+            self._note("set_aside", row.recipient, f"{row.suspect + 1} of {SUSPECT_LIMIT}")
+            return
+        detail = f"{self.server} failed at its RCPT TO {row.suspect + 1} times: {trouble}"
+        self._retry(replace(done, detail=detail[:500]), note="deferred")
+
     def record(self, done: Done) -> None:
         """One answer from a connection (anything but `untried`)."""
         if done.outcome == "sent":
@@ -147,7 +165,7 @@ class Ledger:
             if trouble is None and self._in_doubt > 1:  # on another connection, at once
                 trouble = unanswered_again(self.server, done.detail)
             if trouble is not None:
-                self.stop(Problem(self.where, str(trouble), warning=not trouble.lasting))
+                self.stop(trouble.problem(self.where))
         else:
             self._refused(done)
 
@@ -158,11 +176,11 @@ class Ledger:
             log.debug("also: %s", problem)
             return
         # Told once however many runs it stops, whichever reader the server's answer names.
-        self.stopped = problem = replace(problem, same_as=steady(str(problem)))
+        self.stopped = problem = replace(problem, same_as=problem.same_as or steady(str(problem)))
         until = self.now + self.config.retry_after if problem.warning else None
-        text = str(problem)
+        text, same_as = str(problem), problem.same_as
         self._writes.append(
-            lambda s: holds.record_problem(s, text, self.newsletters, self.now, until)
+            lambda s: holds.record_problem(s, text, self.newsletters, self.now, until, same_as)
         )
 
     def commit(self) -> bool:
@@ -180,11 +198,14 @@ class Ledger:
                 self.stopped = self.stopped or self._broken
         unsaved, self._unsaved = self._unsaved, Counter()
         rows, self._unsaved_rows = self._unsaved_rows, 0
-        if self._broken is not None:
+        notes, self._unsaved_notes = self._unsaved_notes, []
+        if self._broken is not None:  # what those writes would have made is not told
             # Those rows stay `sending` (the next run counts them unknown): so does this one.
             self._counts["unknown"] += rows
             return False
         self._counts.update(unsaved)
+        for what, note in notes:
+            self._notes.setdefault(what, []).append(note)
         for fence in fences:
             fence.set()
         return True
@@ -198,7 +219,8 @@ class Ledger:
             else:
                 held, self._streak = self._streak.held, _Streak()
                 for done in held:
-                    self._retry(done, note="unanswered")
+                    temporary = done.verdict is not None and done.verdict.kind is Kind.TEMPORARY
+                    self._retry(done, note="deferred" if temporary else "unanswered")
         if self._begun:
             self._writes.append(journal.end_pass)
         self.commit()
@@ -249,10 +271,7 @@ class Ledger:
             self._settle()
             streak = self._streak = _Streak(verdict.key)
         streak.recipients.add(done.row.recipient.lower())
-        if verdict.kind is Kind.TEMPORARY:
-            self._retry(done, note="deferred")
-        else:
-            streak.held.append(done)
+        streak.held.append(done)  # a 4xx too: the same one for everyone is the server's
         limit = self.config.stop_after_same_refusals
         if len(streak.recipients) >= limit:
             self._faulted = True
@@ -271,7 +290,8 @@ class Ledger:
                     f"{self.server} {same}: sending resumes after [delivery] retry_after; "
                     "every row stays pending"
                 )
-            self.stop(Problem(self.where, message, warning=not reply.permanent))
+            same_as = steady(f"{self.where}: {message}", reply)
+            self.stop(Problem(self.where, message, warning=not reply.permanent, same_as=same_as))
 
     def _settle(self) -> None:
         """The refusals held are about their readers: record each by its kind."""
@@ -288,7 +308,7 @@ class Ledger:
             elif kind is Kind.REFUSED:
                 self._fail(done)
             else:
-                self._retry(done, note="policy")
+                self._retry(done, note="deferred" if kind is Kind.TEMPORARY else "policy")
 
     def _bounce(self, done: Done) -> None:
         self._tally("bounced")
@@ -326,7 +346,7 @@ class Ledger:
 
     def _retry(self, done: Done, *, note: str) -> None:
         self._tally(None)  # deferred, or failed past max_attempts: its write tells
-        row, reply = done.row, str(done.verdict.reply if done.verdict else "")
+        row, reply = done.row, str(done.verdict.reply) if done.verdict else done.detail
         config = self.config
 
         def write(s: Store) -> None:
@@ -346,9 +366,13 @@ class Ledger:
     # -- what to report ----------------------------------------------------------------
 
     def _note(self, what: str, recipient: str, reply: str) -> None:
-        self._notes.setdefault(what, []).append(f"{recipient!r} ({reply})")
+        """Name a reader in the pass's report, once the writes queued with it commit."""
+        self._unsaved_notes.append((what, f"{recipient!r} ({reply})"))
 
     def _problems(self) -> list[Problem]:
-        found = told(self.where, self.server, self._notes, self.config)
+        notes = self._notes
+        if self.stopped is not None:  # its problem says it: told once, not each run
+            notes = {what: listed for what, listed in notes.items() if what != "set_aside"}
+        found = told(self.where, self.server, notes, self.config)
         found += [p for p in (self.stopped, self._broken) if p is not None]
         return list(dict.fromkeys(found))  # the store's trouble may be what stopped sending

@@ -18,6 +18,7 @@ import logging
 import queue
 import threading
 import time
+import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
@@ -165,8 +166,16 @@ class Pool:
                     self._done.put(Done(row, message.message_id, "untried", trouble=e))
                     return  # this connection retires; the writer decides for the rest
                 except Exception as e:  # a bug: the writer must hear of it, not wait forever
-                    log.exception("%s: unexpected error sending to %s", session.where, row)
-                    trouble = ServerTrouble(f"unexpected error ({e!r})", lasting=True)
+                    # Its text may hold a secret (a password smtplib could not encode):
+                    # at -vvv its frames are shown, never its text.
+                    frames = "".join(traceback.format_tb(e.__traceback__))
+                    log.debug("%s: %s at:\n%s", session.where, type(e).__name__, frames)
+                    trouble = ServerTrouble(
+                        f"{session.where}: unexpected error ({type(e).__name__}) while sending: "
+                        "the message stays pending; this is a bug in publisher: please "
+                        "report it with what 'publisher -vvv run' prints",
+                        lasting=True,
+                    )
                     self._done.put(Done(row, message.message_id, "untried", trouble=trouble))
                     return
                 done = Done(

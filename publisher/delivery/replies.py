@@ -107,10 +107,13 @@ def accepted(code: int) -> bool:
     return 200 <= code < 400
 
 
-def steady(text: str) -> str:
-    """`text` with what differs from one message to the next blanked: addresses, queue
-    and session ids, long numbers (a server's answer quotes them), so that one server
-    problem reads the same for every message it stops."""
+def steady(text: str, reply: Reply | None = None) -> str:
+    """`text`, a message of ours that may quote `reply`, as it reads every time the same
+    problem comes back: the server's free text in the reply (where big providers put a
+    host, a time and a session id, different in every answer) left out for its codes,
+    and addresses, queue ids and long numbers elsewhere blanked."""
+    if reply is not None and reply.text:
+        text = text.replace(str(reply), f"{reply.code} {reply.enhanced}".strip())
     text = _ADDRESS.sub("<address>", text)
     return _VARYING.sub("#", text)
 
@@ -146,8 +149,10 @@ def _kind(step: Step, reply: Reply) -> Kind:
         return _by_basic_code(step, code)
     if subject == 1:  # addressing
         return Kind.SERVER if detail in (7, 8) else Kind.HARD  # 5.1.7/5.1.8: our sender
-    if subject == 2:  # mailbox
-        return {2: Kind.SOFT, 3: Kind.REFUSED}.get(detail, Kind.HARD)  # full; too long
+    if subject == 2:  # mailbox: disabled; full; message too long
+        # 5.2.0 (the mailbox exists, something else is wrong) and 5.2.4 (a list's
+        # expansion failed) say nothing of the address being gone: nobody is bounced.
+        return {1: Kind.HARD, 2: Kind.SOFT, 3: Kind.REFUSED}.get(detail, Kind.POLICY)
     if subject == 3:  # mail system
         return Kind.REFUSED if detail == 4 else Kind.POLICY  # too big; the system's trouble
     if subject == 6:  # content

@@ -65,6 +65,9 @@ def told(
          "([delivery] retry_after, doubling)", True),
         ("policy", "refused by a policy that may be about us, not them: nobody marked "
          "bounced, each tried again after [delivery] retry_after", True),
+        ("set_aside", "set aside: the server broke the session at their RCPT TO (no "
+         "answer in time, or one that is not SMTP); no attempt counted, each tried after "
+         "the others next time", True),
         ("unanswered", "refused while the server accepted nobody in this pass: nobody "
          "marked bounced, each tried again after [delivery] retry_after", True),
         ("unknown", "sent with no answer after the data: they may have arrived, and are "

@@ -48,7 +48,13 @@ class Abandoned(Exception):
 
 
 class _Again(Exception):
-    """The connection went away before the message was delivered: safe to send it again."""
+    """The connection went away before the message was delivered: safe to send it again.
+    `reply`: the server's 421, when it said why; `step`: the command it answered."""
+
+    def __init__(self, message: str, reply: Reply | None = None, step: Step = "message") -> None:
+        super().__init__(message)
+        self.reply = reply
+        self.step = step
 
 
 @dataclass(frozen=True)
@@ -100,6 +106,7 @@ class Session:
     def send(self, message: OutgoingMessage, ready: Callable[[], bool] = lambda: True) -> Attempt:
         """Hand one message over. `ready()` is asked just before its data goes out; False
         abandons it (Abandoned), nothing sent. Raises ServerTrouble."""
+        steps: list[str] = []  # where each try broke off
         for tries in (1, 2):
             if self._smtp is None:
                 self._smtp = self._open()
@@ -107,12 +114,15 @@ class Session:
                 return self._transaction(self._smtp, message, ready)
             except _Again as e:
                 self.close(polite=False)
+                steps.append(e.step if e.reply is None else "closing")  # a 421 is for all
                 if tries == 2:
                     raise ServerTrouble(
                         f"{self.where} closed the connection twice in a row ({e}): the "
                         "server may be overloaded or restarting; sending resumes after "
                         "[delivery] retry_after",
                         lasting=False,
+                        reply=e.reply,
+                        suspect=steps == ["rcpt", "rcpt"],  # no answer to its RCPT TO, twice
                     ) from e
                 log.debug("%s dropped the connection (%s); reconnecting", self.where, e)
         raise AssertionError("unreachable")
@@ -190,7 +200,7 @@ class Session:
             return _SENT
         verdict = classify("message", Reply.parse(code, text))
         if verdict.kind is Kind.CLOSING:  # 421: refused, and the connection is going
-            raise _Again(str(verdict.reply))
+            raise _Again(str(verdict.reply), verdict.reply)
         if verdict.kind is Kind.SERVER:
             raise self._about_us(verdict)
         return Attempt("refused", verdict)
@@ -202,7 +212,7 @@ class Session:
             smtp.putcmd(step, args)
             code, text = smtp.getreply()
         except smtplib.SMTPServerDisconnected as e:
-            raise _Again(str(e)) from e
+            raise _Again(str(e), step=step) from e
         except NotSmtp as e:
             self.close(polite=False)
             raise ServerTrouble(
@@ -210,12 +220,13 @@ class Session:
                 "server (or something between us, such as a proxy) is not speaking SMTP; "
                 "nothing was sent, and sending resumes after [delivery] retry_after",
                 lasting=False,
+                suspect=step == "rcpt",
             ) from e
         if accepted(code):
             return _ACCEPTED
         verdict = classify(step, Reply.parse(code, text))
         if verdict.kind is Kind.CLOSING:
-            raise _Again(str(verdict.reply))
+            raise _Again(str(verdict.reply), verdict.reply, step)
         return verdict
 
     def _about_us(self, verdict: Verdict) -> ServerTrouble:
@@ -230,6 +241,7 @@ class Session:
             f"session, not the reader ({reply}): check [delivery.smtp] username and security, "
             "and the newsletter's sender; every row stays pending",
             lasting=reply.permanent,
+            reply=reply,
         )
 
     def _login_wanted(self, reply: Reply) -> ServerTrouble:
@@ -237,6 +249,7 @@ class Session:
             f"{self.where} wants a login (or TLS) before it takes mail ({reply}): set "
             "[delivery.smtp] username and password_env (and security)",
             lasting=True,
+            reply=reply,
         )
 
     def _sender_refused(self, sender: str, verdict: Verdict) -> ServerTrouble:
@@ -249,11 +262,13 @@ class Session:
                 "newsletter's sender address and [delivery.smtp] username (a relay may take "
                 "only its own addresses)",
                 lasting=True,
+                reply=reply,
             )
         return ServerTrouble(
             f"{self.where} deferred the sender {sender!r} ({reply}): sending resumes after "
             "[delivery] retry_after",
             lasting=False,
+            reply=reply,
         )
 
     def _reset(self, smtp: smtplib.SMTP) -> None:

@@ -31,6 +31,7 @@ from publisher.delivery import (
     OutgoingMessage,
     check_delivery,
     deliver,
+    held_back,
     open_sender,
     recover_in_flight,
 )
@@ -105,25 +106,25 @@ def _send_newsletters(
     retries = config.delivery.unknown_retries
     with _open_store(config.store.path, options.dry_run) as store:
         issues = due_issues(config, store, posts, now, options.wants)
-        left_sending = recover_in_flight(store, now)
+        earlier = recover_in_flight(store, now) + held_back(store, now)
         if config.web and not options.dry_run:  # requests never confirmed expire
             forget_unconfirmed(store, now, config.web.confirm_max_age)
         if not issues and not journal.due(store, now, unknown_retries=retries):
-            return MailReport(problems=left_sending)
+            return MailReport(problems=earlier)
         # Settings checked before anything is recorded or sent.
         try:
             secret = load_secret(config.email.secret_env, options.environ)
         except PublisherError as e:
-            return MailReport(problems=(*left_sending, Problem("[email] secret_env", str(e))))
+            return MailReport(problems=(*earlier, Problem("[email] secret_env", str(e))))
         unusable = check_delivery(config.delivery, options.environ)
         if unusable:
-            return MailReport(problems=(*left_sending, *unusable))
+            return MailReport(problems=(*earlier, *unusable))
         try:
             sender = (
                 _Rehearsal() if options.dry_run else open_sender(config.delivery, options.environ)
             )
         except PublisherError as e:  # the checks passed a moment ago: a race with the disk
-            return MailReport(problems=(*left_sending, Problem("[delivery]", str(e))))
+            return MailReport(problems=(*earlier, Problem("[delivery]", str(e))))
         ready, problems = _render(config, store, issues, posts, options.stop)
         queued = _enqueue(store, ready.values())
         due = journal.due(store, now, unknown_retries=retries)
@@ -163,7 +164,7 @@ def _send_newsletters(
         issues=tuple(i.id for i in issues if i.id in ready),
         queued=queued,
         delivery=report,
-        problems=(*left_sending, *problems, *report.problems),
+        problems=(*earlier, *problems, *report.problems),
         archived=pages,
         new_archives=new_archives,
     )

@@ -56,6 +56,7 @@ _SCHEMAS: tuple[str, ...] = (
 _UPGRADES: tuple[Callable[[sqlite3.Connection], None], ...] = (
     journal.upgrade,
     subscribers.migrate,
+    holds.upgrade,
 )
 
 # Free bytes under which an I/O error on the state file is taken for a full disk.

@@ -10,6 +10,7 @@ kept. Times are stored as ISO 8601 in UTC. Nothing here commits: wrap calls in
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,11 +25,28 @@ CREATE TABLE IF NOT EXISTS delivery_problems (
     at TEXT NOT NULL,
     problem TEXT NOT NULL,               -- as reported: the setting to check and what happened
     newsletters TEXT NOT NULL,           -- JSON list: the newsletters whose rows it held back
-    until TEXT NOT NULL DEFAULT ''       -- no row is sent before this
+    until TEXT NOT NULL DEFAULT '',      -- no row is sent before this
+    same_as TEXT NOT NULL DEFAULT ''     -- what makes it the same problem next time
 );
 """
 
 _KEPT = 100
+
+
+def upgrade(conn: sqlite3.Connection) -> None:
+    """Add the `same_as` column to a state file written before it existed."""
+    if not _has_same_as(conn):
+        try:
+            conn.execute(
+                "ALTER TABLE delivery_problems ADD COLUMN same_as TEXT NOT NULL DEFAULT ''"
+            )
+        except sqlite3.OperationalError:
+            if not _has_same_as(conn):  # else another process added it meanwhile
+                raise
+
+
+def _has_same_as(conn: sqlite3.Connection) -> bool:
+    return any(row[1] == "same_as" for row in conn.execute("PRAGMA table_info(delivery_problems)"))
 
 
 @dataclass(frozen=True)
@@ -39,6 +57,7 @@ class DeliveryProblem:
     problem: str
     newsletters: tuple[str, ...]
     until: datetime | None
+    same_as: str = ""  # the reported problem's `Problem.same_as`
 
 
 def _iso(moment: datetime) -> str:
@@ -52,16 +71,19 @@ def record_problem(
     newsletters: Iterable[str],
     now: datetime,
     until: datetime | None,
+    same_as: str = "",
 ) -> None:
     """Remember a server or settings problem that stopped sending, and hold every row back
-    until `until` (None: no hold)."""
+    until `until` (None: no hold); `same_as`: what makes it the same problem next time."""
     store.conn.execute(
-        "INSERT INTO delivery_problems (at, problem, newsletters, until) VALUES (?, ?, ?, ?)",
+        "INSERT INTO delivery_problems (at, problem, newsletters, until, same_as) "
+        "VALUES (?, ?, ?, ?, ?)",
         (
             _iso(now),
             problem,
             json.dumps(sorted(set(newsletters))),
             "" if until is None else _iso(until),
+            same_as,
         ),
     )
     store.conn.execute(
@@ -72,25 +94,37 @@ def record_problem(
 
 def held_until(store: Store, now: datetime) -> datetime | None:
     """The time before which the last server problem holds every row back, if still ahead."""
+    hold = holding(store, now)
+    return None if hold is None else hold.until
+
+
+def holding(store: Store, now: datetime) -> DeliveryProblem | None:
+    """The last server problem, while its hold on every row is still on."""
     row = store.conn.execute(
-        "SELECT until FROM delivery_problems ORDER BY id DESC LIMIT 1"
+        "SELECT at, problem, newsletters, until, same_as FROM delivery_problems "
+        "ORDER BY id DESC LIMIT 1"
     ).fetchone()
-    if row is None or not row[0] or row[0] <= _iso(now):
+    if row is None or not row[3] or row[3] <= _iso(now):
         return None
-    return datetime.fromisoformat(row[0])
+    return _problem(row)
+
+
+def _problem(row: tuple[str, str, str, str, str]) -> DeliveryProblem:
+    at, problem, newsletters, until, same_as = row
+    return DeliveryProblem(
+        datetime.fromisoformat(at),
+        problem,
+        tuple(json.loads(newsletters)),
+        datetime.fromisoformat(until) if until else None,
+        same_as,
+    )
 
 
 def last_problem(store: Store, newsletter_id: str) -> DeliveryProblem | None:
     """The latest server problem that held back rows of this newsletter, if any."""
-    for at, problem, newsletters, until in store.conn.execute(
-        "SELECT at, problem, newsletters, until FROM delivery_problems ORDER BY id DESC"
+    for row in store.conn.execute(
+        "SELECT at, problem, newsletters, until, same_as FROM delivery_problems ORDER BY id DESC"
     ):
-        names = tuple(json.loads(newsletters))
-        if newsletter_id in names:
-            return DeliveryProblem(
-                datetime.fromisoformat(at),
-                problem,
-                names,
-                datetime.fromisoformat(until) if until else None,
-            )
+        if newsletter_id in json.loads(row[2]):
+            return _problem(row)
     return None

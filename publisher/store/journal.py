@@ -80,7 +80,7 @@ Bounce = Literal["hard", "soft"]
 @dataclass(frozen=True)
 class PendingSend:
     """One journal row to send: `attempts` the server was given it, `unknowns` it may have
-    arrived without an answer."""
+    arrived without an answer, `suspect` it was set aside for a server's trouble."""
 
     issue_id: str
     newsletter_id: str
@@ -88,6 +88,7 @@ class PendingSend:
     recipient: str
     attempts: int
     unknowns: int = 0
+    suspect: int = 0
 
 
 def upgrade(conn: sqlite3.Connection) -> None:
@@ -147,7 +148,7 @@ def due(store: Store, now: datetime, *, unknown_retries: int = 1) -> tuple[Pendi
         return ()
     rows = store.conn.execute(
         "SELECT s.issue_id, i.newsletter_id, s.subscriber_id, s.recipient, s.attempts, "
-        "s.unknowns FROM sends s JOIN issues i ON i.id = s.issue_id "
+        "s.unknowns, s.suspect FROM sends s JOIN issues i ON i.id = s.issue_id "
         "WHERE (s.status = 'pending' OR (s.status = 'unknown' AND s.unknowns <= ?)) "
         "AND s.not_before <= ? "
         "ORDER BY i.created, i.id, s.suspect, s.attempts, s.subscriber_id",
