@@ -14,9 +14,10 @@ import pytest
 from delivery_helpers import T0, address, compose, rows, run, seed, smtp_config, statuses
 from smtp_server import ScriptedServer, SmtpServer, free_port, self_signed_cert
 
-from publisher.delivery import DeliveryReport, deliver, open_sender
+from publisher.delivery import DeliveryReport, OutgoingMessage, deliver, open_sender
 from publisher.errors import AuthenticationError
 from publisher.store import Store, journal, subscribers
+from publisher.store.journal import PendingSend
 
 
 def status_of(store: Store, sid: int) -> str:
@@ -42,6 +43,32 @@ def test_every_subscriber_gets_one_message(tmp_path: Path, server: SmtpServer) -
     assert server.messages[0].parse()["Subject"] == "북·러 침략 시 상호 지원 협정 체결"
     assert (report.sent, report.problems, again.sent) == (5, (), 0)
     assert counts == {"sent": 5}
+
+
+def test_readers_leaving_during_the_send_do_not_end_it_for_the_others(
+    tmp_path: Path, server: SmtpServer
+) -> None:
+    # Eleven readers leave (the web app's one-click) after the pass read its rows: each
+    # handing-out finds its rows cancelled, whole windows of them. The pass went on only
+    # while something was on the wire, and ended with the others still pending.
+    config = smtp_config(tmp_path, server.port, connections=1)
+    with Store.open(tmp_path / "s.sqlite3") as store:
+        ids = seed(store, 20)
+        left = ids[2:13]
+
+        def leaving(row: PendingSend) -> OutgoingMessage:
+            if row.subscriber_id == ids[0]:
+                with store.transaction():
+                    for sid in left:
+                        journal.cancel_pending(store, sid, "news", "left on the web", T0)
+            return compose(row)
+
+        report = deliver(config.delivery, store, leaving, T0)
+        counts = statuses(store)
+    kept = [address(n) for n in range(20) if n not in range(2, 13)]
+    assert sorted(server.recipients()) == sorted(kept)
+    assert (report.sent, report.cancelled, report.deferred) == (9, 11, 0)
+    assert counts == {"sent": 9, "cancelled": 11}
 
 
 def test_connections_send_side_by_side(tmp_path: Path, server: SmtpServer) -> None:

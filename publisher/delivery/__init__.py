@@ -282,6 +282,10 @@ def _send_smtp(
             if ledger.stopped is not None or stop():
                 pool.halt()
             if out == 0:
+                if ledger.stopped is not None or stop() or pool.alive == 0:
+                    break
+                if todo or composed:
+                    continue  # every row of that handing-out had left: hand out the next
                 break
             for done in pool.take():
                 out -= 1
