@@ -48,7 +48,7 @@ from pathlib import Path
 from benchmarks.corpus import generate
 from benchmarks.smtp_sink import Sink
 from publisher.config import Config, DeliveryConfig, SmtpConfig, parse_config
-from publisher.content import index_site
+from publisher.content.index import index_site
 from publisher.delivery import OutgoingMessage, deliver
 from publisher.delivery.outbox import Outbox
 from publisher.newsletters.message import SharedParts, address, prepare

@@ -25,6 +25,7 @@ import argparse
 import http.client
 import multiprocessing
 import os
+import socket
 import statistics
 import subprocess
 import sys
@@ -36,7 +37,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from benchmarks.bench_smtp import _free_port, _serve
+from benchmarks.smtp_sink import Sink
 from publisher.config import load_config
 from publisher.newsletters.tokens import make_token
 from publisher.store import Store
@@ -189,6 +190,12 @@ def _row(name: str, m: dict[str, float], floor: float, target: str) -> str:
     )
 
 
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--readers", type=int, default=10_000)
@@ -196,11 +203,8 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
-    smtp, port = _free_port(), _free_port()
-    ready = multiprocessing.Event()
-    sink = multiprocessing.Process(target=_serve, args=(smtp, ready), daemon=True)
-    sink.start()
-    ready.wait(10)
+    sink = Sink()
+    smtp, port = sink.port, _free_port()
     env = {**os.environ, "PUBLISHER_SECRET": SECRET}
     with tempfile.TemporaryDirectory(prefix="bench-web-") as tmp:
         config_path = _site(Path(tmp), args.readers, smtp, port)
@@ -238,7 +242,7 @@ def main() -> None:
         with Store.open(config.store.path) as store:
             counts = dict(store.conn.execute(
                 "SELECT status, count(*) FROM sends GROUP BY status").fetchall())  # fmt: skip
-    sink.terminate()
+    sink.close()
     print(f"{args.readers} readers, {args.requests} requests per measure, {args.clients} clients, "
           f"best of {args.rounds} for the GETs; load average {os.getloadavg()[0]:.1f}")  # fmt: skip
     print("| requests | rate | vs floor | p50 | p99 | not 200 | target |")
