@@ -1,7 +1,9 @@
 """Text that made a pattern backtrack is read in one pass: each input here took minutes (a
 time growing with the square of its length, or doubling with each '/') and now takes a
-fraction of a second. No clock is read: a regression makes the test suite hang, not fail
-by a margin. What each gives on ordinary text is held by the tests of its feature."""
+fraction of a second. No clock is read to judge them: a regression would run for minutes,
+and a hang guard of two minutes per test (pytest-timeout) turns that into a failure
+instead of a stuck suite. What each gives on ordinary text is held by the tests of its
+feature."""
 
 from __future__ import annotations
 
@@ -12,6 +14,8 @@ import pytest
 from publisher.content.clean import clean_html
 from publisher.content.html import first_paragraph_text
 from publisher.content.jekyll import Liquid
+
+pytestmark = pytest.mark.timeout(120)  # a hang guard, not a measure
 
 
 def liquid(tmp_path: Path) -> Liquid:
