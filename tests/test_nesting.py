@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from publisher.content.html import MAX_NESTING, too_deep
+from publisher.content.nesting import MAX_NESTING, too_deep
 
 N = 300  # past MAX_NESTING
 

@@ -24,7 +24,8 @@ from typing import Any
 import lxml.etree
 import nh3
 
-from publisher.content.html import html_to_text, too_deep
+from publisher.content.html import html_to_text
+from publisher.content.nesting import too_deep
 from publisher.content.urls import NotAWebLink, web_url
 
 # XML 1.0 forbids C0 controls but tab/newline/return, surrogates and U+FFFE/U+FFFF; C1

@@ -11,20 +11,8 @@ from typing import TYPE_CHECKING
 import lxml.etree
 import lxml.html
 
-from publisher.content.nesting import MAX_NESTING, too_deep
-
 if TYPE_CHECKING:
     from markdown_it import MarkdownIt
-
-__all__ = [
-    "MAX_NESTING",
-    "collapse_whitespace",
-    "first_paragraph_text",
-    "html_to_text",
-    "markdown_to_html",
-    "too_deep",
-    "truncate_words",
-]
 
 # A paragraph's start tag up to its name, and its end tag (found in turn, not by one
 # pattern: `<p>(.*?)</p>` tried at every '<p' of an unclosed body takes time that grows with

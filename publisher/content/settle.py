@@ -18,15 +18,14 @@ from publisher.content import fields
 from publisher.content.dates import DateValueError, split_filename_date, to_datetime
 from publisher.content.files import SourceFile
 from publisher.content.html import (
-    MAX_NESTING,
     collapse_whitespace,
     first_paragraph_text,
     html_to_text,
     markdown_to_html,
-    too_deep,
     truncate_words,
 )
 from publisher.content.jekyll import Liquid
+from publisher.content.nesting import MAX_NESTING, too_deep
 from publisher.content.post import Author, Body, BodyFormat, DateSource, Details, Post
 from publisher.content.source import Limits, RawPost, SourceProblem, read_post
 from publisher.content.urls import (
