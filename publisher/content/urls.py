@@ -149,19 +149,15 @@ def web_url(value: str, base: str, *, mailto: bool = False, strict: bool = False
 
 
 def _check_port(url: str, value: str) -> None:
-    """NotAWebLink when `url` names a port that is not one (0, or past 65535)."""
-    authority = url.partition("//")[2]
-    for stop in "/?#":
-        authority = authority.partition(stop)[0]
-    host = authority.rpartition("@")[2]
-    if host.startswith("["):  # an IPv6 address: a port only after its ']'
-        host = host.partition("]")[2] if "]" in host else ""
-    port = host.partition(":")[2]
-    digits = port.lstrip("0")
-    if port and not (
-        port.isascii() and port.isdigit() and 0 < len(digits) <= 5 and int(digits) <= 65535
-    ):
-        raise NotAWebLink(f"{shown(value)} names a port that is not one ({port[:10]!r})")
+    """NotAWebLink when `url` names a port that is not one (0, past 65535, not digits)."""
+    try:
+        port = urlsplit(url).port
+    except ValueError as e:
+        if "port" in str(e).lower():
+            raise NotAWebLink(f"{shown(value)} names a port that is not one ({e})") from e
+        return  # not about the port (an unclosed IPv6 bracket): the strict check's to say
+    if port == 0:
+        raise NotAWebLink(f"{shown(value)} names a port that is not one (0)")
 
 
 def _scheme_as_read(text: str) -> str:
